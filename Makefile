@@ -1,0 +1,50 @@
+# One entry point for set-up, tests and the main job. Every target creates and uses the
+# virtual environment in $(VENV) and installs what it needs on first use.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+RED    := $(VENV)/bin/red
+STAMP  := $(VENV)/.installed
+OUT    ?= out
+
+.PHONY: all setup test test-slow demo verilog lint bench clean
+
+all: test
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $@
+
+# Icarus Verilog comes from the OS; install it when missing and we are allowed to.
+iverilog-check:
+	@command -v iverilog >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing iverilog with apt-get"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iverilog) >/dev/null; \
+	  else \
+	    echo "Icarus Verilog is missing: run 'sudo apt-get install iverilog' and retry"; exit 1; \
+	  fi; }
+.PHONY: iverilog-check
+
+setup: $(STAMP) iverilog-check
+
+test: setup
+	$(PY) -m pytest -m "not slow" -q
+
+test-slow: setup
+	$(PY) -m pytest -m slow -q
+
+demo: setup
+	$(RED) model --workload dcgan
+	$(RED) model --workload fcn
+
+verilog: setup
+	$(RED) gen --top mvm --out $(OUT)/verilog
+
+lint: setup
+	$(PY) -m red.gen.lint
+
+clean:
+	rm -rf $(OUT) .pytest_cache .hypothesis sim_build .red-cache

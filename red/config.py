@@ -1,0 +1,420 @@
+"""Tile and layer configurations, and every quantity derived from them.
+
+This module is the one place where a width, a count or a size is derived from the
+generation parameters (:class:`TileConfig`) or the layer shape (:class:`LayerSpec`).
+The golden model, the analytical model, the RTL and the tests all import these
+definitions; none of them re-derives a width on its own.
+
+Both classes are frozen dataclasses validated on construction: an invalid value raises
+:class:`ConfigError` naming the field, the value and the limit it breaks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = [
+    "ConfigError", "TileConfig", "LayerSpec", "signed_width", "unsigned_width",
+    "lossless_adc_bits", "parse_kv", "load_toml",
+]
+
+
+class ConfigError(ValueError):
+    """An invalid configuration value. The message names the field, value and limit."""
+
+
+def unsigned_width(maximum: int) -> int:
+    """Bits of an unsigned number that holds every value in ``[0, maximum]``."""
+    if maximum < 0:
+        raise ValueError(f"unsigned_width: maximum={maximum} is negative")
+    return max(1, maximum.bit_length())
+
+
+def signed_width(lo: int, hi: int) -> int:
+    """Bits of a two's complement number that holds every value in ``[lo, hi]``."""
+    if lo > hi:
+        raise ValueError(f"signed_width: lo={lo} > hi={hi}")
+    width = 1
+    while not (-(1 << (width - 1)) <= lo and hi <= (1 << (width - 1)) - 1):
+        width += 1
+    return width
+
+
+def lossless_adc_bits(rows: int, cell_bits: int) -> int:
+    """ADC resolution that never clips: ``ceil(log2(rows*(2^c - 1) + 1))``."""
+    return unsigned_width(rows * ((1 << cell_bits) - 1))
+
+
+def _require(cls_name: str, field: str, value, ok: bool, limit: str):
+    if not ok:
+        raise ConfigError(f"{cls_name}.{field}={value!r} is invalid: {limit}")
+
+
+def _require_int(cls_name: str, field: str, value, minimum: int | None = None,
+                 maximum: int | None = None):
+    # bool is an int subclass; `rows=True` is a typo, not a 1.
+    _require(cls_name, field, value, isinstance(value, int) and not isinstance(value, bool),
+             "must be an integer")
+    if minimum is not None:
+        _require(cls_name, field, value, value >= minimum, f"must be >= {minimum}")
+    if maximum is not None:
+        _require(cls_name, field, value, value <= maximum, f"must be <= {maximum}")
+
+
+@dataclass(frozen=True)
+class TileConfig:
+    """Generation parameters of a RED tile.
+
+    Parameters
+    ----------
+    rows, cols : int
+        Physical crossbar size. ``rows`` bounds the input channels of one crossbar;
+        ``cols`` holds ``cols // slices`` logical (weight) columns.
+    cell_bits : int
+        Bits per ReRAM cell, ``c``. Must divide ``w_bits``.
+    w_bits : int
+        Signed weight width ``Bw`` (stored offset-binary as ``Bw/c`` slices).
+    in_bits : int
+        Signed input width ``Bx``, applied bit-serially (one crossbar step per bit).
+    adc_bits : int or None
+        ADC resolution ``A``. ``None`` (default) selects the lossless resolution.
+    kernel : int
+        Largest kernel size ``K`` the tile supports: the tile has ``K*K`` crossbar groups.
+    max_stride : int
+        Largest stride the tile's runtime configuration accepts.
+    max_in : int
+        Largest input height and width (sets the line-buffer depth and counter widths).
+    """
+
+    rows: int = 8
+    cols: int = 16
+    cell_bits: int = 2
+    w_bits: int = 4
+    in_bits: int = 4
+    adc_bits: int | None = None
+    kernel: int = 3
+    max_stride: int = 4
+    max_in: int = 16
+
+    def __post_init__(self):
+        name = type(self).__name__
+        _require_int(name, "rows", self.rows, 1, 1024)
+        _require_int(name, "cell_bits", self.cell_bits, 1, 8)
+        _require_int(name, "w_bits", self.w_bits, 2, 32)
+        _require(name, "cell_bits", self.cell_bits, self.w_bits % self.cell_bits == 0,
+                 f"must divide w_bits={self.w_bits}")
+        _require_int(name, "cols", self.cols, self.slices, 4096)
+        _require_int(name, "in_bits", self.in_bits, 2, 32)
+        if self.adc_bits is None:
+            object.__setattr__(self, "adc_bits", lossless_adc_bits(self.rows, self.cell_bits))
+        _require_int(name, "adc_bits", self.adc_bits, 1, 32)
+        _require_int(name, "kernel", self.kernel, 1, 16)
+        _require_int(name, "max_stride", self.max_stride, 1, 64)
+        _require_int(name, "max_in", self.max_in, 1, 4096)
+
+    # -- crossbar --------------------------------------------------------------------
+    @property
+    def slices(self) -> int:
+        """Physical columns per weight, ``S = w_bits / cell_bits``."""
+        return self.w_bits // self.cell_bits
+
+    @property
+    def logical_cols(self) -> int:
+        """Weights (output channels) per crossbar row: ``cols // slices``."""
+        return self.cols // self.slices
+
+    @property
+    def lossless_adc_bits(self) -> int:
+        return lossless_adc_bits(self.rows, self.cell_bits)
+
+    @property
+    def lossless(self) -> bool:
+        """True when the ADC can never clip a column sum."""
+        return self.adc_bits >= self.lossless_adc_bits
+
+    @property
+    def cell_max(self) -> int:
+        return (1 << self.cell_bits) - 1
+
+    @property
+    def adc_max(self) -> int:
+        """Largest code the ADC can return (``2^A - 1``)."""
+        return (1 << self.adc_bits) - 1
+
+    @property
+    def code_max(self) -> int:
+        """Largest code an ADC actually returns: its range or the largest column sum."""
+        return min(self.adc_max, self.rows * self.cell_max)
+
+    @property
+    def code_width(self) -> int:
+        """Width of one ADC code register (never wider than the column sum needs)."""
+        return unsigned_width(self.code_max)
+
+    @property
+    def column_sum_width(self) -> int:
+        """Width of an exact (pre-ADC) physical column sum."""
+        return unsigned_width(self.rows * self.cell_max)
+
+    @property
+    def weight_offset(self) -> int:
+        """Offset-binary bias ``2^(Bw-1)``: stored cell value ``u = w + 2^(Bw-1)``."""
+        return 1 << (self.w_bits - 1)
+
+    @property
+    def plane_max(self) -> int:
+        """Largest slice-combined value of one bit plane: ``sum_k 2^(c*k) * code_max``."""
+        return sum(self.code_max << (self.cell_bits * k) for k in range(self.slices))
+
+    @property
+    def plane_width(self) -> int:
+        return unsigned_width(self.plane_max)
+
+    @property
+    def x_min(self) -> int:
+        return -(1 << (self.in_bits - 1))
+
+    @property
+    def x_max(self) -> int:
+        return (1 << (self.in_bits - 1)) - 1
+
+    @property
+    def w_min(self) -> int:
+        return -(1 << (self.w_bits - 1))
+
+    @property
+    def w_max(self) -> int:
+        return (1 << (self.w_bits - 1)) - 1
+
+    @property
+    def shift_add_range(self) -> tuple[int, int]:
+        """Range of the shift-add result ``P = sum_b g_b 2^b plane_b``.
+
+        The sign plane (weight ``-2^(Bx-1)``) contributes at most ``-2^(Bx-1)*plane_max``;
+        the others at most ``(2^(Bx-1) - 1) * plane_max``.
+        """
+        return (-(1 << (self.in_bits - 1)) * self.plane_max,
+                ((1 << (self.in_bits - 1)) - 1) * self.plane_max)
+
+    @property
+    def shift_add_width(self) -> int:
+        return signed_width(*self.shift_add_range)
+
+    @property
+    def x_sum_range(self) -> tuple[int, int]:
+        """Range of ``sum(x)`` over at most ``rows`` active rows."""
+        return self.rows * self.x_min, self.rows * self.x_max
+
+    @property
+    def x_sum_width(self) -> int:
+        return signed_width(*self.x_sum_range)
+
+    @property
+    def offset_range(self) -> tuple[int, int]:
+        """Range of the offset correction ``2^(Bw-1) * sum(x)``."""
+        lo, hi = self.x_sum_range
+        return lo * self.weight_offset, hi * self.weight_offset
+
+    @property
+    def mvm_range(self) -> tuple[int, int]:
+        """Range of one corrected MVM result ``P - 2^(Bw-1)*sum(x)``.
+
+        With a lossless ADC the result is the exact dot product; with a clipping ADC it
+        can be anything ``P`` and the correction allow, so the bound is taken over both.
+        """
+        p_lo, p_hi = self.shift_add_range
+        o_lo, o_hi = self.offset_range
+        return p_lo - o_hi, p_hi - o_lo
+
+    @property
+    def mvm_width(self) -> int:
+        """Width of one crossbar group's signed result."""
+        return signed_width(*self.mvm_range)
+
+    @property
+    def groups(self) -> int:
+        """Crossbar groups in the tile: one per kernel pixel, ``kernel^2``."""
+        return self.kernel * self.kernel
+
+    @property
+    def out_width(self) -> int:
+        """Width of a merged output: up to ``kernel^2`` group results added (ZP mode)."""
+        lo, hi = self.mvm_range
+        return signed_width(lo * self.groups, hi * self.groups)
+
+    def describe(self) -> dict:
+        """Parameters and derived widths, for reports and generated metadata."""
+        return {
+            **dataclasses.asdict(self),
+            "slices": self.slices, "logical_cols": self.logical_cols,
+            "lossless_adc_bits": self.lossless_adc_bits, "lossless": self.lossless,
+            "code_width": self.code_width, "plane_width": self.plane_width,
+            "shift_add_width": self.shift_add_width, "x_sum_width": self.x_sum_width,
+            "mvm_width": self.mvm_width, "out_width": self.out_width,
+        }
+
+    @classmethod
+    def parse(cls, text: str) -> "TileConfig":
+        """Build from ``key=value,...`` (the CLI form)."""
+        return cls(**parse_kv(text, cls))
+
+    def check_layer(self, layer: "LayerSpec") -> None:
+        """Raise :class:`ConfigError` unless ``layer`` runs on this tile in one pass."""
+        limits = [
+            ("cin", layer.cin, self.rows, "rows"),
+            ("cout", layer.cout, self.logical_cols, "cols // slices"),
+            ("k", layer.k, self.kernel, "kernel"),
+            ("s", layer.s, self.max_stride, "max_stride"),
+            ("h", layer.h, self.max_in, "max_in"),
+            ("w", layer.w, self.max_in, "max_in"),
+        ]
+        for field, value, limit, what in limits:
+            if value > limit:
+                raise ConfigError(
+                    f"layer {field}={value} does not fit the tile: exceeds {what}={limit}")
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """Shape of one transposed-convolution layer (PyTorch ``conv_transpose2d``).
+
+    Parameters
+    ----------
+    cin, cout : int
+        Input and output channels.
+    h, w : int
+        Input height and width.
+    k : int
+        Square kernel size.
+    s, p, op : int
+        Stride, padding (``0 <= p < k``) and output padding (``0 <= op < s``).
+    name : str
+        Optional label (used by workloads and reports).
+    """
+
+    cin: int
+    cout: int
+    h: int
+    w: int
+    k: int
+    s: int = 1
+    p: int = 0
+    op: int = 0
+    name: str = dataclasses.field(default="", compare=False)
+
+    def __post_init__(self):
+        name = type(self).__name__
+        for field in ("cin", "cout", "h", "w", "k", "s"):
+            _require_int(name, field, getattr(self, field), 1)
+        _require_int(name, "p", self.p, 0)
+        _require(name, "p", self.p, self.p < self.k, f"must be < k={self.k}")
+        _require_int(name, "op", self.op, 0)
+        _require(name, "op", self.op, self.op < self.s, f"must be < s={self.s}")
+        _require(name, "h", self.h, self.ho >= 1,
+                 f"gives an empty output: Ho=(h-1)*s-2p+k+op={self.ho} < 1")
+        _require(name, "w", self.w, self.wo >= 1,
+                 f"gives an empty output: Wo=(w-1)*s-2p+k+op={self.wo} < 1")
+
+    @staticmethod
+    def out_size(n: int, k: int, s: int, p: int, op: int) -> int:
+        return (n - 1) * s - 2 * p + k + op
+
+    @staticmethod
+    def block_range(n_out: int, s: int, p: int) -> range:
+        """Block indices ``q = floor((o+p)/s)`` of the outputs ``o`` in ``[0, n_out)``."""
+        return range(p // s, (n_out - 1 + p) // s + 1)
+
+    @property
+    def ho(self) -> int:
+        return self.out_size(self.h, self.k, self.s, self.p, self.op)
+
+    @property
+    def wo(self) -> int:
+        return self.out_size(self.w, self.k, self.s, self.p, self.op)
+
+    @property
+    def taps(self) -> int:
+        """Window size ``T = ceil(k/s)``: input pixels per axis one output block reads."""
+        return -(-self.k // self.s)
+
+    @property
+    def nb_h(self) -> int:
+        """Output blocks along the height: ``floor((Ho-1+p)/s) - floor(p/s) + 1``."""
+        return len(self.block_range(self.ho, self.s, self.p))
+
+    @property
+    def nb_w(self) -> int:
+        return len(self.block_range(self.wo, self.s, self.p))
+
+    def describe(self) -> dict:
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+             if f.name != "name"}
+        if self.name:
+            d["name"] = self.name
+        return d
+
+    def __str__(self) -> str:
+        return ",".join(f"{k}={v}" for k, v in self.describe().items() if k != "name")
+
+    @classmethod
+    def parse(cls, text: str) -> "LayerSpec":
+        """Build from ``key=value,...`` (the CLI form)."""
+        return cls(**parse_kv(text, cls))
+
+
+def parse_kv(text: str, cls) -> dict:
+    """Parse ``key=value,key=value`` into keyword arguments of dataclass ``cls``.
+
+    Values are integers (``adc_bits=none`` selects the default where allowed).
+    """
+    fields = {f.name for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, sep, value = item.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key:
+            raise ConfigError(f"{cls.__name__}: {item!r} is not key=value")
+        if key not in fields:
+            raise ConfigError(f"{cls.__name__}: unknown key {key!r}; "
+                              f"known keys: {', '.join(sorted(fields))}")
+        if key in kwargs:
+            raise ConfigError(f"{cls.__name__}: key {key!r} given twice")
+        if key == "name":
+            kwargs[key] = value
+        elif value.lower() == "none":
+            kwargs[key] = None
+        else:
+            try:
+                kwargs[key] = int(value, 0)
+            except ValueError:
+                raise ConfigError(
+                    f"{cls.__name__}.{key}={value!r} is invalid: must be an integer") from None
+    return kwargs
+
+
+def load_toml(path: str | Path) -> tuple[TileConfig | None, LayerSpec | None]:
+    """Read ``[tile]`` and/or ``[layer]`` tables from a TOML file."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    unknown = set(data) - {"tile", "layer"}
+    if unknown:
+        raise ConfigError(f"{path}: unknown table(s) {sorted(unknown)}; expected [tile], [layer]")
+    tile = TileConfig(**_check_keys(data["tile"], TileConfig, path)) if "tile" in data else None
+    layer = LayerSpec(**_check_keys(data["layer"], LayerSpec, path)) if "layer" in data else None
+    return tile, layer
+
+
+def _check_keys(table: dict, cls, path) -> dict:
+    fields = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(table) - fields
+    if unknown:
+        raise ConfigError(f"{path}: unknown key(s) {sorted(unknown)} for {cls.__name__}; "
+                          f"known keys: {', '.join(sorted(fields))}")
+    return dict(table)

@@ -1,0 +1,235 @@
+"""Integer-exact golden model of what the RED tile computes.
+
+Layout: ``x[Cin][H][W]``, ``w[Cin][Cout][K][K]``, ``y[Cout][Ho][Wo]``, all int64.
+Semantics are those of PyTorch ``conv_transpose2d`` (see ``../shared/RED_TILE.md``).
+
+Four formulations of the deconvolution are kept independent of each other so that
+they can cross-check one another:
+
+* :func:`deconv2d` -- the defining scatter: every input pixel times every kernel tap
+  lands at ``o = i*s - p + k``;
+* :func:`deconv2d_zp` -- zero insertion, padding and stride-1 correlation with the
+  flipped kernel (the baseline accelerator's view);
+* :func:`deconv2d_pf` -- padding-free: overlap-add of ``K x K x Cout`` patches into the
+  uncropped map, then crop;
+* :func:`deconv2d_phase` -- pixel-wise / phase gather (RED's view): each output reads
+  only the taps of its phase.
+
+:func:`crossbar_mvm` and :func:`crossbar_deconv2d` model the crossbar arithmetic
+contract bit for bit, including a clipping ADC.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .config import ConfigError, LayerSpec, lossless_adc_bits
+
+__all__ = [
+    "deconv2d", "deconv2d_zp", "deconv2d_pf", "deconv2d_phase",
+    "crossbar_mvm", "crossbar_deconv2d", "check_signed", "weight_slices",
+]
+
+
+def check_signed(name: str, a, bits: int) -> np.ndarray:
+    """Return ``a`` as int64, refusing values outside the ``bits``-bit signed range."""
+    arr = np.asarray(a)
+    if arr.dtype.kind not in "iub":
+        raise ConfigError(f"{name} must hold integers, got dtype {arr.dtype}")
+    arr = arr.astype(np.int64)
+    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    if arr.size and (arr.min() < lo or arr.max() > hi):
+        bad = arr.min() if arr.min() < lo else arr.max()
+        raise ConfigError(f"{name} value {int(bad)} is outside the {bits}-bit signed "
+                          f"range [{lo}, {hi}]")
+    return arr
+
+
+def _check_deconv_args(x, w, stride, padding, output_padding):
+    x = np.asarray(x)
+    w = np.asarray(w)
+    if x.ndim != 3:
+        raise ConfigError(f"x must be [Cin][H][W], got shape {x.shape}")
+    if w.ndim != 4 or w.shape[2] != w.shape[3]:
+        raise ConfigError(f"w must be [Cin][Cout][K][K], got shape {w.shape}")
+    if w.shape[0] != x.shape[0]:
+        raise ConfigError(f"w has Cin={w.shape[0]} but x has Cin={x.shape[0]}")
+    for name, arr in (("x", x), ("w", w)):
+        if arr.dtype.kind not in "iub":
+            raise ConfigError(f"{name} must hold integers, got dtype {arr.dtype}")
+    cin, h, wd = x.shape
+    layer = LayerSpec(cin=cin, cout=w.shape[1], h=h, w=wd, k=w.shape[2],
+                      s=stride, p=padding, op=output_padding)
+    return x.astype(np.int64), w.astype(np.int64), layer
+
+
+def deconv2d(x, w, stride: int, padding: int, output_padding: int = 0) -> np.ndarray:
+    """Transposed convolution by its definition (scatter of every tap)."""
+    x, w, L = _check_deconv_args(x, w, stride, padding, output_padding)
+    y = np.zeros((L.cout, L.ho, L.wo), dtype=np.int64)
+    ih = np.arange(L.h)
+    iw = np.arange(L.w)
+    for kh in range(L.k):
+        oh = ih * L.s - L.p + kh
+        rows = (oh >= 0) & (oh < L.ho)
+        for kw in range(L.k):
+            ow = iw * L.s - L.p + kw
+            cols = (ow >= 0) & (ow < L.wo)
+            # contribution[co, ih, iw] = sum_ci x[ci, ih, iw] * w[ci, co, kh, kw]
+            contrib = np.einsum("chw,cd->dhw", x, w[:, :, kh, kw])
+            y[:, oh[rows][:, None], ow[cols][None, :]] += contrib[:, rows][:, :, cols]
+    return y
+
+
+def deconv2d_zp(x, w, stride: int, padding: int, output_padding: int = 0) -> np.ndarray:
+    """Zero insertion: dilate by ``s``, pad ``K-1-p`` (+``op`` far side), correlate with
+    the kernel flipped in both axes, stride 1."""
+    x, w, L = _check_deconv_args(x, w, stride, padding, output_padding)
+    pad = L.k - 1 - L.p
+    hz, wz = (L.h - 1) * L.s + 1, (L.w - 1) * L.s + 1
+    z = np.zeros((L.cin, hz + 2 * pad + L.op, wz + 2 * pad + L.op), dtype=np.int64)
+    z[:, pad:pad + hz:L.s, pad:pad + wz:L.s] = x
+    wf = w[:, :, ::-1, ::-1]
+    y = np.zeros((L.cout, L.ho, L.wo), dtype=np.int64)
+    for a in range(L.k):
+        for b in range(L.k):
+            window = z[:, a:a + L.ho, b:b + L.wo]
+            y += np.einsum("chw,cd->dhw", window, wf[:, :, a, b])
+    return y
+
+
+def deconv2d_pf(x, w, stride: int, padding: int, output_padding: int = 0) -> np.ndarray:
+    """Padding-free: each input pixel's ``K x K x Cout`` patch is overlap-added into the
+    full ``((H-1)s + K + op)`` map, which is then cropped by ``p``."""
+    x, w, L = _check_deconv_args(x, w, stride, padding, output_padding)
+    full_h = (L.h - 1) * L.s + L.k + L.op
+    full_w = (L.w - 1) * L.s + L.k + L.op
+    full = np.zeros((L.cout, full_h, full_w), dtype=np.int64)
+    for i in range(L.h):
+        for j in range(L.w):
+            patch = np.einsum("c,cdhw->dhw", x[:, i, j], w)
+            full[:, i * L.s:i * L.s + L.k, j * L.s:j * L.s + L.k] += patch
+    return full[:, L.p:L.p + L.ho, L.p:L.p + L.wo]
+
+
+def _phase_taps(o: int, k: int, s: int, p: int, n_in: int):
+    """Yield ``(tap, input index)`` pairs that reach output ``o`` along one axis."""
+    r, q = (o + p) % s, (o + p) // s
+    for j in range(-(-(k - r) // s) if k > r else 0):
+        i = q - j
+        if 0 <= i < n_in:
+            yield r + j * s, i
+
+
+def deconv2d_phase(x, w, stride: int, padding: int, output_padding: int = 0) -> np.ndarray:
+    """Pixel-wise (phase) gather: output ``o`` has phase ``r=(o+p) mod s`` and block
+    ``q=floor((o+p)/s)``; its taps are ``k=r+j*s`` reading input ``q-j``."""
+    x, w, L = _check_deconv_args(x, w, stride, padding, output_padding)
+    y = np.zeros((L.cout, L.ho, L.wo), dtype=np.int64)
+    taps_w = [list(_phase_taps(ow, L.k, L.s, L.p, L.w)) for ow in range(L.wo)]
+    for oh in range(L.ho):
+        taps_h = list(_phase_taps(oh, L.k, L.s, L.p, L.h))
+        for ow in range(L.wo):
+            acc = np.zeros(L.cout, dtype=np.int64)
+            for kh, ih in taps_h:
+                for kw, iw in taps_w[ow]:
+                    acc += x[:, ih, iw] @ w[:, :, kh, kw]
+            y[:, oh, ow] = acc
+    return y
+
+
+def weight_slices(w, *, cell_bits: int, w_bits: int) -> np.ndarray:
+    """Offset-binary cell slices of signed weights: ``[..., S]``, slice ``k`` holds
+    ``((w + 2^(Bw-1)) >> c*k) & (2^c - 1)``."""
+    u = np.asarray(w, dtype=np.int64) + (1 << (w_bits - 1))
+    shifts = cell_bits * np.arange(w_bits // cell_bits)
+    return (u[..., None] >> shifts) & ((1 << cell_bits) - 1)
+
+
+def _check_crossbar_params(rows, cell_bits, w_bits, in_bits, adc_bits):
+    for name, v in (("rows", rows), ("cell_bits", cell_bits), ("w_bits", w_bits),
+                    ("in_bits", in_bits)):
+        if not isinstance(v, int) or v < 1:
+            raise ConfigError(f"{name}={v!r} is invalid: must be an integer >= 1")
+    if w_bits % cell_bits:
+        raise ConfigError(f"cell_bits={cell_bits} is invalid: must divide w_bits={w_bits}")
+    if adc_bits is None:
+        adc_bits = lossless_adc_bits(rows, cell_bits)
+    if not isinstance(adc_bits, int) or adc_bits < 1:
+        raise ConfigError(f"adc_bits={adc_bits!r} is invalid: must be an integer >= 1")
+    return adc_bits
+
+
+def crossbar_mvm(x, w, *, cell_bits: int, w_bits: int, in_bits: int,
+                 adc_bits: int | None = None, rows: int | None = None) -> np.ndarray:
+    """One crossbar MVM under the arithmetic contract.
+
+    Parameters
+    ----------
+    x : int array ``[..., n]``
+        Signed ``in_bits`` inputs, one per active row (``n <= rows``); leading axes are
+        independent MVMs on the same crossbar.
+    w : int array ``[n, m]``
+        Signed ``w_bits`` weights, one logical column per output.
+    rows : int, optional
+        Physical rows (sets the default lossless ADC); defaults to ``n``.
+    adc_bits : int, optional
+        ADC resolution; ``None`` is lossless for ``rows``.
+
+    Returns
+    -------
+    int64 array ``[..., m]``: ``sum_b g_b 2^b sum_k 2^(c k) min(a_bk, 2^A - 1)
+    - 2^(Bw-1) sum(x)``, which is ``x @ w`` exactly when the ADC is lossless.
+    """
+    w = check_signed("w", w, w_bits)
+    x = check_signed("x", x, in_bits)
+    if w.ndim != 2:
+        raise ConfigError(f"w must be [n][m], got shape {w.shape}")
+    n = w.shape[0]
+    if x.shape[-1:] != (n,):
+        raise ConfigError(f"x must end in n={n} rows, got shape {x.shape}")
+    rows = n if rows is None else rows
+    adc_bits = _check_crossbar_params(rows, cell_bits, w_bits, in_bits, adc_bits)
+    if n > rows:
+        raise ConfigError(f"x has {n} active rows, exceeds rows={rows}")
+    cells = weight_slices(w, cell_bits=cell_bits, w_bits=w_bits)          # [n, m, S]
+    ux = x & ((1 << in_bits) - 1)                                          # two's complement
+    planes = (ux[..., None] >> np.arange(in_bits)) & 1                     # [..., n, B]
+    # a[..., b, m, k]: exact column sums of plane b on slice column k.
+    a = np.einsum("...nb,nmk->...bmk", planes, cells)
+    codes = np.minimum(a, (1 << adc_bits) - 1)
+    slice_weight = 1 << (cell_bits * np.arange(w_bits // cell_bits))
+    plane_weight = 1 << np.arange(in_bits)
+    plane_weight[-1] = -plane_weight[-1]                                   # sign plane
+    p = np.einsum("...bmk,k,b->...m", codes, slice_weight, plane_weight)
+    return p - (1 << (w_bits - 1)) * x.sum(axis=-1, keepdims=True)
+
+
+def crossbar_deconv2d(x, w, stride: int, padding: int, output_padding: int = 0, *,
+                      rows: int, cell_bits: int, w_bits: int, in_bits: int,
+                      adc_bits: int | None = None) -> np.ndarray:
+    """Deconvolution computed as the RED tile does: one crossbar MVM per (kernel pixel,
+    row tile of at most ``rows`` input channels, input pixel), results added exactly.
+
+    With a lossless ADC this equals :func:`deconv2d`; with a smaller ADC each MVM is
+    clipped as :func:`crossbar_mvm` defines, and this is the value the RTL must produce.
+    """
+    x, w, L = _check_deconv_args(x, w, stride, padding, output_padding)
+    x = check_signed("x", x, in_bits)
+    w = check_signed("w", w, w_bits)
+    _check_crossbar_params(rows, cell_bits, w_bits, in_bits, adc_bits)
+    y = np.zeros((L.cout, L.ho, L.wo), dtype=np.int64)
+    pixels = x.transpose(1, 2, 0)                                          # [H, W, Cin]
+    for kh in range(L.k):
+        oh = np.arange(L.h) * L.s - L.p + kh
+        rsel = (oh >= 0) & (oh < L.ho)
+        for kw in range(L.k):
+            ow = np.arange(L.w) * L.s - L.p + kw
+            csel = (ow >= 0) & (ow < L.wo)
+            for r0 in range(0, L.cin, rows):
+                mvm = crossbar_mvm(pixels[:, :, r0:r0 + rows], w[r0:r0 + rows, :, kh, kw],
+                                   cell_bits=cell_bits, w_bits=w_bits, in_bits=in_bits,
+                                   adc_bits=adc_bits, rows=rows)           # [H, W, Cout]
+                y[:, oh[rsel][:, None], ow[csel][None, :]] += \
+                    mvm[rsel][:, csel].transpose(2, 0, 1)
+    return y
