@@ -12,15 +12,24 @@ Both classes are frozen dataclasses validated on construction: an invalid value 
 from __future__ import annotations
 
 import dataclasses
-import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
     "ConfigError", "TileConfig", "LayerSpec", "signed_width", "unsigned_width",
-    "lossless_adc_bits", "parse_kv", "load_toml",
+    "lossless_adc_bits", "parse_kv", "load_toml", "COUNTER_WIDTH", "KERNEL_MAX",
+    "EXACT_BITS",
 ]
+
+#: Width of every hardware event and cycle counter: 2^48 events outlast any simulation.
+COUNTER_WIDTH = 48
+
+#: Widest signed result the golden model's int64 arithmetic holds exactly.
+EXACT_BITS = 63
+
+#: Largest kernel a TileConfig accepts (FCN-32s's upscore layer has K=64).
+KERNEL_MAX = 64
 
 
 class ConfigError(ValueError):
@@ -112,9 +121,13 @@ class TileConfig:
         if self.adc_bits is None:
             object.__setattr__(self, "adc_bits", lossless_adc_bits(self.rows, self.cell_bits))
         _require_int(name, "adc_bits", self.adc_bits, 1, 32)
-        _require_int(name, "kernel", self.kernel, 1, 16)
+        _require_int(name, "kernel", self.kernel, 1, KERNEL_MAX)
         _require_int(name, "max_stride", self.max_stride, 1, 64)
         _require_int(name, "max_in", self.max_in, 1, 4096)
+        _require(name, "w_bits", self.w_bits, self.out_width <= EXACT_BITS,
+                 f"with in_bits={self.in_bits}, rows={self.rows}, kernel={self.kernel} the "
+                 f"merged output needs {self.out_width} bits; the golden model holds "
+                 f"{EXACT_BITS} exactly (int64)")
 
     # -- crossbar --------------------------------------------------------------------
     @property
@@ -260,7 +273,7 @@ class TileConfig:
     @classmethod
     def parse(cls, text: str) -> "TileConfig":
         """Build from ``key=value,...`` (the CLI form)."""
-        return cls(**parse_kv(text, cls))
+        return _construct(cls, parse_kv(text, cls), repr(text))
 
     def check_layer(self, layer: "LayerSpec") -> None:
         """Raise :class:`ConfigError` unless ``layer`` runs on this tile in one pass."""
@@ -337,6 +350,24 @@ class LayerSpec:
         return self.out_size(self.w, self.k, self.s, self.p, self.op)
 
     @property
+    def full_h(self) -> int:
+        """Height of the uncropped overlap-add map (PF): ``(H-1)s + K + op``."""
+        return (self.h - 1) * self.s + self.k + self.op
+
+    @property
+    def full_w(self) -> int:
+        return (self.w - 1) * self.s + self.k + self.op
+
+    @property
+    def zp_h(self) -> int:
+        """Height of the zero-inserted, padded input (ZP): ``Ho + K - 1``."""
+        return self.ho + self.k - 1
+
+    @property
+    def zp_w(self) -> int:
+        return self.wo + self.k - 1
+
+    @property
     def taps(self) -> int:
         """Window size ``T = ceil(k/s)``: input pixels per axis one output block reads."""
         return -(-self.k // self.s)
@@ -363,7 +394,7 @@ class LayerSpec:
     @classmethod
     def parse(cls, text: str) -> "LayerSpec":
         """Build from ``key=value,...`` (the CLI form)."""
-        return cls(**parse_kv(text, cls))
+        return _construct(cls, parse_kv(text, cls), repr(text))
 
 
 def parse_kv(text: str, cls) -> dict:
@@ -406,15 +437,28 @@ def load_toml(path: str | Path) -> tuple[TileConfig | None, LayerSpec | None]:
     unknown = set(data) - {"tile", "layer"}
     if unknown:
         raise ConfigError(f"{path}: unknown table(s) {sorted(unknown)}; expected [tile], [layer]")
-    tile = TileConfig(**_check_keys(data["tile"], TileConfig, path)) if "tile" in data else None
-    layer = LayerSpec(**_check_keys(data["layer"], LayerSpec, path)) if "layer" in data else None
-    return tile, layer
+    tables = {}
+    for key, cls in (("tile", TileConfig), ("layer", LayerSpec)):
+        if key not in data:
+            tables[key] = None
+            continue
+        table = data[key]
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: [{key}] must be a table of key = value, "
+                              f"got {type(table).__name__} {table!r}")
+        fields = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(table) - fields
+        if unknown:
+            raise ConfigError(f"{path}: unknown key(s) {sorted(unknown)} for {cls.__name__}; "
+                              f"known keys: {', '.join(sorted(fields))}")
+        tables[key] = _construct(cls, table, f"{path} [{key}]")
+    return tables["tile"], tables["layer"]
 
 
-def _check_keys(table: dict, cls, path) -> dict:
-    fields = {f.name for f in dataclasses.fields(cls)}
-    unknown = set(table) - fields
-    if unknown:
-        raise ConfigError(f"{path}: unknown key(s) {sorted(unknown)} for {cls.__name__}; "
-                          f"known keys: {', '.join(sorted(fields))}")
-    return dict(table)
+def _construct(cls, kwargs: dict, where: str):
+    """``cls(**kwargs)``, naming missing required keys instead of a TypeError."""
+    missing = [f.name for f in dataclasses.fields(cls)
+               if f.name not in kwargs and f.default is dataclasses.MISSING]
+    if missing:
+        raise ConfigError(f"{cls.__name__}: missing key(s) {', '.join(missing)} in {where}")
+    return cls(**kwargs)

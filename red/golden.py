@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .config import ConfigError, LayerSpec, lossless_adc_bits
+from .config import EXACT_BITS, ConfigError, LayerSpec, lossless_adc_bits
 
 __all__ = [
     "deconv2d", "deconv2d_zp", "deconv2d_pf", "deconv2d_phase",
@@ -36,13 +36,15 @@ def check_signed(name: str, a, bits: int) -> np.ndarray:
     arr = np.asarray(a)
     if arr.dtype.kind not in "iub":
         raise ConfigError(f"{name} must hold integers, got dtype {arr.dtype}")
-    arr = arr.astype(np.int64)
     lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
-    if arr.size and (arr.min() < lo or arr.max() > hi):
-        bad = arr.min() if arr.min() < lo else arr.max()
-        raise ConfigError(f"{name} value {int(bad)} is outside the {bits}-bit signed "
-                          f"range [{lo}, {hi}]")
-    return arr
+    if arr.size:
+        # Compare as Python ints, before any cast could wrap (a uint64 2^64-1 is not -1).
+        smallest, largest = int(arr.min()), int(arr.max())
+        if smallest < lo or largest > hi:
+            bad = smallest if smallest < lo else largest
+            raise ConfigError(f"{name} value {bad} is outside the {bits}-bit signed "
+                              f"range [{lo}, {hi}]")
+    return arr.astype(np.int64)
 
 
 def _check_deconv_args(x, w, stride, padding, output_padding):
@@ -60,7 +62,20 @@ def _check_deconv_args(x, w, stride, padding, output_padding):
     cin, h, wd = x.shape
     layer = LayerSpec(cin=cin, cout=w.shape[1], h=h, w=wd, k=w.shape[2],
                       s=stride, p=padding, op=output_padding)
-    return x.astype(np.int64), w.astype(np.int64), layer
+    x, w = check_signed("x", x, EXACT_BITS + 1), check_signed("w", w, EXACT_BITS + 1)
+    _check_exact("deconvolution", _max_abs(x) * _max_abs(w) * cin * layer.k * layer.k)
+    return x, w, layer
+
+
+def _max_abs(a: np.ndarray) -> int:
+    return max(abs(int(a.min())), abs(int(a.max()))) if a.size else 0
+
+
+def _check_exact(what: str, bound: int) -> None:
+    """Refuse work whose intermediate magnitudes could wrap int64."""
+    if bound >= 1 << EXACT_BITS:
+        raise ConfigError(f"{what} values can reach {bound}, beyond the {EXACT_BITS}-bit "
+                          f"range the golden model computes exactly")
 
 
 def deconv2d(x, w, stride: int, padding: int, output_padding: int = 0) -> np.ndarray:
@@ -87,7 +102,7 @@ def deconv2d_zp(x, w, stride: int, padding: int, output_padding: int = 0) -> np.
     x, w, L = _check_deconv_args(x, w, stride, padding, output_padding)
     pad = L.k - 1 - L.p
     hz, wz = (L.h - 1) * L.s + 1, (L.w - 1) * L.s + 1
-    z = np.zeros((L.cin, hz + 2 * pad + L.op, wz + 2 * pad + L.op), dtype=np.int64)
+    z = np.zeros((L.cin, L.zp_h, L.zp_w), dtype=np.int64)   # hz + 2*pad + op
     z[:, pad:pad + hz:L.s, pad:pad + wz:L.s] = x
     wf = w[:, :, ::-1, ::-1]
     y = np.zeros((L.cout, L.ho, L.wo), dtype=np.int64)
@@ -102,9 +117,7 @@ def deconv2d_pf(x, w, stride: int, padding: int, output_padding: int = 0) -> np.
     """Padding-free: each input pixel's ``K x K x Cout`` patch is overlap-added into the
     full ``((H-1)s + K + op)`` map, which is then cropped by ``p``."""
     x, w, L = _check_deconv_args(x, w, stride, padding, output_padding)
-    full_h = (L.h - 1) * L.s + L.k + L.op
-    full_w = (L.w - 1) * L.s + L.k + L.op
-    full = np.zeros((L.cout, full_h, full_w), dtype=np.int64)
+    full = np.zeros((L.cout, L.full_h, L.full_w), dtype=np.int64)
     for i in range(L.h):
         for j in range(L.w):
             patch = np.einsum("c,cdhw->dhw", x[:, i, j], w)
@@ -192,6 +205,9 @@ def crossbar_mvm(x, w, *, cell_bits: int, w_bits: int, in_bits: int,
     adc_bits = _check_crossbar_params(rows, cell_bits, w_bits, in_bits, adc_bits)
     if n > rows:
         raise ConfigError(f"x has {n} active rows, exceeds rows={rows}")
+    # |P| <= 2^Bx * sum_k 2^(ck) (2^c - 1) * n = 2^Bx * (2^Bw - 1) * n; the correction is
+    # 2^(Bw-1) * n * 2^(Bx-1): both bounded by n * 2^(Bw+Bx).
+    _check_exact("crossbar MVM", n << (w_bits + in_bits))
     cells = weight_slices(w, cell_bits=cell_bits, w_bits=w_bits)          # [n, m, S]
     ux = x & ((1 << in_bits) - 1)                                          # two's complement
     planes = (ux[..., None] >> np.arange(in_bits)) & 1                     # [..., n, B]
