@@ -1,0 +1,144 @@
+"""The ``red`` command, run as a subprocess (``python -m red.cli``).
+
+Expected numbers come from RED_TILE.md: the ISAAC-style default tile (128 rows,
+16-bit weights in 2-bit cells -> 16 logical columns, 16-bit inputs) and the first-order
+cycle formulas ZP ``Ho*Wo*Bx``, PF ``H*W*Bx``, RED ``Nbh*Nbw*Bx`` per pass.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from red.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+ISAAC_ROWS, ISAAC_LOGICAL_COLS, ISAAC_IN_BITS = 128, 128 // (16 // 2), 16
+LAYER = "cin=64,cout=32,h=4,w=4,k=4,s=2,p=1"
+# DCGAN (Radford et al.): Cin->Cout, K5 s2 p2 op1 on inputs 4, 8, 16, 32.
+DCGAN = [(1024, 512, 4), (512, 256, 8), (256, 128, 16), (128, 3, 32)]
+
+
+def run_red(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "red.cli", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+
+
+def first_order_cycles(cin, cout, h, k, s, p, op=0) -> dict:
+    """Cycles of a square layer on the ISAAC tile, from the RED_TILE.md formulas."""
+    passes = math.ceil(cin / ISAAC_ROWS) * math.ceil(cout / ISAAC_LOGICAL_COLS)
+    ho = (h - 1) * s - 2 * p + k + op
+    nb = (ho - 1 + p) // s - p // s + 1
+    per_step = passes * ISAAC_IN_BITS
+    return {"passes": passes, "red": nb * nb * per_step, "zp": ho * ho * per_step,
+            "pf": h * h * per_step}
+
+
+def table_rows(stdout: str) -> dict[str, list[str]]:
+    """Data rows of the table by layer name (skips the title, header and rule)."""
+    lines = stdout.splitlines()
+    assert lines[1].split()[0] == "layer" and set(lines[2].replace(" ", "")) == {"-"}
+    return {line.split()[0]: line.split() for line in lines[3:]}
+
+
+def test_model_layer_table():
+    # Ho = 3*2 - 2 + 4 = 8, Nb = floor(8/2) + 1 = 5, passes = 1 * 2.
+    result = run_red("model", "--layer", LAYER)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    rows = table_rows(result.stdout)
+    assert list(rows) == ["layer"]
+    cells = rows["layer"]
+    assert cells[-6:] == ["2", str(5 * 5 * 16 * 2), str(8 * 8 * 16 * 2), str(4 * 4 * 16 * 2),
+                          "2.56x", "0.64x"]
+    assert "64->32" in result.stdout and "4x4->8x8" in result.stdout
+
+
+def test_model_workload_dcgan_table():
+    result = run_red("model", "--workload", "dcgan")
+    assert result.returncode == 0, result.stderr
+    rows = table_rows(result.stdout)
+    assert list(rows) == [f"dcgan.deconv{i}" for i in range(1, 5)] + ["total"]
+    expected = [first_order_cycles(cin, cout, h, k=5, s=2, p=2, op=1)
+                for cin, cout, h in DCGAN]
+    for i, cycles in enumerate(expected, start=1):
+        assert rows[f"dcgan.deconv{i}"][-6:-2] == [
+            str(cycles["passes"]), str(cycles["red"]), str(cycles["zp"]), str(cycles["pf"])]
+    total = {key: sum(c[key] for c in expected) for key in ("passes", "red", "zp", "pf")}
+    assert rows["total"][1:] == [str(total["passes"]), str(total["red"]), str(total["zp"]),
+                                 str(total["pf"]), f"{total['zp'] / total['red']:.2f}x",
+                                 f"{total['pf'] / total['red']:.2f}x"]
+
+
+def test_model_json():
+    result = run_red("model", "--workload", "sngan", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["tile"]["rows"] == ISAAC_ROWS and data["mode"] == "all"
+    assert [entry["name"] for entry in data["layers"]] == [
+        "sngan.deconv1", "sngan.deconv2", "sngan.deconv3"]
+    for entry, (cin, cout, h) in zip(data["layers"], [(512, 256, 4), (256, 128, 8),
+                                                      (128, 64, 16)]):
+        cycles = first_order_cycles(cin, cout, h, k=4, s=2, p=1)
+        assert entry["layer"] == {"cin": cin, "cout": cout, "h": h, "w": h, "k": 4, "s": 2,
+                                  "p": 1, "op": 0, "name": entry["name"]}
+        for mode in ("red", "zp", "pf"):
+            assert entry[mode]["total_cycles"] == cycles[mode]
+        assert entry["red_vs_zp"] == pytest.approx(cycles["zp"] / cycles["red"])
+        assert entry["pf"]["psum_buffer_writes"] > 0 == entry["red"]["psum_buffer_writes"]
+    for mode in ("red", "zp", "pf"):
+        assert data["total"][mode]["total_cycles"] == sum(
+            entry[mode]["total_cycles"] for entry in data["layers"])
+
+
+def test_model_single_mode_lists_events():
+    result = run_red("model", "--layer", LAYER, "--mode", "pf", "--json")
+    assert result.returncode == 0, result.stderr
+    (entry,) = json.loads(result.stdout)["layers"]
+    assert set(entry) == {"name", "layer", "pf"}
+    assert entry["pf"]["total_cycles"] == 4 * 4 * 16 * 2
+    table = run_red("model", "--layer", LAYER, "--mode", "pf")
+    assert "psum writes" in table.stdout.splitlines()[1]
+
+
+def test_tile_overrides_apply():
+    # rows=32 splits cin=64 into 2 tiles: 4 passes instead of 2.
+    result = run_red("model", "--layer", LAYER, "--tile", "rows=32", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["tile"]["rows"] == 32 and data["tile"]["w_bits"] == 16
+    assert data["layers"][0]["zp"]["total_cycles"] == 8 * 8 * 16 * 4
+
+
+@pytest.mark.parametrize("args, named", [
+    (["model", "--layer", "cin=0,cout=2,h=3,w=3,k=3"], "cin=0"),
+    (["model", "--layer", "cin=3,cout=2,h=3,w=3,k=3", "--tile", "rows=abc"], "rows='abc'"),
+    (["model", "--layer", "cin=3,cout=2,h=3,w=3,k=3,depth=2"], "'depth'"),
+    (["model", "--layer", "cin=3,cout=2"], "h, w, k"),
+    (["model", "--layer", "cin=3,cout=2,h=3,w=3,k=5", "--tile", "kernel=3"], "k=5 "),
+    (["model", "--layer", "cin=3,cout=2,h=3,w=3,k=5", "--tile", "kernel=3"], "kernel=3"),
+    (["model", "--workload", "nope"], "'nope'"),
+    (["model", "--workload", "dcgan", "--mode", "fast"], "'fast'"),
+    (["model", "--workload", "dcgan", "--layer", "cin=1,cout=1,h=1,w=1,k=1"], "--layer"),
+    (["model"], "--workload"),
+    (["frobnicate"], "'frobnicate'"),
+])
+def test_bad_arguments_exit_2_with_one_line(args, named):
+    result = run_red(*args)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("red: error: ") and named in lines[0]
+
+
+def test_main_returns_exit_status(capsys):
+    assert main(["model", "--workload", "unknown"]) == 2
+    assert capsys.readouterr().err.startswith("red: error: unknown workload 'unknown'")
+    assert main(["model", "--layer", "cin=1,cout=1,h=2,w=2,k=2,s=2"]) == 0

@@ -1,0 +1,262 @@
+"""Analytical model (red.model) and workloads (red.workloads).
+
+The reference counts are computed here by walking every pass, step and crossbar group as
+RED_TILE.md describes the data flows; the model computes them from per-axis products.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from red.config import ConfigError, LayerSpec, TileConfig
+from red.golden import deconv2d
+from red.model import ISAAC_TILE, MODES, compare, estimate, sum_estimates
+from red.workloads import WORKLOADS, get_workload
+
+# slices = 4/2 = 2, so 4 logical columns; 3 input channels per crossbar.
+SMALL_TILE = TileConfig(rows=3, cols=8, cell_bits=2, w_bits=4, in_bits=4, kernel=5,
+                        max_stride=4, max_in=16)
+
+LAYERS = [
+    LayerSpec(cin=3, cout=4, h=4, w=3, k=3, s=2, p=1, op=1),
+    LayerSpec(cin=7, cout=9, h=3, w=4, k=4, s=2, p=1),          # 3 cin x 3 cout tiles
+    LayerSpec(cin=2, cout=3, h=3, w=3, k=5, s=2, p=2, op=1),
+    LayerSpec(cin=4, cout=5, h=4, w=3, k=3, s=1, p=2),          # p=k-1: output border gated
+    LayerSpec(cin=1, cout=1, h=3, w=4, k=2, s=4, p=1, op=3),    # s>k: outputs without terms
+    LayerSpec(cin=5, cout=2, h=2, w=3, k=5, s=3, p=4, op=2),
+    LayerSpec(cin=2, cout=6, h=1, w=1, k=4, s=1),               # DCGAN-PyTorch first layer
+]
+
+
+def _tiles(n: int, size: int) -> list[int]:
+    """Active lanes of each tile when ``n`` lanes are split into tiles of ``size``."""
+    return [min(size, n - start) for start in range(0, n, size)]
+
+
+def brute_force(layer: LayerSpec, tile: TileConfig, mode: str) -> dict:
+    """Count steps and events by visiting every pass, step and group."""
+    k, s, p, bx = layer.k, layer.s, layer.p, tile.in_bits
+    slices = tile.w_bits // tile.cell_bits
+    ho = (layer.h - 1) * s - 2 * p + k + layer.op
+    wo = (layer.w - 1) * s - 2 * p + k + layer.op
+    cin_tiles = _tiles(layer.cin, tile.rows)
+    cout_tiles = _tiles(layer.cout, tile.cols // slices)
+    count = Counter()
+    # results[(cout tile, value position)]: group results accumulated into that value.
+    results = Counter()
+
+    def in_output(oh, ow):
+        return 0 <= oh < ho and 0 <= ow < wo
+
+    for rows in cin_tiles:
+        for co_tile, cols in enumerate(cout_tiles):
+            count["passes"] += 1
+            positions_read = set()
+
+            def drive(value_position, useful):
+                count["group_activations"] += 1
+                count["wasted_group_steps"] += not useful
+                count["adc_conversions"] += bx * cols * slices
+                count["row_drives"] += bx * rows
+                results[co_tile, value_position] += 1
+
+            if mode == "red":
+                blocks_h = sorted({(o + p) // s for o in range(ho)})
+                blocks_w = sorted({(o + p) // s for o in range(wo)})
+                for qh in blocks_h:
+                    for qw in blocks_w:
+                        count["steps"] += 1
+                        for kh in range(k):
+                            for kw in range(k):
+                                ih, iw = qh - kh // s, qw - kw // s
+                                oh, ow = qh * s + kh % s - p, qw * s + kw % s - p
+                                if (0 <= ih < layer.h and 0 <= iw < layer.w
+                                        and in_output(oh, ow)):
+                                    positions_read.add((ih, iw))
+                                    drive((oh, ow), useful=True)
+                                else:
+                                    count["gated_group_steps"] += 1
+            elif mode == "zp":
+                pad = k - 1 - p
+                zh = (layer.h - 1) * s + 1 + 2 * pad + layer.op
+                zw = (layer.w - 1) * s + 1 + 2 * pad + layer.op
+                raw = np.zeros((zh, zw), dtype=bool)
+                raw[pad:pad + (layer.h - 1) * s + 1:s, pad:pad + (layer.w - 1) * s + 1:s] = True
+                for oh in range(ho):
+                    for ow in range(wo):
+                        count["steps"] += 1
+                        for a in range(k):
+                            for b in range(k):
+                                positions_read.add((oh + a, ow + b))
+                                drive((oh, ow), useful=bool(raw[oh + a, ow + b]))
+            else:
+                for ih in range(layer.h):
+                    for iw in range(layer.w):
+                        count["steps"] += 1
+                        positions_read.add((ih, iw))
+                        for kh in range(k):
+                            for kw in range(k):
+                                uh, uw = ih * s + kh, iw * s + kw    # uncropped map
+                                count["psum_buffer_writes"] += cols
+                                drive((uh, uw), useful=in_output(uh - p, uw - p))
+            count["input_buffer_reads"] += rows * len(positions_read)
+
+    count["steps"] //= count["passes"]
+    for (co_tile, _), n in results.items():
+        count["merge_additions"] += cout_tiles[co_tile] * (n - 1)
+    if mode == "pf":
+        count["psum_buffer_reads"] = count["merge_additions"] + layer.cout * ho * wo
+    count["compute_cycles"] = count["passes"] * count["steps"] * bx
+    return count
+
+
+@pytest.mark.parametrize("layer", LAYERS, ids=str)
+@pytest.mark.parametrize("mode", ["red", "zp", "pf"])
+def test_counts_match_brute_force(layer, mode):
+    expected = brute_force(layer, SMALL_TILE, mode)
+    got = estimate(layer, SMALL_TILE, mode).as_dict()
+    for field in ("passes", "steps", "compute_cycles", "group_activations",
+                  "gated_group_steps", "wasted_group_steps", "adc_conversions",
+                  "row_drives", "input_buffer_reads", "merge_additions",
+                  "psum_buffer_reads", "psum_buffer_writes"):
+        assert got[field] == expected[field], field
+    assert got["total_cycles"] == got["compute_cycles"]
+
+
+@pytest.mark.parametrize("layer", LAYERS, ids=str)
+def test_useful_group_steps_are_the_deconvolution_terms(layer):
+    """Driven, non-wasted group steps are exactly the scatter terms that land in the
+    output, in every mode: with all-ones data the golden output counts them."""
+    ones = np.ones((1, layer.h, layer.w), dtype=np.int64)
+    terms = int(deconv2d(ones, np.ones((1, 1, layer.k, layer.k), dtype=np.int64),
+                         layer.s, layer.p, layer.op).sum())
+    for mode in MODES:
+        est = estimate(layer, SMALL_TILE, mode)
+        assert est.group_activations - est.wasted_group_steps == est.passes * terms
+    assert estimate(layer, SMALL_TILE, "red").wasted_group_steps == 0
+
+
+def test_first_order_cycles_by_hand():
+    # Ho = 3*2 - 2 + 3 + 1 = 8, Wo = 2*2 - 2 + 3 + 1 = 6; blocks floor((o+1)/2):
+    # 0..4 along h (5), 0..3 along w (4); one pass, 4 cycles per step.
+    layer = LayerSpec(cin=3, cout=4, h=4, w=3, k=3, s=2, p=1, op=1)
+    assert estimate(layer, SMALL_TILE, "red").total_cycles == 5 * 4 * 4
+    assert estimate(layer, SMALL_TILE, "zp").total_cycles == 8 * 6 * 4
+    assert estimate(layer, SMALL_TILE, "pf").total_cycles == 4 * 3 * 4
+    result = compare(layer, SMALL_TILE)
+    assert result["red_vs_zp"] == pytest.approx(192 / 80)
+    assert result["red_vs_pf"] == pytest.approx(48 / 80)
+
+
+@pytest.mark.parametrize("layer", LAYERS, ids=str)
+def test_cycle_formulas_of_red_tile_md(layer):
+    """ZP ``Ho*Wo*Bx``, PF ``H*W*Bx``, RED ``Nbh*Nbw*Bx`` per pass."""
+    def blocks(n_out):
+        return (n_out - 1 + layer.p) // layer.s - layer.p // layer.s + 1
+
+    passes = math.ceil(layer.cin / 3) * math.ceil(layer.cout / 4)
+    ho = (layer.h - 1) * layer.s - 2 * layer.p + layer.k + layer.op
+    wo = (layer.w - 1) * layer.s - 2 * layer.p + layer.k + layer.op
+    expected = {"zp": ho * wo, "pf": layer.h * layer.w, "red": blocks(ho) * blocks(wo)}
+    for mode, steps in expected.items():
+        assert estimate(layer, SMALL_TILE, mode).total_cycles == passes * steps * 4
+
+
+def test_pass_splitting_multiplies_cycles():
+    layer = LayerSpec(cin=10, cout=7, h=3, w=3, k=3, s=2, p=1)
+    big = TileConfig(rows=16, cols=16, cell_bits=2, w_bits=4, in_bits=4, kernel=3)
+    small = TileConfig(rows=4, cols=8, cell_bits=2, w_bits=4, in_bits=4, kernel=3)
+    for mode in MODES:
+        one, split = estimate(layer, big, mode), estimate(layer, small, mode)
+        assert (one.passes, one.cin_tiles, one.cout_tiles) == (1, 1, 1)
+        assert (split.passes, split.cin_tiles, split.cout_tiles) == (6, 3, 2)
+        assert split.total_cycles == 6 * one.total_cycles
+        assert split.group_activations == 6 * one.group_activations
+        # Each cin row is driven once per cout tile; each cout column converted once
+        # per cin tile.
+        assert split.row_drives == 2 * one.row_drives
+        assert split.adc_conversions == 3 * one.adc_conversions
+
+
+def test_cin_tiles_add_one_merge_per_partial_sum():
+    layer = LayerSpec(cin=6, cout=1, h=2, w=2, k=2, s=2)       # each output: one term
+    tile = TileConfig(rows=2, cols=2, cell_bits=2, w_bits=4, in_bits=2, kernel=2)
+    red = estimate(layer, tile, "red")
+    assert red.cin_tiles == 3
+    assert red.merge_additions == 4 * 4 * (3 - 1)               # 16 outputs, 3 partials
+
+
+def test_kernel_larger_than_tile_is_rejected():
+    layer = LayerSpec(cin=2, cout=2, h=4, w=4, k=5, s=2, name="big")
+    tile = TileConfig(kernel=3)
+    with pytest.raises(ConfigError, match=r"big.*k=5.*kernel=3"):
+        estimate(layer, tile, "red")
+    with pytest.raises(ConfigError, match="k=5"):
+        compare(layer, tile)
+
+
+def test_stride_beyond_the_tile_is_rejected():
+    with pytest.raises(ConfigError, match=r"s=8.*max_stride=4"):
+        estimate(LayerSpec(cin=1, cout=1, h=2, w=2, k=3, s=8), TileConfig(), "zp")
+
+
+def test_unknown_mode_is_rejected():
+    with pytest.raises(ConfigError, match="'fast'"):
+        estimate(LAYERS[0], SMALL_TILE, "fast")
+
+
+def test_sum_estimates_adds_layer_totals():
+    estimates = [estimate(layer, SMALL_TILE, "pf") for layer in LAYERS[:3]]
+    totals = sum_estimates(estimates)
+    assert totals["total_cycles"] == sum(e.total_cycles for e in estimates)
+    assert totals["psum_buffer_reads"] == sum(e.psum_buffer_reads for e in estimates)
+    assert "steps" not in totals and "mode" not in totals
+
+
+def test_isaac_tile_is_the_reference_configuration():
+    assert (ISAAC_TILE.rows, ISAAC_TILE.cols, ISAAC_TILE.cell_bits, ISAAC_TILE.w_bits,
+            ISAAC_TILE.in_bits, ISAAC_TILE.adc_bits) == (128, 128, 2, 16, 16, 8)
+
+
+# -- workloads -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["dcgan", "dcgan-pytorch", "sngan"])
+def test_generator_layers_chain(name):
+    layers = WORKLOADS[name]
+    for before, after in zip(layers, layers[1:]):
+        assert (before.cout, before.ho, before.wo) == (after.cin, after.h, after.w)
+    assert [layer.name for layer in layers] == [f"{name}.deconv{i}"
+                                                for i in range(1, len(layers) + 1)]
+
+
+def test_generator_outputs():
+    assert [(layer.cout, layer.ho) for layer in WORKLOADS["dcgan"]][-1] == (3, 64)
+    assert [(layer.cin, layer.h) for layer in WORKLOADS["dcgan-pytorch"]][0] == (100, 1)
+    assert len(WORKLOADS["dcgan-pytorch"]) == 5
+    assert [(layer.cout, layer.ho) for layer in WORKLOADS["sngan"]][-1] == (64, 32)
+
+
+def test_fcn_sizes_follow_the_caffe_reference_nets():
+    """Caffe FCN on 500x500: 16x16 scores; upscored maps are cropped to 500x500."""
+    shapes = {layer.name: (layer.h, layer.k, layer.s, layer.ho)
+              for layer in WORKLOADS["fcn"]}
+    assert shapes == {
+        "fcn8s.upscore2": (16, 4, 2, 34),
+        "fcn8s.upscore_pool4": (34, 4, 2, 70),
+        "fcn8s.upscore8": (70, 16, 8, 568),
+        "fcn16s.upscore2": (16, 4, 2, 34),
+        "fcn16s.upscore16": (34, 32, 16, 560),
+        "fcn32s.upscore": (16, 64, 32, 544),
+    }
+    assert all((layer.cin, layer.cout, layer.p) == (21, 21, 0) for layer in WORKLOADS["fcn"])
+    assert WORKLOADS["fcn"] == WORKLOADS["fcn8s"] + WORKLOADS["fcn16s"] + WORKLOADS["fcn32s"]
+
+
+def test_unknown_workload_lists_known_names():
+    assert get_workload("sngan") == WORKLOADS["sngan"]
+    with pytest.raises(ConfigError, match=r"'gan'.*dcgan.*fcn32s"):
+        get_workload("gan")
