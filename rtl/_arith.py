@@ -1,0 +1,21 @@
+"""Small arithmetic helpers shared by the RTL blocks."""
+
+from amaranth.hdl import Const, Value
+
+__all__ = ["tree_sum"]
+
+
+def tree_sum(terms):
+    """Sum ``terms`` as a balanced adder tree.
+
+    Amaranth widens a sum by one bit per addition; a balanced tree keeps the width of an
+    ``n``-term sum at ``ceil(log2 n)`` extra bits instead of ``n - 1``, and its depth at
+    ``ceil(log2 n)`` adders.
+    """
+    terms = [Value.cast(t) for t in terms]
+    if not terms:
+        return Const(0, 1)
+    while len(terms) > 1:
+        paired = [a + b for a, b in zip(terms[0::2], terms[1::2])]
+        terms = paired + terms[len(paired) * 2:]
+    return terms[0]

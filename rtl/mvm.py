@@ -1,0 +1,201 @@
+"""One crossbar group: a bit-serial, offset-corrected matrix-vector multiply unit."""
+
+from amaranth.hdl import Cat, Module, Mux, Signal, signed
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from red.config import COUNTER_WIDTH, TileConfig, unsigned_width
+
+from .crossbar import CrossbarMVM, WeightWriteSignature
+from .offset import OffsetCorrection
+from .shift_add import ShiftAdd
+
+__all__ = ["MVMUnit", "mvm_input_layout", "mvm_output_layout"]
+
+
+def mvm_input_layout(config: TileConfig) -> data.StructLayout:
+    """Payload of an MVM input beat: the signed vector and a gate flag.
+
+    A gated vector (an input read from outside the feature map) drives no row and is
+    counted as a gated step instead of a crossbar step; its result is 0.
+    """
+    return data.StructLayout({
+        "x": data.ArrayLayout(signed(config.in_bits), config.rows),
+        "gate": 1,
+    })
+
+
+def mvm_output_layout(config: TileConfig) -> data.ArrayLayout:
+    """Payload of an MVM output beat: one signed result per logical column."""
+    return data.ArrayLayout(signed(config.mvm_width), config.logical_cols)
+
+
+class MVMUnit(wiring.Component):
+    """A crossbar group: ``y[j] = sum_r x[r] * w[r][j]`` under the crossbar contract.
+
+    Composes a :class:`CrossbarMVM`, a :class:`ShiftAdd` and an
+    :class:`OffsetCorrection`. Each accepted vector is applied bit-serially, most
+    significant (sign) plane first, one crossbar step per cycle; the result of the
+    ``in_bits`` steps is ``P - 2^(Bw-1) * sum(x)``, bit-exact with
+    :func:`red.golden.crossbar_mvm` (including a clipping ADC).
+
+    Pipeline: sequencer (``in_bits`` steps per vector) -> crossbar/ADC register ->
+    shift-add and offset correction -> output register.
+
+    * Latency: :attr:`latency` ``= in_bits + 2`` cycles from the cycle a vector is
+      accepted (``i.valid & i.ready``) to the first cycle its result is valid.
+    * Throughput: one vector every ``in_bits`` cycles, back to back without bubbles,
+      while ``o`` is not back-pressured. While a result waits on ``o`` the whole
+      pipeline holds (no step, no count).
+
+    Parameters
+    ----------
+    config : TileConfig
+
+    Members
+    -------
+    prog : In(WeightWriteSignature)
+        Weight programming port; write only while the unit is idle.
+    active_rows : In(range(rows + 1))
+        Rows ``0 .. active_rows-1`` take part (the layer's input channels).
+    active_cols : In(range(logical_cols + 1))
+        Logical columns ``0 .. active_cols-1`` are converted; the rest output 0.
+        ``active_rows`` and ``active_cols`` must be held while vectors are in flight.
+    i : In(stream.Signature(mvm_input_layout))
+        Input vectors.
+    o : Out(stream.Signature(mvm_output_layout))
+        Results, in input order.
+    steps, gated_steps, conversions, row_drives : Out(COUNTER_WIDTH)
+        Event counters since reset: crossbar steps (one plane of a non-gated vector),
+        planes of gated vectors, ADC conversions (``active_cols * S`` per step) and DAC
+        row drives (``active_rows`` per step).
+    """
+
+    def __init__(self, config: TileConfig):
+        if not isinstance(config, TileConfig):
+            raise TypeError(f"config must be a TileConfig, not {config!r}")
+        self._config = config
+        super().__init__({
+            "prog": In(WeightWriteSignature(config)),
+            "active_rows": In(unsigned_width(config.rows)),
+            "active_cols": In(unsigned_width(config.logical_cols)),
+            "i": In(stream.Signature(mvm_input_layout(config))),
+            "o": Out(stream.Signature(mvm_output_layout(config))),
+            "steps": Out(COUNTER_WIDTH),
+            "gated_steps": Out(COUNTER_WIDTH),
+            "conversions": Out(COUNTER_WIDTH),
+            "row_drives": Out(COUNTER_WIDTH),
+        })
+
+    @property
+    def config(self) -> TileConfig:
+        return self._config
+
+    @property
+    def latency(self) -> int:
+        """Cycles from accepting a vector to its result being valid: ``in_bits + 2``."""
+        return self._config.in_bits + CrossbarMVM.latency + 1
+
+    @property
+    def interval(self) -> int:
+        """Cycles between back-to-back vectors in steady state: ``in_bits``."""
+        return self._config.in_bits
+
+    def elaborate(self, platform):
+        m = Module()
+        c = self._config
+        m.submodules.crossbar = crossbar = CrossbarMVM(c)
+        m.submodules.shift_add = shift_add = ShiftAdd(c)
+        m.submodules.offset = offset = OffsetCorrection(c)
+        wiring.connect(m, wiring.flipped(self.prog), crossbar.prog)
+
+        # Everything advances together unless a finished result is still waiting on `o`.
+        advance = Signal()
+        m.d.comb += advance.eq(~self.o.valid | self.o.ready)
+
+        # Stage 0: bit-serial sequencer. `planes[r]` shifts left once per step, so its
+        # MSB is the current plane of row r (sign plane first).
+        planes = [Signal(c.in_bits, name=f"planes{r}") for r in range(c.rows)]
+        x_hold = Signal(data.ArrayLayout(signed(c.in_bits), c.rows))
+        gate = Signal()
+        bit = Signal(range(c.in_bits))
+        busy = Signal()
+        stepping = Signal()
+        m.d.comb += [
+            stepping.eq(busy & advance),
+            self.i.ready.eq(advance & (~busy | (bit == 0))),
+        ]
+
+        row_mask = Signal(c.rows)
+        col_mask = Signal(c.logical_cols)
+        m.d.comb += [
+            row_mask.eq(Cat((r < self.active_rows) for r in range(c.rows))),
+            col_mask.eq(Cat((j < self.active_cols) for j in range(c.logical_cols))),
+        ]
+        row_en = Signal(c.rows)
+        m.d.comb += row_en.eq(Mux(gate, 0, row_mask))
+
+        with m.If(advance):
+            with m.If(busy):
+                m.d.sync += bit.eq(bit - 1)
+                m.d.sync += [p.eq(p << 1) for p in planes]
+                with m.If(bit == 0):
+                    m.d.sync += busy.eq(0)
+            with m.If(self.i.valid & self.i.ready):
+                m.d.sync += [
+                    x_hold.eq(self.i.payload.x),
+                    gate.eq(self.i.payload.gate),
+                    bit.eq(c.in_bits - 1),
+                    busy.eq(1),
+                ]
+                m.d.sync += [p.eq(self.i.payload.x[r]) for r, p in enumerate(planes)]
+
+        m.d.comb += [
+            crossbar.step.eq(stepping),
+            crossbar.plane.eq(Cat(p[-1] for p in planes)),
+            crossbar.row_en.eq(row_en),
+            crossbar.col_en.eq(Cat(col_mask[j].replicate(c.slices)
+                                   for j in range(c.logical_cols))),
+            offset.x.eq(x_hold),
+            offset.row_en.eq(row_en),
+        ]
+
+        # Stage 1: flags travelling beside the crossbar's code register.
+        s1_valid = Signal()
+        s1_first = Signal()
+        s1_last = Signal()
+        s1_offset = Signal.like(offset.correction)
+        with m.If(advance):
+            m.d.sync += s1_valid.eq(stepping)
+            with m.If(stepping):
+                m.d.sync += [
+                    s1_first.eq(bit == c.in_bits - 1),
+                    s1_last.eq(bit == 0),
+                    s1_offset.eq(offset.correction),
+                ]
+
+        # Stage 2: shift-add; on the last plane, correct the offset into the output register.
+        m.d.comb += [
+            shift_add.codes.eq(crossbar.codes),
+            shift_add.en.eq(advance & s1_valid),
+            shift_add.first.eq(s1_first),
+        ]
+        with m.If(self.o.ready):
+            m.d.sync += self.o.valid.eq(0)
+        with m.If(advance & s1_valid & s1_last):
+            m.d.sync += self.o.valid.eq(1)
+            for j in range(c.logical_cols):
+                m.d.sync += self.o.payload[j].eq(
+                    Mux(col_mask[j], shift_add.value[j] - s1_offset, 0))
+
+        # Event counters.
+        with m.If(stepping):
+            with m.If(gate):
+                m.d.sync += self.gated_steps.eq(self.gated_steps + 1)
+            with m.Else():
+                m.d.sync += [
+                    self.steps.eq(self.steps + 1),
+                    self.conversions.eq(self.conversions + self.active_cols * c.slices),
+                    self.row_drives.eq(self.row_drives + self.active_rows),
+                ]
+        return m

