@@ -97,6 +97,10 @@ class TileConfig:
         Largest stride the tile's runtime configuration accepts.
     max_in : int
         Largest input height and width (sets the line-buffer depth and counter widths).
+    out_pixels : int
+        Output pixels per output beat (``<= max_stride``). In RED mode a block yields
+        ``s*s`` pixels every ``in_bits`` cycles, so the output port binds when
+        ``s*s > in_bits * min(out_pixels, s)``.
     """
 
     rows: int = 8
@@ -108,6 +112,7 @@ class TileConfig:
     kernel: int = 3
     max_stride: int = 4
     max_in: int = 16
+    out_pixels: int = 1
 
     def __post_init__(self):
         name = type(self).__name__
@@ -124,6 +129,7 @@ class TileConfig:
         _require_int(name, "kernel", self.kernel, 1, KERNEL_MAX)
         _require_int(name, "max_stride", self.max_stride, 1, 64)
         _require_int(name, "max_in", self.max_in, 1, 4096)
+        _require_int(name, "out_pixels", self.out_pixels, 1, self.max_stride)
         _require(name, "w_bits", self.w_bits, self.out_width <= EXACT_BITS,
                  f"with in_bits={self.in_bits}, rows={self.rows}, kernel={self.kernel} the "
                  f"merged output needs {self.out_width} bits; the golden model holds "
@@ -258,6 +264,29 @@ class TileConfig:
         """Width of a merged output: up to ``kernel^2`` group results added (ZP mode)."""
         lo, hi = self.mvm_range
         return signed_width(lo * self.groups, hi * self.groups)
+
+    # -- tile buffers --------------------------------------------------------------
+    @property
+    def line_rows(self) -> int:
+        """Rows of the input line buffer: the ``ceil(k/s) <= kernel`` rows a block reads
+        plus one row that streams in meanwhile."""
+        return self.kernel + 1
+
+    @property
+    def max_out(self) -> int:
+        """Largest output height/width: ``(max_in-1)*max_stride + kernel + max_stride-1``."""
+        return (self.max_in - 1) * self.max_stride + self.kernel + self.max_stride - 1
+
+    @property
+    def max_blocks(self) -> int:
+        """Bound on output blocks per axis, ``floor((Ho-1+p)/s) - floor(p/s) + 1``:
+        ``(Ho-1+p)/s <= H-1 + (k+op-p-1)/s`` gives at most ``max_in + kernel``."""
+        return self.max_in + self.kernel
+
+    @property
+    def out_bank_depth(self) -> int:
+        """Words per output bank: two block rows (ping-pong) of ``max_blocks`` blocks."""
+        return 2 * self.max_blocks
 
     def describe(self) -> dict:
         """Parameters and derived widths, for reports and generated metadata."""

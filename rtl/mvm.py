@@ -65,6 +65,11 @@ class MVMUnit(wiring.Component):
         Input vectors.
     o : Out(stream.Signature(mvm_output_layout))
         Results, in input order.
+    clear : In(1)
+        Zero the event counters (start of a layer).
+    stepping : Out(1)
+        High in every cycle in which the unit applies a plane (a crossbar step or a
+        gated step): the "group busy" signal waveforms and counters use.
     steps, gated_steps, conversions, row_drives : Out(COUNTER_WIDTH)
         Event counters since reset: crossbar steps (one plane of a non-gated vector),
         planes of gated vectors, ADC conversions (``active_cols * S`` per step) and DAC
@@ -81,6 +86,8 @@ class MVMUnit(wiring.Component):
             "active_cols": In(unsigned_width(config.logical_cols)),
             "i": In(stream.Signature(mvm_input_layout(config))),
             "o": Out(stream.Signature(mvm_output_layout(config))),
+            "clear": In(1),
+            "stepping": Out(1),
             "steps": Out(COUNTER_WIDTH),
             "gated_steps": Out(COUNTER_WIDTH),
             "conversions": Out(COUNTER_WIDTH),
@@ -120,7 +127,7 @@ class MVMUnit(wiring.Component):
         gate = Signal()
         bit = Signal(range(c.in_bits))
         busy = Signal()
-        stepping = Signal()
+        stepping = self.stepping
         m.d.comb += [
             stepping.eq(busy & advance),
             self.i.ready.eq(advance & (~busy | (bit == 0))),
@@ -189,7 +196,10 @@ class MVMUnit(wiring.Component):
                     Mux(col_mask[j], shift_add.value[j] - s1_offset, 0))
 
         # Event counters.
-        with m.If(stepping):
+        counters = (self.steps, self.gated_steps, self.conversions, self.row_drives)
+        with m.If(self.clear):
+            m.d.sync += [counter.eq(0) for counter in counters]
+        with m.Elif(stepping):
             with m.If(gate):
                 m.d.sync += self.gated_steps.eq(self.gated_steps + 1)
             with m.Else():

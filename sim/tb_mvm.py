@@ -59,6 +59,7 @@ async def _run_vectors(dut, cfg, weights, vectors, gates, active_rows, active_co
                        rng, idle, stall, what):
     """Stream ``vectors`` through a freshly reset unit; check results and counters."""
     dut.prog__valid.value = 0
+    dut.clear.value = 0
     await reset(dut)
     dut.active_rows.value = active_rows
     dut.active_cols.value = active_cols
@@ -150,6 +151,7 @@ async def back_to_back(dut):
     nrng = np.random.default_rng(seed + 1)
     n = 8
     start_clock(dut)
+    dut.clear.value = 0
     await reset(dut)
     dut.active_rows.value = cfg.rows
     dut.active_cols.value = cfg.logical_cols

@@ -1,0 +1,123 @@
+"""Input line buffer of raw pixels and the zero-skipping window read view."""
+
+from amaranth.hdl import Array, Cat, Module, Mux, Signal
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from red.config import TileConfig, unsigned_width
+
+from .layouts import pixel_layout
+
+__all__ = ["InputBuffer"]
+
+
+class InputBuffer(wiring.Component):
+    """Line buffer holding the last ``line_rows = kernel + 1`` raw input rows.
+
+    Raw pixels arrive once each, in raster order, on ``i``; row ``r`` lives in buffer row
+    ``r mod line_rows``. A row may be written only while ``r < row_limit`` (the tile
+    raises the limit as blocks retire the oldest row), so a pixel is never overwritten
+    before the last block that reads it.
+
+    The read side is the zero-skipping window: for the block ``(q_h, q_w)`` every read
+    ``g`` fetches raw pixel ``x[q_h - jh[g]][q_w - jw[g]]`` in the same cycle, with
+    ``in_range[g]`` low (and the pixel 0) when it falls outside the input. Reads never
+    look at pixels that have not arrived: the tile issues a block only after
+    :attr:`in_row`/:attr:`in_col` have passed the pixels it needs.
+
+    Parameters
+    ----------
+    config : TileConfig
+    reads : int
+        Number of window reads (the tile uses one per crossbar group).
+
+    Members
+    -------
+    i : In(stream.Signature(pixel_layout))
+        Raw input pixels, raster order.
+    clear : In(1)
+        Start of a layer: forget every pixel.
+    h, w : In
+        Input height and width of the layer.
+    row_limit : In
+        Rows ``< row_limit`` may be written.
+    in_row, in_col : Out
+        Position of the next pixel expected on ``i``.
+    complete : Out(1)
+        All ``h*w`` pixels have arrived.
+    q_h, q_h_slot, q_w : In
+        The block being read, and ``q_h mod line_rows`` (kept by the caller's counters).
+    jh, jw : In(Array)
+        Per read, its offset into the window (``kh div s``, ``kw div s``).
+    pixels : Out(Array of pixel_layout), in_range : Out(reads)
+        The window reads, combinational.
+    """
+
+    def __init__(self, config: TileConfig, reads: int):
+        if not isinstance(config, TileConfig):
+            raise TypeError(f"config must be a TileConfig, not {config!r}")
+        self._config = config
+        self._reads = reads
+        dim = unsigned_width(config.max_in)
+        pos = unsigned_width(config.max_blocks + config.max_out)
+        offset = unsigned_width(config.kernel - 1)
+        super().__init__({
+            "i": In(stream.Signature(pixel_layout(config))),
+            "clear": In(1),
+            "h": In(dim),
+            "w": In(dim),
+            "row_limit": In(pos),
+            "in_row": Out(dim),
+            "in_col": Out(dim),
+            "complete": Out(1),
+            "q_h": In(pos),
+            "q_h_slot": In(unsigned_width(config.line_rows - 1)),
+            "q_w": In(pos),
+            "jh": In(data.ArrayLayout(offset, reads)),
+            "jw": In(data.ArrayLayout(offset, reads)),
+            "pixels": Out(data.ArrayLayout(pixel_layout(config), reads)),
+            "in_range": Out(reads),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        c = self._config
+        n_slots = c.line_rows
+        width = pixel_layout(c).size
+        lines = Array(Array(Signal(width, name=f"line{r}_px{x}") for x in range(c.max_in))
+                      for r in range(n_slots))
+
+        # -- write side: raster counters and the slot of the current row ----------------
+        slot = Signal(range(n_slots))
+        m.d.comb += self.i.ready.eq(~self.complete & (self.in_row < self.row_limit))
+        with m.If(self.clear):
+            m.d.sync += [self.in_row.eq(0), self.in_col.eq(0), slot.eq(0),
+                         self.complete.eq(0)]
+        with m.Elif(self.i.valid & self.i.ready):
+            m.d.sync += lines[slot][self.in_col].eq(self.i.payload.as_value())
+            with m.If(self.in_col == self.w - 1):
+                m.d.sync += [self.in_col.eq(0), self.in_row.eq(self.in_row + 1),
+                             slot.eq(Mux(slot == n_slots - 1, 0, slot + 1))]
+                with m.If(self.in_row == self.h - 1):
+                    m.d.sync += self.complete.eq(1)
+            with m.Else():
+                m.d.sync += self.in_col.eq(self.in_col + 1)
+
+        # -- read side: one window read per group -----------------------------------------
+        for g in range(self._reads):
+            jh, jw = self.jh[g], self.jw[g]
+            row = Signal.like(self.q_h, name=f"row{g}")
+            col = Signal.like(self.q_w, name=f"col{g}")
+            read_slot = Signal(range(n_slots), name=f"slot{g}")
+            ok = Signal(name=f"in_range{g}")
+            m.d.comb += [
+                row.eq(self.q_h - jh),
+                col.eq(self.q_w - jw),
+                read_slot.eq(Mux(self.q_h_slot >= jh, self.q_h_slot - jh,
+                                 self.q_h_slot + n_slots - jh)),
+                ok.eq((self.q_h >= jh) & (row < self.h) & (self.q_w >= jw) & (col < self.w)),
+                self.in_range[g].eq(ok),
+            ]
+            with m.If(ok):
+                m.d.comb += self.pixels[g].eq(lines[read_slot][col])
+        return m

@@ -1,0 +1,68 @@
+"""Data layouts shared by the tile's blocks and its testbenches (one definition each)."""
+
+from amaranth.hdl import signed
+from amaranth.lib import data
+
+from red.config import TileConfig, unsigned_width
+
+__all__ = ["MODE_RED", "MODE_ZP", "pixel_layout", "out_pixel_layout", "out_beat_layout",
+           "layer_layout", "step_meta_layout"]
+
+#: Runtime ``mode`` field values.
+MODE_RED = 0
+MODE_ZP = 1
+
+
+def pixel_layout(config: TileConfig) -> data.ArrayLayout:
+    """One raw input pixel: ``rows`` signed ``in_bits`` channels (channels >= cin are 0)."""
+    return data.ArrayLayout(signed(config.in_bits), config.rows)
+
+
+def out_pixel_layout(config: TileConfig) -> data.ArrayLayout:
+    """One output pixel: ``logical_cols`` signed ``out_width`` channels (>= cout are 0)."""
+    return data.ArrayLayout(signed(config.out_width), config.logical_cols)
+
+
+def out_beat_layout(config: TileConfig) -> data.StructLayout:
+    """One output beat: up to ``out_pixels`` consecutive pixels of one output row.
+
+    ``count`` pixels are valid (lanes ``0 .. count-1``, in raster order); the rest are 0.
+    """
+    return data.StructLayout({
+        "pixels": data.ArrayLayout(out_pixel_layout(config), config.out_pixels),
+        "count": unsigned_width(config.out_pixels),
+    })
+
+
+def layer_layout(config: TileConfig) -> data.StructLayout:
+    """The runtime layer configuration port (see :class:`red.config.LayerSpec`)."""
+    return data.StructLayout({
+        "cin": unsigned_width(config.rows),
+        "cout": unsigned_width(config.logical_cols),
+        "h": unsigned_width(config.max_in),
+        "w": unsigned_width(config.max_in),
+        "k": unsigned_width(config.kernel),
+        "s": unsigned_width(config.max_stride),
+        "p": unsigned_width(config.kernel - 1),
+        "op": unsigned_width(config.max_stride - 1),
+        "mode": 1,
+    })
+
+
+def step_meta_layout(config: TileConfig) -> data.StructLayout:
+    """What the merge must know about a step whose group results it receives.
+
+    ``row``: block row (RED) or output row (ZP), counted from 0; ``idx``/``bank``: the
+    output-bank word and bank column the step's pixels go to; ``last``: last step of its
+    row; ``row_ok``/``col_ok``: which phases land inside the output (RED); ``live``:
+    groups that were not gated.
+    """
+    return data.StructLayout({
+        "row": unsigned_width(max(config.max_blocks, config.max_out)),
+        "idx": unsigned_width(config.max_blocks - 1),
+        "bank": unsigned_width(config.max_stride - 1),
+        "last": 1,
+        "row_ok": config.max_stride,
+        "col_ok": config.max_stride,
+        "live": config.groups,
+    })

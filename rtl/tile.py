@@ -1,0 +1,414 @@
+"""The RED tile: pixel-wise mapped crossbar groups, zero-skipping input buffer, output
+merge, and the zero-insertion (ZP) baseline on the same arrays."""
+
+from amaranth.hdl import Cat, Module, Mux, Signal, signed
+from amaranth.lib import data, fifo, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from red.config import COUNTER_WIDTH, TileConfig, unsigned_width
+
+from ._arith import tree_sum
+from .input_buffer import InputBuffer
+from .layouts import (MODE_RED, MODE_ZP, layer_layout, out_beat_layout, pixel_layout,
+                      step_meta_layout)
+from .merge import OutputMerge
+from .mvm import MVMUnit
+
+__all__ = ["RedTile", "TILE_COUNTERS"]
+
+#: Hardware counters of the tile, in port order (each COUNTER_WIDTH bits, cleared by
+#: ``start``). See :class:`RedTile` for what each counts.
+TILE_COUNTERS = (
+    "total_cycles", "compute_cycles", "steps", "group_activations", "gated_group_steps",
+    "crossbar_steps", "adc_conversions", "row_drives", "weight_writes",
+    "line_buffer_writes", "window_reads", "merge_additions", "out_buffer_writes",
+    "out_buffer_reads",
+)
+
+_IDLE, _LOAD, _RUN = 0, 1, 2
+
+
+class RedTile(wiring.Component):
+    """A complete deconvolution tile: ``kernel^2`` crossbar groups, one per kernel pixel.
+
+    **Use.** Drive ``layer`` and pulse ``start`` while not ``busy``. The tile then takes
+    ``cin*cout*k*k`` weights on ``w`` in the order of ``w[ci][co][kh][kw]`` flattened
+    (PyTorch layout, C order; group ``(kh, kw)`` stores ``w[:, :, kh, kw]`` and slices
+    each weight in hardware), then ``h*w`` raw input pixels on ``i`` in raster order,
+    and produces ``Ho*Wo`` output pixels on ``o`` in raster order. ``done`` rises when
+    the last output beat has been taken and stays high until the next ``start``.
+
+    **RED mode** (``mode=0``): output block ``(q_h, q_w)`` (``q = floor((o+p)/s)``)
+    is one step; group ``(kh, kw)`` reads raw pixel ``x[q_h - kh div s][q_w - kw div s]``
+    and yields the output of phase ``(kh mod s, kw mod s)``. A group whose pixel lies
+    outside the input, or whose output lies outside ``[0,Ho) x [0,Wo)``, is gated: it
+    drives no row and converts nothing. Steps: ``Nb_h * Nb_w``.
+
+    **ZP mode** (``mode=1``): the zero-insertion baseline on the same groups and merge.
+    One output pixel per step; every group of the kernel is driven with its value of the
+    zero-inserted, padded input (mostly zeros, still driven and converted), and all
+    groups are added. Steps: ``Ho * Wo``.
+
+    **Timing.** Each step takes ``in_bits`` cycles in every group, back to back:
+    compute cycles are exactly ``steps * in_bits``. A step waits for the raw pixels it
+    reads (the input stream), for the output banks (ping-pong of two block rows) and for
+    the output port; total cycles add the groups' pipeline latency and the output
+    drain. The output port emits ``min(out_pixels, s)`` pixels per cycle in RED mode and
+    binds when ``s*s > in_bits * min(out_pixels, s)``.
+
+    Parameters
+    ----------
+    config : TileConfig
+
+    Members
+    -------
+    layer : In(layer_layout)
+        Runtime layer: cin, cout, h, w, k (<= kernel), s (<= max_stride), p, op, mode.
+        Must be valid (see :class:`red.config.LayerSpec` and ``TileConfig.check_layer``).
+    start : In(1)
+        Latch ``layer``, clear the counters and begin.
+    busy, done : Out(1)
+    w : In(stream.Signature(signed(w_bits)))
+        Weights.
+    i : In(stream.Signature(pixel_layout))
+        Raw input pixels (channels ``>= cin`` ignored).
+    o : Out(stream.Signature(out_beat_layout))
+        Output beats (channels ``>= cout`` are 0).
+    total_cycles : Out
+        Cycles from the first input beat taken to the last output beat taken, both
+        included.
+    compute_cycles : Out
+        Cycles in which the crossbar groups step.
+    steps : Out
+        Steps issued (blocks in RED mode, output pixels in ZP mode).
+    group_activations, gated_group_steps : Out
+        Per step and group of the layer's ``k x k`` kernel: driven, or gated.
+    crossbar_steps, adc_conversions, row_drives : Out
+        Sums over the kernel's groups of their :class:`MVMUnit` counters (planes applied,
+        ADC conversions, DAC row drives).
+    weight_writes, line_buffer_writes : Out
+        Weights programmed; raw pixels written into the line buffer (each exactly once).
+    window_reads : Out
+        Raw pixels delivered from the line buffer per step (a pixel shared by several
+        groups in one step counts once; zero-insertion zeros and padding are not reads).
+    merge_additions : Out
+        Two-operand additions of group results, per output channel.
+    out_buffer_writes, out_buffer_reads : Out
+        Output pixels inside the output map written into / read out of the output banks.
+    """
+
+    def __init__(self, config: TileConfig):
+        if not isinstance(config, TileConfig):
+            raise TypeError(f"config must be a TileConfig, not {config!r}")
+        self._config = config
+        members = {
+            "layer": In(layer_layout(config)),
+            "start": In(1),
+            "busy": Out(1),
+            "done": Out(1),
+            "w": In(stream.Signature(signed(config.w_bits))),
+            "i": In(stream.Signature(pixel_layout(config))),
+            "o": Out(stream.Signature(out_beat_layout(config))),
+        }
+        members.update({name: Out(COUNTER_WIDTH) for name in TILE_COUNTERS})
+        super().__init__(members)
+        self.groups = [MVMUnit(config) for _ in range(config.groups)]
+        self.buffer = InputBuffer(config, reads=config.groups)
+        self.merge = OutputMerge(config)
+
+    @property
+    def config(self) -> TileConfig:
+        return self._config
+
+    @property
+    def group_latency(self) -> int:
+        """Cycles from a step's issue to its results reaching the merge."""
+        return self._config.in_bits + 2
+
+    def elaborate(self, platform):
+        m = Module()
+        c = self._config
+        K, S, G, NB = c.kernel, c.max_stride, c.groups, c.line_rows
+
+        groups = self.groups
+        for g, unit in enumerate(groups):
+            m.submodules[f"group_{g // K}_{g % K}"] = unit
+        m.submodules.buffer = buf = self.buffer
+        m.submodules.merge = merge = self.merge
+        m.submodules.meta_fifo = meta_fifo = fifo.SyncFIFO(
+            width=step_meta_layout(c).size, depth=4)
+
+        # -- control --------------------------------------------------------------------
+        state = Signal(range(3))
+        latched = Signal(layer_layout(c))
+        layer = Signal(layer_layout(c))
+        start = Signal()
+        m.d.comb += [
+            start.eq(self.start & (state == _IDLE)),
+            self.busy.eq(state != _IDLE),
+        ]
+        with m.If(start):
+            m.d.sync += [latched.eq(self.layer), state.eq(_LOAD), self.done.eq(0)]
+        # Counters and derived quantities initialise in the start cycle, so they read the
+        # incoming configuration then and the latched one afterwards.
+        m.d.comb += layer.eq(Mux(start, self.layer.as_value(), latched.as_value()))
+
+        # Derived layer quantities (the layer register is constant while busy).
+        zp = Signal()
+        ho = Signal(unsigned_width(c.max_out))
+        wo = Signal(unsigned_width(c.max_out))
+        q0 = Signal(unsigned_width(K))                # floor(p / s)
+        p_mod_s = Signal(unsigned_width(S - 1))        # p mod s
+        taps = Signal(unsigned_width(K))              # T = ceil(k / s)
+        n_rows = Signal(unsigned_width(max(c.max_blocks, c.max_out)))
+        n_cols = Signal.like(n_rows)
+        s, p, k = layer.s, layer.p, layer.k
+        m.d.comb += [
+            zp.eq(layer.mode == MODE_ZP),
+            ho.eq((layer.h - 1) * s - 2 * p + k + layer.op),
+            wo.eq((layer.w - 1) * s - 2 * p + k + layer.op),
+            q0.eq(p // s),
+            p_mod_s.eq(p % s),
+            taps.eq((k + s - 1) // s),
+            n_rows.eq(Mux(zp, ho, (ho - 1 + p) // s - q0 + 1)),
+            n_cols.eq(Mux(zp, wo, (wo - 1 + p) // s - q0 + 1)),
+        ]
+        jh = [Signal(unsigned_width(K - 1), name=f"jh{g}") for g in range(G)]
+        jw = [Signal(unsigned_width(K - 1), name=f"jw{g}") for g in range(G)]
+        rh = [Signal(unsigned_width(S - 1), name=f"rh{g}") for g in range(G)]
+        rw = [Signal(unsigned_width(S - 1), name=f"rw{g}") for g in range(G)]
+        active = Signal(G)
+        for g in range(G):
+            kh, kw = g // K, g % K
+            m.d.comb += [
+                jh[g].eq(kh // s), rh[g].eq(kh % s),
+                jw[g].eq(kw // s), rw[g].eq(kw % s),
+                active[g].eq((kh < k) & (kw < k)),
+            ]
+
+        # -- weight loading: w[ci][co][kh][kw], kw fastest ---------------------------------
+        ci = Signal(unsigned_width(c.rows))
+        co = Signal(unsigned_width(c.logical_cols))
+        wkh = Signal(unsigned_width(K))
+        wkw = Signal(unsigned_width(K))
+        loading = state == _LOAD
+        m.d.comb += self.w.ready.eq(loading)
+        for g, unit in enumerate(groups):
+            m.d.comb += [
+                unit.prog.valid.eq(loading & self.w.valid & (wkh == g // K) & (wkw == g % K)),
+                unit.prog.row.eq(ci),
+                unit.prog.col.eq(co),
+                unit.prog.data.eq(self.w.payload),
+                unit.active_rows.eq(layer.cin),
+                unit.active_cols.eq(layer.cout),
+                unit.clear.eq(start),
+            ]
+        with m.If(start):
+            m.d.sync += [ci.eq(0), co.eq(0), wkh.eq(0), wkw.eq(0)]
+        with m.Elif(loading & self.w.valid):
+            m.d.sync += self.weight_writes.eq(self.weight_writes + 1)
+            with m.If(wkw == k - 1):
+                m.d.sync += wkw.eq(0)
+                with m.If(wkh == k - 1):
+                    m.d.sync += wkh.eq(0)
+                    with m.If(co == layer.cout - 1):
+                        m.d.sync += co.eq(0)
+                        with m.If(ci == layer.cin - 1):
+                            m.d.sync += state.eq(_RUN)
+                        with m.Else():
+                            m.d.sync += ci.eq(ci + 1)
+                    with m.Else():
+                        m.d.sync += co.eq(co + 1)
+                with m.Else():
+                    m.d.sync += wkh.eq(wkh + 1)
+            with m.Else():
+                m.d.sync += wkw.eq(wkw + 1)
+
+        # -- sequencer: one step per block (RED) or output pixel (ZP) ----------------------
+        running = state == _RUN
+        pos = Signal.like(buf.q_h)
+        q_h, q_w = Signal.like(pos), Signal.like(pos)
+        q_h_slot = Signal.like(buf.q_h_slot)
+        r_h, r_w = Signal.like(p_mod_s), Signal.like(p_mod_s)   # ZP: phase of the pixel
+        base_h = Signal(signed(unsigned_width(c.max_out) + 2))   # RED: q*s - p
+        base_w = Signal.like(base_h)
+        zp_bank = Signal(unsigned_width(S - 1))                  # ZP: ow mod max_stride
+        zp_idx = Signal(unsigned_width(c.max_blocks - 1))        # ZP: ow div max_stride
+        srow, scol = Signal.like(n_rows), Signal.like(n_cols)
+        seq_done = Signal()
+
+        row_ok = Signal(S)
+        col_ok = Signal(S)
+        for a in range(S):
+            m.d.comb += [
+                row_ok[a].eq((a < s) & (base_h + a >= 0) & (base_h + a < ho)),
+                col_ok[a].eq((a < s) & (base_w + a >= 0) & (base_w + a < wo)),
+            ]
+
+        # Window reads and what each group receives.
+        m.d.comb += [
+            buf.clear.eq(start), buf.h.eq(layer.h), buf.w.eq(layer.w),
+            buf.q_h.eq(q_h), buf.q_w.eq(q_w), buf.q_h_slot.eq(q_h_slot),
+            buf.row_limit.eq(Mux(seq_done, (1 << len(buf.row_limit)) - 1,
+                                 q_h + NB - taps + 1)),
+            buf.i.valid.eq(self.i.valid & running),
+            buf.i.payload.eq(self.i.payload),
+            self.i.ready.eq(buf.i.ready & running),
+        ]
+        live = Signal(G)
+        real = Signal(G)       # the group receives a raw pixel (not a zero or padding)
+        xs = []
+        for g in range(G):
+            m.d.comb += [buf.jh[g].eq(jh[g]), buf.jw[g].eq(jw[g])]
+            phase_hit = (rh[g] == r_h) & (rw[g] == r_w)
+            ok = buf.in_range[g]
+            red_live = active[g] & ok & row_ok.bit_select(rh[g], 1) & col_ok.bit_select(rw[g], 1)
+            m.d.comb += [
+                live[g].eq(Mux(zp, active[g], red_live)),
+                real[g].eq(Mux(zp, active[g] & ok & phase_hit, red_live)),
+            ]
+            x = Signal(pixel_layout(c), name=f"x{g}")
+            with m.If(real[g]):
+                m.d.comb += x.eq(buf.pixels[g])
+            xs.append(x)
+
+        # A step may issue once the last raw pixel it reads has arrived.
+        need_row = Mux(q_h < layer.h - 1, q_h, layer.h - 1)
+        need_col = Mux(q_w < layer.w - 1, q_w, layer.w - 1)
+        inputs_here = Signal()
+        m.d.comb += inputs_here.eq(buf.complete | (buf.in_row > need_row) |
+                                   ((buf.in_row == need_row) & (buf.in_col > need_col)))
+        issue = Signal()
+        m.d.comb += issue.eq(running & ~seq_done & inputs_here & groups[0].i.ready &
+                             meta_fifo.w_rdy)
+        for g, unit in enumerate(groups):
+            m.d.comb += [
+                unit.i.valid.eq(issue),
+                unit.i.payload.x.eq(xs[g]),
+                unit.i.payload.gate.eq(~live[g]),
+            ]
+        last_col = scol == n_cols - 1
+        meta = Signal(step_meta_layout(c))
+        m.d.comb += [
+            meta.row.eq(srow),
+            meta.idx.eq(Mux(zp, zp_idx, scol)),
+            meta.bank.eq(zp_bank),
+            meta.last.eq(last_col),
+            meta.row_ok.eq(row_ok),
+            meta.col_ok.eq(col_ok),
+            meta.live.eq(live),
+            meta_fifo.w_data.eq(meta.as_value()),
+            meta_fifo.w_en.eq(issue),
+        ]
+
+        def restart_columns():
+            return [scol.eq(0), q_w.eq(q0), r_w.eq(p_mod_s), base_w.eq(-p_mod_s),
+                    zp_bank.eq(0), zp_idx.eq(0)]
+
+        with m.If(start):
+            m.d.sync += [srow.eq(0), q_h.eq(q0), q_h_slot.eq(q0), r_h.eq(p_mod_s),
+                         base_h.eq(-p_mod_s), seq_done.eq(0), *restart_columns()]
+        with m.Elif(issue):
+            with m.If(last_col):
+                m.d.sync += [srow.eq(srow + 1), *restart_columns()]
+                with m.If(srow == n_rows - 1):
+                    m.d.sync += seq_done.eq(1)
+                next_block_row = [q_h.eq(q_h + 1),
+                                  q_h_slot.eq(Mux(q_h_slot == NB - 1, 0, q_h_slot + 1))]
+                with m.If(zp):
+                    with m.If(r_h == s - 1):
+                        m.d.sync += [r_h.eq(0), *next_block_row]
+                    with m.Else():
+                        m.d.sync += r_h.eq(r_h + 1)
+                with m.Else():
+                    m.d.sync += [base_h.eq(base_h + s), *next_block_row]
+            with m.Else():
+                m.d.sync += scol.eq(scol + 1)
+                with m.If(zp):
+                    with m.If(r_w == s - 1):
+                        m.d.sync += [r_w.eq(0), q_w.eq(q_w + 1)]
+                    with m.Else():
+                        m.d.sync += r_w.eq(r_w + 1)
+                    with m.If(zp_bank == S - 1):
+                        m.d.sync += [zp_bank.eq(0), zp_idx.eq(zp_idx + 1)]
+                    with m.Else():
+                        m.d.sync += zp_bank.eq(zp_bank + 1)
+                with m.Else():
+                    m.d.sync += [q_w.eq(q_w + 1), base_w.eq(base_w + s)]
+
+        # -- merge -------------------------------------------------------------------------
+        m.d.comb += [
+            merge.clear.eq(start),
+            merge.valid.eq(groups[0].o.valid & meta_fifo.r_rdy),
+            merge.meta.eq(meta_fifo.r_data),
+            merge.mode.eq(layer.mode),
+            merge.cout.eq(layer.cout),
+            merge.ho.eq(ho), merge.wo.eq(wo),
+            merge.s_row.eq(Mux(zp, 1, s)),
+            merge.s_col.eq(Mux(zp, S, s)),
+            merge.a0.eq(Mux(zp, 0, p_mod_s)),
+            merge.b0.eq(Mux(zp, 0, p_mod_s)),
+            merge.active.eq(active),
+            meta_fifo.r_en.eq(merge.valid & merge.ready),
+        ]
+        for g, unit in enumerate(groups):
+            m.d.comb += [
+                merge.results[g].eq(unit.o.payload),
+                unit.o.ready.eq(merge.valid & merge.ready),
+                merge.phase_h[g].eq(Mux(zp, 0, rh[g])),
+                merge.phase_w[g].eq(Mux(zp, 0, rw[g])),
+            ]
+        wiring.connect(m, merge.o, wiring.flipped(self.o))
+
+        with m.If(running & merge.done & buf.complete):
+            m.d.sync += [state.eq(_IDLE), self.done.eq(1)]
+
+        # -- counters --------------------------------------------------------------------
+        first_in = self.i.valid & self.i.ready & (self.line_buffer_writes == 0)
+        counting = Signal()
+        last_out = Signal()
+        m.d.comb += last_out.eq(self.o.valid & self.o.ready & (merge.out_reads + self.o.payload.count == ho * wo))
+        window_hits = []
+        for a in range(K):
+            for b in range(K):
+                window_hits.append(Cat(real[g] & (jh[g] == a) & (jw[g] == b)
+                                       for g in range(G)).any())
+        masked = {name: tree_sum(Mux(active[g], getattr(unit, field), 0)
+                                 for g, unit in enumerate(groups))
+                  for name, field in (("crossbar_steps", "steps"),
+                                      ("adc_conversions", "conversions"),
+                                      ("row_drives", "row_drives"))}
+        m.d.comb += [
+            self.crossbar_steps.eq(masked["crossbar_steps"]),
+            self.adc_conversions.eq(masked["adc_conversions"]),
+            self.row_drives.eq(masked["row_drives"]),
+            self.merge_additions.eq(merge.merge_additions),
+            self.out_buffer_writes.eq(merge.out_writes),
+            self.out_buffer_reads.eq(merge.out_reads),
+        ]
+        own = (self.total_cycles, self.compute_cycles, self.steps, self.group_activations,
+               self.gated_group_steps, self.weight_writes, self.line_buffer_writes,
+               self.window_reads, counting)
+        with m.If(start):
+            m.d.sync += [counter.eq(0) for counter in own]
+        with m.Else():
+            with m.If(first_in):
+                m.d.sync += counting.eq(1)
+            with m.If(last_out):
+                m.d.sync += counting.eq(0)
+            with m.If(first_in | counting):
+                m.d.sync += self.total_cycles.eq(self.total_cycles + 1)
+            with m.If(groups[0].stepping):
+                m.d.sync += self.compute_cycles.eq(self.compute_cycles + 1)
+            with m.If(self.i.valid & self.i.ready):
+                m.d.sync += self.line_buffer_writes.eq(self.line_buffer_writes + 1)
+            with m.If(issue):
+                m.d.sync += [
+                    self.steps.eq(self.steps + 1),
+                    self.group_activations.eq(self.group_activations +
+                                              tree_sum(live[g] for g in range(G))),
+                    self.gated_group_steps.eq(self.gated_group_steps +
+                                              tree_sum(active[g] & ~live[g] for g in range(G))),
+                    self.window_reads.eq(self.window_reads + tree_sum(window_hits)),
+                ]
+        return m
