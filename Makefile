@@ -47,6 +47,7 @@ demo: setup
 	$(RED) model --workload fcn
 
 verilog: setup
+	$(RED) gen --top tile --out $(OUT)/verilog
 	$(RED) gen --top mvm --out $(OUT)/verilog
 
 lint: setup

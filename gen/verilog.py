@@ -21,8 +21,13 @@ def _mvm(config: TileConfig):
     return MVMUnit(config)
 
 
+def _tile(config: TileConfig):
+    from red.rtl.tile import RedTile
+    return RedTile(config)
+
+
 #: Generatable tops: name -> constructor taking a TileConfig.
-TOPS = {"mvm": _mvm}
+TOPS = {"tile": _tile, "mvm": _mvm}
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,7 @@ def generate(top: str, config: TileConfig) -> Generated:
         "ports": _ports(component),
         "latency": getattr(component, "latency", None),
         "interval": getattr(component, "interval", None),
+        "group_latency": getattr(component, "group_latency", None),
     }
     return Generated(name=name, verilog=text, metadata=metadata)
 

@@ -198,7 +198,9 @@ class OutputMerge(wiring.Component):
         for a in range(S):
             for b in range(S):
                 port = reads[a][b]
-                m.d.comb += [port.addr.eq(read_base + (b < b_e)), port.en.eq(issue)]
+                # Lanes that wrap past s_col read the next word; the last bank never wraps.
+                wrapped = (b_e > b) if b < S - 1 else 0
+                m.d.comb += [port.addr.eq(read_base + wrapped), port.en.eq(issue)]
 
         b_next = Signal(unsigned_width(2 * S))
         m.d.comb += b_next.eq(b_e + count)

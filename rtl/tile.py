@@ -2,14 +2,14 @@
 merge, and the zero-insertion (ZP) baseline on the same arrays."""
 
 from amaranth.hdl import Cat, Module, Mux, Signal, signed
-from amaranth.lib import data, fifo, stream, wiring
+from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from red.config import COUNTER_WIDTH, TileConfig, unsigned_width
 
 from ._arith import tree_sum
 from .input_buffer import InputBuffer
-from .layouts import (MODE_RED, MODE_ZP, layer_layout, out_beat_layout, pixel_layout,
+from .layouts import (MODE_ZP, layer_layout, out_beat_layout, pixel_layout,
                       step_meta_layout)
 from .merge import OutputMerge
 from .mvm import MVMUnit

@@ -1,0 +1,103 @@
+"""Run deconvolution layers on the generated tile in one simulation and collect results.
+
+This is what ``red sim`` and the tile regression share: write each layer's data, hand
+the job to :mod:`red.sim.tb_tile`, and read back the RTL's outputs and counters.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from red.config import LayerSpec, TileConfig
+from red.golden import crossbar_deconv2d
+
+from .runner import RunResult, failure_messages, run_job
+
+__all__ = ["LayerRun", "LayerResult", "simulate_layers", "random_layer_data"]
+
+TEST_MODULE = "red.sim.tb_tile"
+
+
+@dataclass(frozen=True)
+class LayerRun:
+    """One layer to run: its shape, mode (``"red"`` or ``"zp"``) and int64 data."""
+
+    layer: LayerSpec
+    mode: str
+    x: np.ndarray
+    w: np.ndarray
+
+
+@dataclass(frozen=True)
+class LayerResult:
+    """What the RTL did with one :class:`LayerRun`."""
+
+    run: LayerRun
+    y: np.ndarray
+    y_golden: np.ndarray
+    counters: dict
+
+    @property
+    def match(self) -> bool:
+        return bool(np.array_equal(self.y, self.y_golden))
+
+
+def random_layer_data(layer: LayerSpec, tile: TileConfig, rng: np.random.Generator):
+    """Signed random ``x`` and ``w`` in the tile's ranges, extremes over-represented."""
+    def draw(lo, hi, shape):
+        values = rng.integers(lo, hi + 1, shape)
+        pick = rng.random(shape)
+        values[pick < 0.1] = lo
+        values[(pick >= 0.1) & (pick < 0.2)] = hi
+        return values.astype(np.int64)
+    return (draw(tile.x_min, tile.x_max, (layer.cin, layer.h, layer.w)),
+            draw(tile.w_min, tile.w_max, (layer.cin, layer.cout, layer.k, layer.k)))
+
+
+def golden(tile: TileConfig, run: LayerRun) -> np.ndarray:
+    L = run.layer
+    return crossbar_deconv2d(run.x, run.w, L.s, L.p, L.op, rows=tile.rows,
+                             cell_bits=tile.cell_bits, w_bits=tile.w_bits,
+                             in_bits=tile.in_bits, adc_bits=tile.adc_bits)
+
+
+def simulate_layers(tile: TileConfig, runs: list[LayerRun], *, sim: str, work_dir,
+                    seed: int = 0, stall: float = 0.0, waves: bool = False,
+                    testcase: str = "run_layers", fail_on_mismatch: bool = False
+                    ) -> tuple[list[LayerResult], RunResult]:
+    """Run ``runs`` back to back on one build of the tile.
+
+    Returns the per-layer results (RTL output, golden output, hardware counters) and the
+    simulator run. Raises :class:`red.sim.runner.SimulationError` when the simulation
+    itself fails (build error, timeout, protocol assertion).
+    """
+    work_dir = Path(work_dir).resolve()
+    data_dir = work_dir / "layers"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    entries = []
+    for n, run in enumerate(runs):
+        tile.check_layer(run.layer)
+        paths = {key: data_dir / f"{n}_{key}.npy" for key in ("x", "w", "y")}
+        np.save(paths["x"], run.x)
+        np.save(paths["w"], run.w)
+        entries.append({"layer": run.layer.describe() | {"name": run.layer.name},
+                        "mode": run.mode, **{k: str(v) for k, v in paths.items()}})
+    results_file = work_dir / "layer_results.json"
+    job = {"seed": seed, "stall": stall, "layers": entries, "results": str(results_file),
+           "fail_on_mismatch": fail_on_mismatch}
+    result = run_job("tile", tile, TEST_MODULE, job, sim=sim, work_dir=work_dir,
+                     waves=waves, testcase=testcase)
+    if not result.passed:
+        from .runner import SimulationError
+        raise SimulationError("tile simulation failed: " + "; ".join(failure_messages(result)))
+    if testcase != "run_layers":
+        return [], result
+    recorded = json.loads(results_file.read_text())
+    layer_results = [LayerResult(run=run, y=np.load(entry["y"]), y_golden=golden(tile, run),
+                                 counters=rec["counters"])
+                     for run, entry, rec in zip(runs, entries, recorded)]
+    return layer_results, result
