@@ -20,7 +20,8 @@ from .config import ConfigError, LayerSpec, TileConfig, parse_kv
 from .model import ISAAC_TILE, MODES, compare, estimate, speedups, sum_estimates
 from .workloads import WORKLOADS, get_workload
 
-__all__ = ["main", "build_parser", "SUBCOMMANDS", "add_model_parser", "add_gen_parser"]
+__all__ = ["main", "build_parser", "SUBCOMMANDS", "add_model_parser", "add_gen_parser",
+           "add_sim_parser"]
 
 EXIT_USAGE = 2
 
@@ -195,10 +196,118 @@ def run_gen(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- red sim -------------------------------------------------------------------------
+
+EXIT_MISMATCH = 1
+SIM_MODES = ("red", "zp")
+
+
+def add_sim_parser(subparsers) -> None:
+    """Register ``red sim``: run one layer on the generated tile in a simulator."""
+    parser = subparsers.add_parser(
+        "sim", help="run a layer on the generated tile (cocotb on Verilator or Icarus)",
+        description="Generate the tile, drive it through cocotb with the layer's weights "
+                    "and inputs, and compare its output with the golden model. Writes "
+                    "x.npy, w.npy, y.npy (RTL), y_golden.npy and report.json into --out. "
+                    "Exit 0: RTL == golden; 1: mismatch or failed simulation; 2: bad input.")
+    parser.add_argument("--layer", metavar="KEY=VALUE,...", required=True,
+                        help="cin=..,cout=..,h=..,w=..,k=..,s=..,p=..,op=..")
+    parser.add_argument("--tile", metavar="KEY=VALUE,...", default="",
+                        help=f"tile parameters (defaults: {_format_tile(TileConfig())})")
+    parser.add_argument("--mode", choices=SIM_MODES, default="red")
+    parser.add_argument("--sim", choices=("verilator", "icarus"), default=None,
+                        help="simulator (default: $SIM, else verilator)")
+    parser.add_argument("--x", metavar="X.npy", help="input [Cin][H][W], signed in_bits")
+    parser.add_argument("--w", metavar="W.npy", help="weights [Cin][Cout][K][K], signed w_bits")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of random x and w (without --x/--w) and of --stall")
+    parser.add_argument("--stall", type=float, default=0.0, metavar="P",
+                        help="probability of an input gap / output back-pressure per cycle")
+    parser.add_argument("--waves", action="store_true", help="keep the waveform in --out")
+    parser.add_argument("--out", metavar="DIR", required=True)
+    parser.set_defaults(run=run_sim)
+
+
+def _load_array(path: str, name: str, shape: tuple, bits: int):
+    import numpy as np
+    from .golden import check_signed
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"--{name} {path}: cannot read a .npy array ({exc})") from None
+    if array.shape != shape:
+        raise ConfigError(f"--{name} {path}: shape {array.shape}, the layer needs {shape}")
+    return check_signed(f"--{name} {path}:", array, bits)
+
+
+def run_sim(args: argparse.Namespace) -> int:
+    """Execute ``red sim``; see :func:`add_sim_parser`."""
+    import numpy as np
+    from pathlib import Path
+
+    layer = LayerSpec.parse(args.layer)
+    tile = TileConfig.parse(args.tile)
+    tile.check_layer(layer)
+    if not 0.0 <= args.stall < 1.0:
+        raise ConfigError(f"--stall {args.stall} is invalid: must be in [0, 1)")
+    if (args.x is None) != (args.w is None):
+        raise ConfigError("--x and --w go together (or neither, for random data)")
+    if args.x is not None:
+        x = _load_array(args.x, "x", (layer.cin, layer.h, layer.w), tile.in_bits)
+        w = _load_array(args.w, "w", (layer.cin, layer.cout, layer.k, layer.k), tile.w_bits)
+    else:
+        from red.sim.session import random_layer_data
+        x, w = random_layer_data(layer, tile, np.random.default_rng(args.seed))
+
+    from red.sim.runner import SimulationError, default_simulator
+    from red.sim.session import LayerRun, simulate_layers
+    sim = args.sim or default_simulator()
+    if sim not in ("verilator", "icarus"):
+        raise ConfigError(f"SIM={sim!r} is invalid: choose verilator or icarus")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    np.save(out / "x.npy", x)
+    np.save(out / "w.npy", w)
+    print(f"red sim: {layer} mode={args.mode} on {sim}; tile {_format_tile(tile)}",
+          flush=True)
+    print("red sim: generating, building (cached) and simulating ...", flush=True)
+    try:
+        results, run = simulate_layers(tile, [LayerRun(layer, args.mode, x, w)], sim=sim,
+                                       work_dir=out / "sim", seed=args.seed,
+                                       stall=args.stall, waves=args.waves)
+    except SimulationError as exc:
+        print(f"red: error: {' '.join(str(exc).splitlines()[:3])}", file=sys.stderr)
+        return EXIT_MISMATCH
+    result = results[0]
+    np.save(out / "y.npy", result.y)
+    np.save(out / "y_golden.npy", result.y_golden)
+    counters = result.counters
+    report = {
+        "match": result.match,
+        "mode": args.mode,
+        "sim": sim,
+        "layer": layer.describe(),
+        "tile": tile.describe(),
+        "seed": args.seed,
+        "stall": args.stall,
+        "cycles": {"total": counters["total_cycles"], "compute": counters["compute_cycles"]},
+        "events": {k: v for k, v in counters.items() if not k.endswith("_cycles")},
+        "model": estimate(layer, tile, args.mode).as_dict(),
+        "files": {"x": "x.npy", "w": "w.npy", "y": "y.npy", "y_golden": "y_golden.npy"},
+    }
+    if run.waves is not None:
+        report["files"]["waveform"] = str(run.waves.relative_to(out.resolve()))
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    verdict = "RTL == golden" if result.match else "MISMATCH: RTL != golden"
+    print(f"red sim: {verdict}; cycles total {counters['total_cycles']}, "
+          f"compute {counters['compute_cycles']}; report {out / 'report.json'}")
+    return 0 if result.match else EXIT_MISMATCH
+
+
 # -- command registry ----------------------------------------------------------------
 
 #: One function per subcommand; each adds its parser to the ``red`` subparsers.
-SUBCOMMANDS: tuple[Callable, ...] = (add_model_parser, add_gen_parser)
+SUBCOMMANDS: tuple[Callable, ...] = (add_model_parser, add_gen_parser, add_sim_parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
