@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Iterable, Literal, Mapping, get_args
 
 from .config import KERNEL_MAX, ConfigError, LayerSpec, TileConfig
+from .timing import pass_timing
 
 __all__ = ["Mode", "MODES", "ISAAC_TILE", "Estimate", "estimate", "compare", "speedups",
            "sum_estimates"]
@@ -69,7 +70,11 @@ class Estimate:
     compute_cycles : int
         ``passes * steps * in_bits``.
     fill_drain_cycles : int
-        Pipeline fill and drain; 0 in this first-order model.
+        RED and ZP: the tile's cycles beyond ``compute_cycles`` when input is offered
+        every cycle and output always taken (pipeline fill, waits for input, output
+        banks and port, drain), from the cycle-exact control model
+        :func:`red.timing.pass_timing`, times ``passes`` (passes run back to back, each
+        timed alone). PF has no RTL here: 0, first order.
     total_cycles : int
         ``compute_cycles + fill_drain_cycles``.
     group_activations : int
@@ -225,7 +230,10 @@ def estimate(layer: LayerSpec, tile: TileConfig, mode: Mode) -> Estimate:
         psum_buffer_writes = psum_buffer_reads = 0
 
     compute_cycles = passes * steps * tile.in_bits
-    fill_drain_cycles = 0                            # pipeline not modelled yet
+    if mode == "pf":
+        fill_drain_cycles = 0                        # no RTL for PF: first order only
+    else:
+        fill_drain_cycles = passes * pass_timing(layer, tile, mode).total_cycles - compute_cycles
     return Estimate(
         mode=mode, passes=passes, cin_tiles=cin_tiles, cout_tiles=cout_tiles, steps=steps,
         compute_cycles=compute_cycles, fill_drain_cycles=fill_drain_cycles,

@@ -46,6 +46,10 @@ def table_rows(stdout: str) -> dict[str, list[str]]:
     return {line.split()[0]: line.split() for line in lines[3:]}
 
 
+def assert_fill_drain(total: int, compute: int):
+    assert compute < total <= compute + compute // 10 + 200, (total, compute)
+
+
 def test_model_layer_table():
     # Ho = 3*2 - 2 + 4 = 8, Nb = floor(8/2) + 1 = 5, passes = 1 * 2.
     result = run_red("model", "--layer", LAYER)
@@ -54,8 +58,14 @@ def test_model_layer_table():
     rows = table_rows(result.stdout)
     assert list(rows) == ["layer"]
     cells = rows["layer"]
-    assert cells[-6:] == ["2", str(5 * 5 * 16 * 2), str(8 * 8 * 16 * 2), str(4 * 4 * 16 * 2),
-                          "2.56x", "0.64x"]
+    assert cells[-6] == "2"
+    # Totals are the first-order compute cycles plus a short fill/drain (RED, ZP; the
+    # exact figure is checked against the RTL in the cocotb tests); PF is first order.
+    red, zp, pf = map(int, cells[-5:-2])
+    assert_fill_drain(red, 5 * 5 * 16 * 2)
+    assert_fill_drain(zp, 8 * 8 * 16 * 2)
+    assert pf == 4 * 4 * 16 * 2
+    assert cells[-2:] == [f"{zp / red:.2f}x", f"{pf / red:.2f}x"]
     assert "64->32" in result.stdout and "4x4->8x8" in result.stdout
 
 
@@ -66,11 +76,17 @@ def test_model_workload_dcgan_table():
     assert list(rows) == [f"dcgan.deconv{i}" for i in range(1, 5)] + ["total"]
     expected = [first_order_cycles(cin, cout, h, k=5, s=2, p=2, op=1)
                 for cin, cout, h in DCGAN]
+    shown = {}
     for i, cycles in enumerate(expected, start=1):
-        assert rows[f"dcgan.deconv{i}"][-6:-2] == [
-            str(cycles["passes"]), str(cycles["red"]), str(cycles["zp"]), str(cycles["pf"])]
-    total = {key: sum(c[key] for c in expected) for key in ("passes", "red", "zp", "pf")}
-    assert rows["total"][1:] == [str(total["passes"]), str(total["red"]), str(total["zp"]),
+        row = rows[f"dcgan.deconv{i}"]
+        assert row[-6] == str(cycles["passes"])
+        shown[i] = dict(zip(("red", "zp", "pf"), map(int, row[-5:-2])))
+        assert_fill_drain(shown[i]["red"], cycles["red"])
+        assert_fill_drain(shown[i]["zp"], cycles["zp"])
+        assert shown[i]["pf"] == cycles["pf"]
+    total = {key: sum(c[key] for c in shown.values()) for key in ("red", "zp", "pf")}
+    passes = sum(c["passes"] for c in expected)
+    assert rows["total"][1:] == [str(passes), str(total["red"]), str(total["zp"]),
                                  str(total["pf"]), f"{total['zp'] / total['red']:.2f}x",
                                  f"{total['pf'] / total['red']:.2f}x"]
 
@@ -88,8 +104,10 @@ def test_model_json():
         assert entry["layer"] == {"cin": cin, "cout": cout, "h": h, "w": h, "k": 4, "s": 2,
                                   "p": 1, "op": 0, "name": entry["name"]}
         for mode in ("red", "zp", "pf"):
-            assert entry[mode]["total_cycles"] == cycles[mode]
-        assert entry["red_vs_zp"] == pytest.approx(cycles["zp"] / cycles["red"])
+            assert entry[mode]["compute_cycles"] == cycles[mode]
+            assert entry[mode]["total_cycles"] >= cycles[mode]
+        assert entry["red_vs_zp"] == pytest.approx(entry["zp"]["total_cycles"] /
+                                                   entry["red"]["total_cycles"])
         assert entry["pf"]["psum_buffer_writes"] > 0 == entry["red"]["psum_buffer_writes"]
     for mode in ("red", "zp", "pf"):
         assert data["total"][mode]["total_cycles"] == sum(
@@ -112,7 +130,7 @@ def test_tile_overrides_apply():
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["tile"]["rows"] == 32 and data["tile"]["w_bits"] == 16
-    assert data["layers"][0]["zp"]["total_cycles"] == 8 * 8 * 16 * 4
+    assert data["layers"][0]["zp"]["compute_cycles"] == 8 * 8 * 16 * 4
 
 
 @pytest.mark.parametrize("args, named", [

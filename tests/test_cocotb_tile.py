@@ -87,6 +87,9 @@ def test_tile_regression(tile_name, sim, tmp_path):
             if counters[name] != getattr(model, name):
                 problems.append(f"{where}: {name} RTL {counters[name]} != model "
                                 f"{getattr(model, name)}")
+        if counters["total_cycles"] < model.total_cycles:
+            problems.append(f"{where}: total {counters['total_cycles']} below the "
+                            f"stall-free model's {model.total_cycles}")
         if counters["line_buffer_writes"] != layer.h * layer.w:
             problems.append(f"{where}: {counters['line_buffer_writes']} pixels buffered")
         if counters["out_buffer_reads"] != layer.ho * layer.wo:
@@ -96,6 +99,22 @@ def test_tile_regression(tile_name, sim, tmp_path):
         if not np.array_equal(red.y, zp.y):
             problems.append(f"{red.run.layer}: RED and ZP outputs differ")
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("sim", SIMULATORS)
+@pytest.mark.parametrize("tile_name", sorted(TILES))
+def test_total_cycles_equal_model(tile_name, sim, tmp_path):
+    """Without input gaps or back-pressure the model predicts total cycles exactly."""
+    tile = TILES[tile_name]
+    seed = SEED + 100 + sorted(TILES).index(tile_name)
+    print(f"seed={seed} sim={sim} tile={tile}")
+    results, _ = simulate_layers(tile, make_runs(tile, seed, count=6), sim=sim,
+                                 work_dir=tmp_path, seed=seed, stall=0.0)
+    got = [(str(r.run.layer), r.run.mode, r.counters["total_cycles"]) for r in results]
+    want = [(str(r.run.layer), r.run.mode,
+             estimate(r.run.layer, tile, r.run.mode).total_cycles) for r in results]
+    assert got == want
+    assert all(r.match for r in results)
 
 
 @pytest.mark.parametrize("sim", SIMULATORS)

@@ -1,0 +1,166 @@
+"""Cycle-exact timing of one pass of a layer on the RTL tile, without stalls.
+
+This mirrors the control of :class:`red.rtl.tile.RedTile` cycle by cycle (input
+acceptance under the line buffer's row limit, step issue, the groups' pipeline, the
+ping-pong output banks and the emitter), so it predicts the tile's ``total_cycles``
+counter exactly when the input is offered every cycle and the output is always ready.
+Only control state is simulated, no data: it runs at a few million cycles per minute.
+
+Counting rule (the same as the hardware counter): from the cycle the first input pixel
+is taken to the cycle the last output beat is taken, both included.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .config import LayerSpec, TileConfig
+
+__all__ = ["PassTiming", "pass_timing"]
+
+#: Depth of the tile's step-metadata FIFO (``rtl/tile.py``).
+META_FIFO_DEPTH = 4
+
+
+@dataclass(frozen=True)
+class PassTiming:
+    """Timing of one pass: cycles and where they went."""
+
+    total_cycles: int
+    compute_cycles: int
+    first_issue: int
+    """Cycle of the first step, counted from the first input pixel taken (cycle 0)."""
+    merge_stall_cycles: int
+    """Cycles the groups were frozen because the output banks were full."""
+
+
+def pass_timing(layer: LayerSpec, tile: TileConfig, mode: str) -> PassTiming:
+    """Simulate the tile's control for one pass of ``layer`` in ``mode`` ("red"/"zp")."""
+    if mode not in ("red", "zp"):
+        raise ValueError(f"mode={mode!r}: the RTL tile runs 'red' or 'zp'")
+    zp = mode == "zp"
+    B, L, S = tile.in_bits, tile.out_pixels, tile.max_stride
+    H, W, s, p = layer.h, layer.w, layer.s, layer.p
+    ho, wo = layer.ho, layer.wo
+    q0, p_mod_s, taps = p // s, p % s, layer.taps
+    n_rows, n_cols = (ho, wo) if zp else (layer.nb_h, layer.nb_w)
+    s_row, s_col = (1, S) if zp else (s, s)
+    a0 = b0 = 0 if zp else p_mod_s
+    row_slack = tile.line_rows - taps + 1
+
+    # input buffer
+    in_row = in_col = 0
+    complete = False
+    # sequencer
+    srow = scol = 0
+    q_h, q_w, r_h, r_w = q0, q0, p_mod_s, p_mod_s
+    seq_done = False
+    # group pipeline (all groups move in lockstep)
+    busy, bit = False, 0
+    s1_valid = s1_last = False
+    o_valid = False
+    fifo: list[tuple[int, bool]] = []   # (row, last) of issued steps
+    # merge and emitter
+    rows_done = 0
+    emit_row, oh, ow, a_e, b_e = 0, 0, 0, a0, b0
+    finished = r_valid = False
+    r_count = emitted = 0
+
+    compute = merge_stall = 0
+    first_issue = None
+    cycle = 0
+    while True:
+        # -- combinational view of this cycle ------------------------------------------
+        take = o_valid and bool(fifo) and fifo[0][0] < emit_row + 2
+        advance = (not o_valid) or take
+        if o_valid and not take:
+            merge_stall += 1
+        group_ready = advance and (not busy or bit == 0)
+        need_row, need_col = min(q_h, H - 1), min(q_w, W - 1)
+        inputs_here = complete or in_row > need_row or (in_row == need_row and in_col > need_col)
+        issue = (not seq_done) and inputs_here and group_ready and len(fifo) < META_FIFO_DEPTH
+        accept = (not complete) and (seq_done or in_row < q_h + row_slack)
+        emit = (not finished) and emit_row < rows_done
+        out_taken = r_valid
+        if out_taken:
+            emitted += r_count
+            if emitted == ho * wo:
+                return PassTiming(total_cycles=cycle + 1, compute_cycles=compute,
+                                  first_issue=first_issue, merge_stall_cycles=merge_stall)
+        stepping = busy and advance
+        compute += stepping
+
+        # -- register updates at the clock edge ------------------------------------------
+        if advance:
+            s1_next = stepping
+            s1_last_next = stepping and bit == 0 if stepping else s1_last
+            if busy:
+                if bit == 0:
+                    busy = False
+                bit -= 1
+            if issue:
+                busy, bit = True, B - 1
+            produce = s1_valid and s1_last
+            s1_valid, s1_last = s1_next, s1_last_next
+        else:
+            produce = False
+        if take:
+            o_valid = False
+            rows_done += fifo.pop(0)[1]
+        if produce:
+            o_valid = True
+
+        if issue:
+            if first_issue is None:
+                first_issue = cycle
+            last_col = scol == n_cols - 1
+            fifo.append((srow, last_col))
+            if last_col:
+                if srow == n_rows - 1:
+                    seq_done = True
+                srow += 1
+                scol, q_w, r_w = 0, q0, p_mod_s
+                if zp:
+                    if r_h == s - 1:
+                        r_h, q_h = 0, q_h + 1
+                    else:
+                        r_h += 1
+                else:
+                    q_h += 1
+            else:
+                scol += 1
+                if zp:
+                    if r_w == s - 1:
+                        r_w, q_w = 0, q_w + 1
+                    else:
+                        r_w += 1
+                else:
+                    q_w += 1
+
+        if accept:
+            if in_col == W - 1:
+                in_col = 0
+                if in_row == H - 1:
+                    complete = True
+                in_row += 1
+            else:
+                in_col += 1
+
+        if emit:
+            count = min(L, s_col, wo - ow)
+            r_valid, r_count = True, count
+            if count == wo - ow:
+                ow, b_e = 0, b0
+                if oh == ho - 1:
+                    finished = True
+                oh += 1
+                if a_e == s_row - 1:
+                    a_e, emit_row = 0, emit_row + 1
+                else:
+                    a_e += 1
+            else:
+                ow += count
+                b_e = (b_e + count) % s_col
+        else:
+            r_valid = False
+        cycle += 1
