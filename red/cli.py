@@ -21,7 +21,7 @@ from .model import ISAAC_TILE, MODES, compare, estimate, speedups, sum_estimates
 from .workloads import WORKLOADS, get_workload
 
 __all__ = ["main", "build_parser", "SUBCOMMANDS", "add_model_parser", "add_gen_parser",
-           "add_sim_parser"]
+           "add_sim_parser", "add_waves_parser"]
 
 EXIT_USAGE = 2
 
@@ -295,19 +295,72 @@ def run_sim(args: argparse.Namespace) -> int:
         "model": estimate(layer, tile, args.mode).as_dict(),
         "files": {"x": "x.npy", "w": "w.npy", "y": "y.npy", "y_golden": "y_golden.npy"},
     }
+    problems = [] if result.match else ["RTL output != golden output"]
+    measured = {"counters": counters}
     if run.waves is not None:
-        report["files"]["waveform"] = str(run.waves.relative_to(out.resolve()))
+        from red.sim.waves import measure
+        kept = out / run.waves.name
+        run.waves.replace(kept)
+        report["files"]["waveform"] = kept.name
+        report["waveform"] = measure(kept).as_dict()
+        measured["waveform"] = report["waveform"]
+        for key in ("total_cycles", "compute_cycles"):
+            if report["waveform"][key] != counters[key]:
+                problems.append(f"waveform {key} {report['waveform'][key]} != hardware "
+                                f"counter {counters[key]}")
+    if args.stall == 0:
+        # Without stalls the model must be exact; with them it is a lower bound.
+        for source, values in measured.items():
+            for key in ("total_cycles", "compute_cycles"):
+                if values[key] != report["model"][key]:
+                    problems.append(f"model {key} {report['model'][key]} != {source} "
+                                    f"{values[key]}")
+    report["problems"] = problems
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     verdict = "RTL == golden" if result.match else "MISMATCH: RTL != golden"
     print(f"red sim: {verdict}; cycles total {counters['total_cycles']}, "
-          f"compute {counters['compute_cycles']}; report {out / 'report.json'}")
-    return 0 if result.match else EXIT_MISMATCH
+          f"compute {counters['compute_cycles']} (model {report['model']['total_cycles']}, "
+          f"{report['model']['compute_cycles']}); report {out / 'report.json'}")
+    for problem in problems:
+        print(f"red sim: {problem}", file=sys.stderr)
+    return EXIT_MISMATCH if problems else 0
+
+
+# -- red waves -----------------------------------------------------------------------
+
+def add_waves_parser(subparsers) -> None:
+    """Register ``red waves``: cycle measurements of a tile waveform."""
+    parser = subparsers.add_parser(
+        "waves", help="measure cycles in a tile waveform (FST or VCD)",
+        description="Total, compute and stall cycles, busy cycles per crossbar group and "
+                    "utilization of a one-layer tile waveform, as `red sim --waves` writes "
+                    "it. The counting rule is in red.sim.waves.")
+    parser.add_argument("file", metavar="FILE", help="waves.fst (Icarus) or dump.vcd (Verilator)")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.set_defaults(run=run_waves)
+
+
+def run_waves(args: argparse.Namespace) -> int:
+    from red.sim.waves import WaveformError, measure
+    try:
+        result = measure(args.file).as_dict()
+    except WaveformError as exc:
+        raise ConfigError(str(exc)) from None
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    busy = result.pop("group_busy_cycles")
+    for key, value in result.items():
+        print(f"{key:24s} {value:.4f}" if isinstance(value, float) else f"{key:24s} {value}")
+    print("group busy cycles        " + ", ".join(f"({g}) {n}" for g, n in busy.items()))
+    return 0
 
 
 # -- command registry ----------------------------------------------------------------
 
 #: One function per subcommand; each adds its parser to the ``red`` subparsers.
-SUBCOMMANDS: tuple[Callable, ...] = (add_model_parser, add_gen_parser, add_sim_parser)
+SUBCOMMANDS: tuple[Callable, ...] = (add_model_parser, add_gen_parser, add_sim_parser,
+                                      add_waves_parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
