@@ -7,6 +7,7 @@ from amaranth.lib.wiring import In, Out
 from red.config import TileConfig, unsigned_width
 
 from ._arith import tree_sum
+from .layouts import require_tile_config
 
 __all__ = ["WeightWriteSignature", "CrossbarMVM"]
 
@@ -72,9 +73,7 @@ class CrossbarMVM(wiring.Component):
     latency = 1
 
     def __init__(self, config: TileConfig):
-        if not isinstance(config, TileConfig):
-            raise TypeError(f"config must be a TileConfig, not {config!r}")
-        self._config = config
+        self._config = require_tile_config(config)
         super().__init__({
             "prog": In(WeightWriteSignature(config)),
             "step": In(1),

@@ -6,7 +6,7 @@ from amaranth.lib.wiring import In, Out
 
 from red.config import TileConfig, unsigned_width
 
-from .layouts import pixel_layout
+from .layouts import require_tile_config, pixel_layout
 
 __all__ = ["InputBuffer"]
 
@@ -54,9 +54,7 @@ class InputBuffer(wiring.Component):
     """
 
     def __init__(self, config: TileConfig, reads: int):
-        if not isinstance(config, TileConfig):
-            raise TypeError(f"config must be a TileConfig, not {config!r}")
-        self._config = config
+        self._config = require_tile_config(config)
         self._reads = reads
         dim = unsigned_width(config.max_in)
         pos = unsigned_width(config.max_blocks + config.max_out)

@@ -5,8 +5,15 @@ from amaranth.lib import data
 
 from red.config import TileConfig, unsigned_width
 
-__all__ = ["MODE_RED", "MODE_ZP", "pixel_layout", "out_pixel_layout", "out_beat_layout",
+__all__ = ["require_tile_config", "MODE_RED", "MODE_ZP", "pixel_layout", "out_pixel_layout", "out_beat_layout",
            "layer_layout", "step_meta_layout"]
+
+def require_tile_config(config) -> TileConfig:
+    """Return ``config`` if it is a :class:`TileConfig`; raise a clear TypeError if not."""
+    if not isinstance(config, TileConfig):
+        raise TypeError(f"config must be a TileConfig, not {config!r}")
+    return config
+
 
 #: Runtime ``mode`` field values.
 MODE_RED = 0

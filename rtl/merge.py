@@ -7,7 +7,7 @@ from amaranth.lib.wiring import In, Out
 from red.config import COUNTER_WIDTH, TileConfig, unsigned_width
 
 from ._arith import tree_sum
-from .layouts import MODE_ZP, out_beat_layout, out_pixel_layout, step_meta_layout
+from .layouts import require_tile_config, MODE_ZP, out_beat_layout, out_pixel_layout, step_meta_layout
 from .mvm import mvm_output_layout
 
 __all__ = ["OutputMerge"]
@@ -63,9 +63,7 @@ class OutputMerge(wiring.Component):
     """
 
     def __init__(self, config: TileConfig):
-        if not isinstance(config, TileConfig):
-            raise TypeError(f"config must be a TileConfig, not {config!r}")
-        self._config = config
+        self._config = require_tile_config(config)
         c = config
         stride = unsigned_width(c.max_stride)
         phase = unsigned_width(c.max_stride - 1)

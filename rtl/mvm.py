@@ -9,6 +9,7 @@ from red.config import COUNTER_WIDTH, TileConfig, unsigned_width
 from .crossbar import CrossbarMVM, WeightWriteSignature
 from .offset import OffsetCorrection
 from .shift_add import ShiftAdd
+from .layouts import require_tile_config
 
 __all__ = ["MVMUnit", "mvm_input_layout", "mvm_output_layout"]
 
@@ -77,9 +78,7 @@ class MVMUnit(wiring.Component):
     """
 
     def __init__(self, config: TileConfig):
-        if not isinstance(config, TileConfig):
-            raise TypeError(f"config must be a TileConfig, not {config!r}")
-        self._config = config
+        self._config = require_tile_config(config)
         super().__init__({
             "prog": In(WeightWriteSignature(config)),
             "active_rows": In(unsigned_width(config.rows)),

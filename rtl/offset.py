@@ -7,6 +7,7 @@ from amaranth.lib.wiring import In, Out
 from red.config import TileConfig, signed_width
 
 from ._arith import tree_sum
+from .layouts import require_tile_config
 
 __all__ = ["OffsetCorrection"]
 
@@ -36,9 +37,7 @@ class OffsetCorrection(wiring.Component):
     latency = 0
 
     def __init__(self, config: TileConfig):
-        if not isinstance(config, TileConfig):
-            raise TypeError(f"config must be a TileConfig, not {config!r}")
-        self._config = config
+        self._config = require_tile_config(config)
         super().__init__({
             "x": In(data.ArrayLayout(signed(config.in_bits), config.rows)),
             "row_en": In(config.rows),

@@ -5,6 +5,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from red.config import TileConfig
+from .layouts import require_tile_config
 
 __all__ = ["ShiftAdd"]
 
@@ -41,9 +42,7 @@ class ShiftAdd(wiring.Component):
     latency = 0
 
     def __init__(self, config: TileConfig):
-        if not isinstance(config, TileConfig):
-            raise TypeError(f"config must be a TileConfig, not {config!r}")
-        self._config = config
+        self._config = require_tile_config(config)
         super().__init__({
             "codes": In(data.ArrayLayout(config.code_width, config.cols)),
             "en": In(1),

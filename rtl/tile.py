@@ -9,7 +9,7 @@ from red.config import COUNTER_WIDTH, TileConfig, unsigned_width
 
 from ._arith import tree_sum
 from .input_buffer import InputBuffer
-from .layouts import (MODE_ZP, layer_layout, out_beat_layout, pixel_layout,
+from .layouts import (require_tile_config, MODE_ZP, layer_layout, out_beat_layout, pixel_layout,
                       step_meta_layout)
 from .merge import OutputMerge
 from .mvm import MVMUnit
@@ -98,9 +98,7 @@ class RedTile(wiring.Component):
     """
 
     def __init__(self, config: TileConfig):
-        if not isinstance(config, TileConfig):
-            raise TypeError(f"config must be a TileConfig, not {config!r}")
-        self._config = config
+        self._config = require_tile_config(config)
         members = {
             "layer": In(layer_layout(config)),
             "start": In(1),

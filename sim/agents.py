@@ -54,7 +54,18 @@ def unpack(layout, bits: int):
     return data.Const(layout, bits)
 
 
-class StreamDriver:
+class _StreamAgent:
+    """Handles on one Amaranth ``lib.stream`` port: ``<prefix>__valid/ready/payload``."""
+
+    def __init__(self, dut, prefix: str, rng: random.Random):
+        self.clk = dut.clk
+        self.valid = getattr(dut, f"{prefix}__valid")
+        self.ready = getattr(dut, f"{prefix}__ready")
+        self.payload = getattr(dut, f"{prefix}__payload")
+        self.rng = rng
+
+
+class StreamDriver(_StreamAgent):
     """Drives an Amaranth ``lib.stream`` sink (``<prefix>__valid/ready/payload``).
 
     Before each beat it idles for a random number of cycles: each cycle idles with
@@ -62,11 +73,7 @@ class StreamDriver:
     """
 
     def __init__(self, dut, prefix: str, rng: random.Random, idle: float = 0.0):
-        self.clk = dut.clk
-        self.valid = getattr(dut, f"{prefix}__valid")
-        self.ready = getattr(dut, f"{prefix}__ready")
-        self.payload = getattr(dut, f"{prefix}__payload")
-        self.rng = rng
+        super().__init__(dut, prefix, rng)
         self.idle = idle
         self.valid.value = 0
 
@@ -87,16 +94,12 @@ class StreamDriver:
             self.valid.value = 0
 
 
-class StreamSink:
+class StreamSink(_StreamAgent):
     """Accepts beats from an Amaranth ``lib.stream`` source, refusing each cycle with
     probability ``stall`` (back-pressure). Collected payload bits are in ``beats``."""
 
     def __init__(self, dut, prefix: str, rng: random.Random, stall: float = 0.0):
-        self.clk = dut.clk
-        self.valid = getattr(dut, f"{prefix}__valid")
-        self.ready = getattr(dut, f"{prefix}__ready")
-        self.payload = getattr(dut, f"{prefix}__payload")
-        self.rng = rng
+        super().__init__(dut, prefix, rng)
         self.stall = stall
         self.beats: list[int] = []
         self.ready.value = 0

@@ -41,6 +41,22 @@ def _idle(dut):
     dut.o__ready.value = 0
 
 
+async def _start(dut, cfg: TileConfig, layer: LayerSpec, mode: str):
+    """Present the layer configuration and pulse ``start`` for one cycle."""
+    dut.layer.value = pack(layer_layout(cfg), {
+        "cin": layer.cin, "cout": layer.cout, "h": layer.h, "w": layer.w, "k": layer.k,
+        "s": layer.s, "p": layer.p, "op": layer.op, "mode": MODES[mode]})
+    dut.start.value = 1
+    await RisingEdge(dut.clk)
+    dut.start.value = 0
+
+
+def _weight_beats(cfg: TileConfig, w) -> list[int]:
+    """Weights in the tile's order (``w[ci][co][kh][kw]`` flattened), as payload bits."""
+    mask = (1 << cfg.w_bits) - 1
+    return [int(v) & mask for v in w.flatten()]
+
+
 async def _wait_for(dut, signal: str, value: int, timeout: int):
     for _ in range(timeout):
         await ReadOnly()
@@ -57,15 +73,8 @@ async def run_layer(dut, cfg: TileConfig, layer: LayerSpec, mode: str, x, w,
     budget = 200 + 50 * (x.size + w.size +
                          (layer.ho * layer.wo + layer.nb_h * layer.nb_w) * cfg.in_bits)
     await _wait_for(dut, "busy", 0, budget)
-    dut.layer.value = pack(layer_layout(cfg), {
-        "cin": layer.cin, "cout": layer.cout, "h": layer.h, "w": layer.w, "k": layer.k,
-        "s": layer.s, "p": layer.p, "op": layer.op, "mode": MODES[mode]})
-    dut.start.value = 1
-    await RisingEdge(dut.clk)
-    dut.start.value = 0
-
-    w_mask = (1 << cfg.w_bits) - 1
-    w_beats = [int(v) & w_mask for v in w.flatten()]
+    await _start(dut, cfg, layer, mode)
+    w_beats = _weight_beats(cfg, w)
     px = pixel_layout(cfg)
     i_beats = [pack(px, [int(v) for v in x[:, r, c]] + [0] * (cfg.rows - layer.cin))
                for r in range(layer.h) for c in range(layer.w)]
@@ -138,15 +147,8 @@ async def reset_mid_layer(dut):
     _idle(dut)
     await reset(dut)
     layer, mode, x, w, _ = next(_load_layers(job))
-    dut.layer.value = pack(layer_layout(cfg), {
-        "cin": layer.cin, "cout": layer.cout, "h": layer.h, "w": layer.w, "k": layer.k,
-        "s": layer.s, "p": layer.p, "op": layer.op, "mode": MODES[mode]})
-    dut.start.value = 1
-    await RisingEdge(dut.clk)
-    dut.start.value = 0
-    w_mask = (1 << cfg.w_bits) - 1
-    cocotb.start_soon(StreamDriver(dut, "w", rng).send(
-        [int(v) & w_mask for v in w.flatten()]))
+    await _start(dut, cfg, layer, mode)
+    cocotb.start_soon(StreamDriver(dut, "w", rng).send(_weight_beats(cfg, w)))
     for _ in range(w.size + 3 * cfg.in_bits):   # weights loaded, a few steps under way
         await RisingEdge(dut.clk)
     await reset(dut)

@@ -5,10 +5,9 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 
 from red import cli
-from red.config import LayerSpec, TileConfig
+from red.config import LayerSpec
 
 TILE = "rows=4,cols=8,cell_bits=2,w_bits=4,in_bits=4,kernel=3,max_stride=4,max_in=6"
 LAYER = "cin=3,cout=2,h=3,w=4,k=3,s=2,p=1,op=1"

@@ -7,7 +7,7 @@ from red.config import TileConfig
 from red.golden import weight_slices
 from red.rtl.crossbar import CrossbarMVM
 
-from _amaranth_sim import simulate
+from _amaranth_sim import program_weights, simulate
 
 SEED = 20261121
 
@@ -40,14 +40,7 @@ def test_column_codes(cfg):
         return int(sum(int(b) << i for i, b in enumerate(v)))
 
     async def testbench(ctx):
-        for r in range(cfg.rows):
-            for j in range(cfg.logical_cols):
-                ctx.set(dut.prog.valid, 1)
-                ctx.set(dut.prog.row, r)
-                ctx.set(dut.prog.col, j)
-                ctx.set(dut.prog.data, int(weights[r, j]))
-                await ctx.tick()
-        ctx.set(dut.prog.valid, 0)
+        await program_weights(ctx, dut.prog, weights)
         for plane, row_en, col_en in steps:
             ctx.set(dut.step, 1)
             ctx.set(dut.plane, bits(plane))

@@ -13,7 +13,7 @@ from red.config import TileConfig
 from red.golden import crossbar_mvm
 from red.rtl.mvm import MVMUnit
 
-from _amaranth_sim import simulate
+from _amaranth_sim import program_weights, simulate
 
 SEED = 1234
 
@@ -31,14 +31,7 @@ def run_stream(cfg, weights, vectors, gates, *, idle=0.0, stall=0.0, seed=SEED):
     out = {"results": [], "accepted": [], "taken": [], "counters": None}
 
     async def testbench(ctx):
-        for r in range(cfg.rows):
-            for j in range(cfg.logical_cols):
-                ctx.set(dut.prog.valid, 1)
-                ctx.set(dut.prog.row, r)
-                ctx.set(dut.prog.col, j)
-                ctx.set(dut.prog.data, int(weights[r, j]))
-                await ctx.tick()
-        ctx.set(dut.prog.valid, 0)
+        await program_weights(ctx, dut.prog, weights)
         ctx.set(dut.active_rows, cfg.rows)
         ctx.set(dut.active_cols, cfg.logical_cols)
         sent = cycle = 0
