@@ -36,8 +36,9 @@ os-packages:
 
 setup: $(STAMP) os-packages
 
+# Two workers: simulator runs are single-threaded and the machine has two cores.
 test: setup
-	$(PY) -m pytest -m "not slow" -q
+	$(PY) -m pytest -m "not slow" -q -n 2
 
 test-slow: setup
 	$(PY) -m pytest -m slow -q
@@ -58,6 +59,9 @@ verilog: setup
 
 lint: setup
 	$(PY) -m red.gen.lint
+
+bench: setup
+	$(PY) -m red.gen.bench
 
 clean:
 	rm -rf $(OUT) .pytest_cache .hypothesis sim_build .red-cache
