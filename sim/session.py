@@ -67,11 +67,12 @@ def golden(tile: TileConfig, run: LayerRun) -> np.ndarray:
 
 def simulate_layers(tile: TileConfig, runs: list[LayerRun], *, sim: str, work_dir,
                     seed: int = 0, stall: float = 0.0, waves: bool = False,
-                    testcase: str = "run_layers", fail_on_mismatch: bool = False
-                    ) -> tuple[list[LayerResult], RunResult]:
+                    testcase: str = "run_layers", fail_on_mismatch: bool = False,
+                    generated=None) -> tuple[list[LayerResult], RunResult]:
     """Run ``runs`` back to back on one build of the tile.
 
-    Returns the per-layer results (RTL output, golden output, hardware counters) and the
+    ``generated`` (a :class:`red.gen.verilog.Generated` of the tile) skips generating
+    the Verilog again. Returns the per-layer results (RTL output, golden output, hardware counters) and the
     simulator run. Raises :class:`red.sim.runner.SimulationError` when the simulation
     itself fails (build error, timeout, protocol assertion).
     """
@@ -90,7 +91,7 @@ def simulate_layers(tile: TileConfig, runs: list[LayerRun], *, sim: str, work_di
     job = {"seed": seed, "stall": stall, "layers": entries, "results": str(results_file),
            "fail_on_mismatch": fail_on_mismatch}
     result = run_job("tile", tile, TEST_MODULE, job, sim=sim, work_dir=work_dir,
-                     waves=waves, testcase=testcase)
+                     waves=waves, testcase=testcase, generated=generated)
     if not result.passed:
         from .runner import SimulationError
         raise SimulationError("tile simulation failed: " + "; ".join(failure_messages(result)))
