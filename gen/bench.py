@@ -12,8 +12,8 @@
   ``--no-ccache`` sets ``CCACHE_DISABLE=1`` for a build from scratch;
 * simulation speed: a fixed, seeded layer set (two layer shapes, each in RED and ZP
   mode, no stalls) runs through :func:`red.sim.session.simulate_layers` twice on each
-  simulator; the first call warms up, the second (cached build, Verilog generation
-  memoised) is the one reported. Cycles are the sum over the layers of the tile's
+  simulator; the first call warms up, the second (cached build, the Verilog generated once
+  and passed in) is the one reported. Cycles are the sum over the layers of the tile's
   ``total_cycles`` counter (first input pixel taken to last output beat taken) plus the
   weight-load cycles ``cin*cout*k*k`` (one weight per cycle without stalls), divided by
   the wall time of the call, which includes starting the simulator and cocotb. A second
