@@ -21,7 +21,7 @@ from .model import ISAAC_TILE, MODES, compare, estimate, speedups, sum_estimates
 from .workloads import WORKLOADS, get_workload
 
 __all__ = ["main", "build_parser", "SUBCOMMANDS", "add_model_parser", "add_gen_parser",
-           "add_sim_parser", "add_waves_parser"]
+           "add_sim_parser", "add_waves_parser", "add_report_parser"]
 
 EXIT_USAGE = 2
 
@@ -356,11 +356,51 @@ def run_waves(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- red report ----------------------------------------------------------------------
+
+def add_report_parser(subparsers) -> None:
+    """Register ``red report``: RED vs ZP vs PF on the GAN and FCN workloads."""
+    from .report import REPORT_WORKLOADS
+    parser = subparsers.add_parser(
+        "report", help="RTL-checked report: RED vs ZP vs PF on DCGAN and FCN layers",
+        description="Simulate scaled-down versions of the layers of "
+                    f"{', '.join(REPORT_WORKLOADS)} on the generated tile in RED and ZP "
+                    "mode (RTL cycles and events must equal the model), then model the "
+                    "full-size layers on the ISAAC-style tile: cycles, speed-ups, energy "
+                    "and utilization beside the papers' ranges. Writes report.md, "
+                    "report.json, speedup.png and energy.png into --out. Exit 0: every "
+                    "RTL run equals the golden and the analytical model; 1: a mismatch "
+                    "or a failed simulation (files still written); 2: bad input.")
+    parser.add_argument("--out", metavar="DIR", required=True, help="output folder")
+    parser.add_argument("--quick", action="store_true",
+                        help="simulate only two small scaled-down layers (the model part "
+                             "stays complete)")
+    parser.add_argument("--sim", choices=("verilator", "icarus"), default=None,
+                        help="simulator (default: $SIM, else verilator; the full RTL "
+                             "part is much slower on icarus)")
+    parser.add_argument("--energy", metavar="FILE.toml",
+                        help="per-event energies overriding the defaults ([energy] table, "
+                             "pJ; keys as red.energy.EnergyTable)")
+    parser.set_defaults(run=run_report)
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """Execute ``red report``; see :func:`add_report_parser`."""
+    from red.sim.runner import default_simulator
+    from .energy import DEFAULT_ENERGY, load_energy_table
+    from .report import build_report
+    sim = args.sim or default_simulator()
+    if sim not in ("verilator", "icarus"):
+        raise ConfigError(f"SIM={sim!r} is invalid: choose verilator or icarus")
+    table = load_energy_table(args.energy) if args.energy else DEFAULT_ENERGY
+    return build_report(args.out, quick=args.quick, sim=sim, table=table)
+
+
 # -- command registry ----------------------------------------------------------------
 
 #: One function per subcommand; each adds its parser to the ``red`` subparsers.
 SUBCOMMANDS: tuple[Callable, ...] = (add_model_parser, add_gen_parser, add_sim_parser,
-                                      add_waves_parser)
+                                      add_waves_parser, add_report_parser)
 
 
 def build_parser() -> argparse.ArgumentParser:

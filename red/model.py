@@ -36,16 +36,19 @@ from .config import KERNEL_MAX, ConfigError, LayerSpec, TileConfig
 from .timing import pass_timing
 
 __all__ = ["Mode", "MODES", "ISAAC_TILE", "Estimate", "estimate", "compare", "speedups",
-           "sum_estimates"]
+           "sum_estimates", "pass_split"]
 
 Mode = Literal["red", "zp", "pf"]
 MODES: tuple[Mode, ...] = get_args(Mode)
 
 #: ISAAC-style circuit defaults of RED_TILE.md (128x128 arrays, 2-bit cells, 16-bit
-#: weights and inputs, 1-bit DAC, 8-bit ADC). ``kernel=KERNEL_MAX`` covers FCN-32s; ``max_stride`` and ``max_in`` cover the evaluation
-#: workloads and ordinary ``--layer`` shapes.
+#: weights and inputs, 1-bit DAC, 8-bit ADC). ``kernel=KERNEL_MAX`` covers FCN-32s;
+#: ``max_stride`` and ``max_in`` cover the evaluation workloads and ordinary ``--layer``
+#: shapes. The output port carries up to ``max_stride`` pixels per beat (``min(32, s)``
+#: per cycle), so it binds only where ``s*s/min(32, s) > in_bits``: FCN-32s (s=32).
 ISAAC_TILE = TileConfig(rows=128, cols=128, cell_bits=2, w_bits=16, in_bits=16,
-                        adc_bits=8, kernel=KERNEL_MAX, max_stride=32, max_in=4096)
+                        adc_bits=8, kernel=KERNEL_MAX, max_stride=32, max_in=4096,
+                        out_pixels=32)
 
 #: Fields of :class:`Estimate` that describe one layer and do not add across layers.
 _PER_LAYER_FIELDS = ("mode", "cin_tiles", "cout_tiles", "steps")
@@ -112,6 +115,26 @@ class Estimate:
         group result is written once; a read precedes every accumulating write (one per
         merge addition) and each of the ``Ho * Wo`` kept outputs is read once when the
         cropped map is emitted.
+    line_buffer_writes : int
+        Raw input pixels written into the line buffer: ``H * W`` per pass (each pixel,
+        all channels of the pass's ``cin`` slice, streams in once). The same in every
+        mode: ZP's inserted zeros and padding are generated, never stored.
+    window_reads : int
+        Raw pixels read out of the line buffer, per pass summed over the steps; a pixel
+        that several groups use in one step is read once, zeros and padding are not
+        reads. RED: per step, the distinct window positions ``(kh div s, kw div s)`` of
+        the driven groups, i.e. the distinct (input pixel, output block) pairs of the
+        deconvolution's terms. ZP: per step (output pixel) the groups of its phase
+        whose raw pixel lies inside the input, one position each, i.e. the terms
+        themselves. PF (first order, no RTL): one read per step, broadcast to all
+        groups, ``H * W``.
+    out_buffer_writes, out_buffer_reads : int
+        Output pixels (all channels of the pass's ``cout`` slice) inside
+        ``[0,Ho) x [0,Wo)`` written into the output banks and read out of them:
+        ``Ho * Wo`` each per pass in RED and ZP (one write per merged pixel, one read
+        when it is emitted). PF (first order): 0, because PF's output storage is the
+        partial-sum buffer, whose traffic ``psum_buffer_reads``/``psum_buffer_writes``
+        already counts, the emitting read included.
     """
 
     mode: Mode
@@ -131,6 +154,10 @@ class Estimate:
     merge_additions: int
     psum_buffer_reads: int
     psum_buffer_writes: int
+    line_buffer_writes: int
+    window_reads: int
+    out_buffer_writes: int
+    out_buffer_reads: int
 
     def as_dict(self) -> dict:
         """All fields, by name."""
@@ -145,17 +172,31 @@ class _AxisTerms:
     """Pairs (input index ``i``, tap ``kh``) whose output ``i*s - p + kh`` is kept."""
     covered: int
     """Kept outputs that receive at least one term."""
+    block_reads: int
+    """Distinct pairs (input index ``i``, output block ``q = floor((o+p)/s)``) among the
+    kept terms: in RED mode block ``q`` reads input ``i`` at window offset
+    ``q - i = tap div s`` exactly when one of its driven groups needs it."""
 
 
 def _axis_terms(n_in: int, n_out: int, k: int, s: int, p: int) -> _AxisTerms:
     """Count the terms that land in ``[0, n_out)`` along one axis."""
-    kept = [i * s - p + tap for i in range(n_in) for tap in range(k)
+    kept = [(i, i * s - p + tap) for i in range(n_in) for tap in range(k)
             if 0 <= i * s - p + tap < n_out]
-    return _AxisTerms(terms=len(kept), covered=len(set(kept)))
+    return _AxisTerms(terms=len(kept), covered=len({o for _, o in kept}),
+                      block_reads=len({(i, (o + p) // s) for i, o in kept}))
 
 
 def _ceil_div(a: int, b: int) -> int:
     return -(-a // b)
+
+
+def pass_split(layer: LayerSpec, tile: TileConfig) -> tuple[int, int]:
+    """``(cin_tiles, cout_tiles)``: how ``layer`` splits into passes on ``tile``.
+
+    ``cin_tiles = ceil(cin / rows)`` and ``cout_tiles = ceil(cout / logical_cols)``; a
+    layer runs in ``cin_tiles * cout_tiles`` passes (see the module assumptions).
+    """
+    return _ceil_div(layer.cin, tile.rows), _ceil_div(layer.cout, tile.logical_cols)
 
 
 def _check_fits(layer: LayerSpec, tile: TileConfig) -> None:
@@ -193,8 +234,7 @@ def estimate(layer: LayerSpec, tile: TileConfig, mode: Mode) -> Estimate:
     if mode not in MODES:
         raise ConfigError(f"mode={mode!r} is invalid: must be one of {', '.join(MODES)}")
     _check_fits(layer, tile)
-    cin_tiles = _ceil_div(layer.cin, tile.rows)
-    cout_tiles = _ceil_div(layer.cout, tile.logical_cols)
+    cin_tiles, cout_tiles = pass_split(layer, tile)
     passes = cin_tiles * cout_tiles
     groups = layer.k * layer.k
     along_h = _axis_terms(layer.h, layer.ho, layer.k, layer.s, layer.p)
@@ -206,12 +246,19 @@ def estimate(layer: LayerSpec, tile: TileConfig, mode: Mode) -> Estimate:
         driven = terms                               # each term is one driven group step
         merged_values = along_h.covered * along_w.covered
         buffered_positions = layer.h * layer.w
+        # Window reads are separable: a position is read iff its row offset is read
+        # along h and its column offset along w.
+        window_reads = along_h.block_reads * along_w.block_reads
+        out_buffered = layer.ho * layer.wo           # blocks partition the output map
     elif mode == "zp":
         steps = layer.ho * layer.wo
         driven = steps * groups
         merged_values = steps
         # A stride-1 correlation with a k-wide window producing Ho outputs reads Ho+k-1.
         buffered_positions = layer.zp_h * layer.zp_w
+        # A ZP step's phase fixes one group per window position: one read per term.
+        window_reads = terms
+        out_buffered = steps
     else:
         steps = layer.h * layer.w
         driven = steps * groups
@@ -220,6 +267,8 @@ def estimate(layer: LayerSpec, tile: TileConfig, mode: Mode) -> Estimate:
                           for n_in, n_full in ((layer.h, layer.full_h), (layer.w, layer.full_w)))
         merged_values = full_h.covered * full_w.covered
         buffered_positions = steps
+        window_reads = steps                         # one broadcast read per step
+        out_buffered = 0                             # stored in the psum buffer instead
 
     results_per_channel = cin_tiles * driven
     merge_additions = layer.cout * (results_per_channel - merged_values)
@@ -249,6 +298,10 @@ def estimate(layer: LayerSpec, tile: TileConfig, mode: Mode) -> Estimate:
         merge_additions=merge_additions,
         psum_buffer_reads=psum_buffer_reads,
         psum_buffer_writes=psum_buffer_writes,
+        line_buffer_writes=passes * layer.h * layer.w,
+        window_reads=passes * window_reads,
+        out_buffer_writes=passes * out_buffered,
+        out_buffer_reads=passes * out_buffered,
     )
 
 

@@ -97,10 +97,15 @@ class MVMUnit(wiring.Component):
     def config(self) -> TileConfig:
         return self._config
 
+    @staticmethod
+    def latency_of(config: TileConfig) -> int:
+        """Cycles from accepting a vector to its result being valid: ``in_bits + 2``
+        (the planes, the ADC register, the output register)."""
+        return config.in_bits + CrossbarMVM.latency + 1
+
     @property
     def latency(self) -> int:
-        """Cycles from accepting a vector to its result being valid: ``in_bits + 2``."""
-        return self._config.in_bits + CrossbarMVM.latency + 1
+        return self.latency_of(self._config)
 
     @property
     def interval(self) -> int:

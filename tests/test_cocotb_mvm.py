@@ -40,7 +40,7 @@ def test_mvm(cfg, sim, tmp_path):
     seed = SEED + CONFIGS.index(cfg)
     print(f"seed={seed} sim={sim} config={cfg}")
     job = {"seed": seed, "vectors": 40, "idle": 0.3, "stall": 0.3,
-           "latency": MVMUnit(cfg).latency}
+           "latency": MVMUnit.latency_of(cfg)}
     result = run_job("mvm", cfg, "red.sim.tb_mvm", job, sim=sim, work_dir=tmp_path)
     assert result.tests == 3, f"expected 3 cocotb tests, ran {result.tests}"
     assert result.failed == 0, "\n".join(failure_messages(result))

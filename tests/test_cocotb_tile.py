@@ -83,7 +83,8 @@ def test_tile_regression(tile_name, sim, tmp_path):
                             f"{steps * tile.in_bits}")
         model = estimate(layer, tile, mode)
         for name in ("compute_cycles", "group_activations", "gated_group_steps",
-                     "adc_conversions", "row_drives"):
+                     "adc_conversions", "row_drives", "window_reads", "merge_additions",
+                     "line_buffer_writes", "out_buffer_writes", "out_buffer_reads"):
             if counters[name] != getattr(model, name):
                 problems.append(f"{where}: {name} RTL {counters[name]} != model "
                                 f"{getattr(model, name)}")

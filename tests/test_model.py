@@ -11,6 +11,8 @@ from collections import Counter
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from red.config import ConfigError, LayerSpec, TileConfig
 from red.golden import deconv2d
@@ -139,6 +141,113 @@ def test_useful_group_steps_are_the_deconvolution_terms(layer):
         est = estimate(layer, SMALL_TILE, mode)
         assert est.group_activations - est.wasted_group_steps == est.passes * terms
     assert estimate(layer, SMALL_TILE, "red").wasted_group_steps == 0
+
+
+def rtl_buffer_events(layer: LayerSpec, mode: str) -> Counter:
+    """Buffer events of one pass, step by step and group by group as ``rtl/tile.py`` and
+    ``rtl/merge.py`` count them (no per-axis shortcut).
+
+    RED: block ``(qh, qw)``; group ``(kh, kw)`` receives a raw pixel when it is not
+    gated (its input and its output both in range). ZP: output pixel ``(oh, ow)`` with
+    ``oh + p = qh*s + rh``; group ``(kh, kw)`` receives a raw pixel when
+    ``(kh mod s, kw mod s) == (rh, rw)`` and ``x[qh - kh div s][qw - kw div s]`` exists.
+    A step reads each window position ``(kh div s, kw div s)`` that some receiving group
+    maps to, once.
+    """
+    k, s, p, h, w = layer.k, layer.s, layer.p, layer.h, layer.w
+    ho = (h - 1) * s - 2 * p + k + layer.op
+    wo = (w - 1) * s - 2 * p + k + layer.op
+    count = Counter(line_buffer_writes=h * w)
+    emitted = set()
+
+    def inside(ih, iw):
+        return 0 <= ih < h and 0 <= iw < w
+
+    if mode == "red":
+        blocks_h = sorted({(o + p) // s for o in range(ho)})
+        blocks_w = sorted({(o + p) // s for o in range(wo)})
+        for qh in blocks_h:
+            for qw in blocks_w:
+                window = {(kh // s, kw // s) for kh in range(k) for kw in range(k)
+                          if inside(qh - kh // s, qw - kw // s)
+                          and 0 <= qh * s + kh % s - p < ho
+                          and 0 <= qw * s + kw % s - p < wo}
+                count["window_reads"] += len(window)
+                for a in range(s):
+                    for b in range(s):
+                        oh, ow = qh * s + a - p, qw * s + b - p
+                        if 0 <= oh < ho and 0 <= ow < wo:
+                            count["out_buffer_writes"] += 1
+                            emitted.add((oh, ow))
+    else:
+        for oh in range(ho):
+            for ow in range(wo):
+                (qh, rh), (qw, rw) = divmod(oh + p, s), divmod(ow + p, s)
+                window = {(kh // s, kw // s) for kh in range(k) for kw in range(k)
+                          if (kh % s, kw % s) == (rh, rw)
+                          and inside(qh - kh // s, qw - kw // s)}
+                count["window_reads"] += len(window)
+                count["out_buffer_writes"] += 1
+                emitted.add((oh, ow))
+    count["out_buffer_reads"] = len(emitted)
+    return count
+
+
+BUFFER_FIELDS = ("line_buffer_writes", "window_reads", "out_buffer_writes",
+                 "out_buffer_reads")
+
+
+@pytest.mark.parametrize("layer", LAYERS, ids=str)
+@pytest.mark.parametrize("mode", ["red", "zp"])
+def test_buffer_events_match_the_rtl_rules(layer, mode):
+    est = estimate(layer, SMALL_TILE, mode)
+    per_pass = rtl_buffer_events(layer, mode)
+    for field in BUFFER_FIELDS:
+        assert getattr(est, field) == est.passes * per_pass[field], field
+    # Every output pixel is written and read once per pass.
+    assert est.out_buffer_writes == est.out_buffer_reads == est.passes * layer.ho * layer.wo
+
+
+@pytest.mark.parametrize("mode", ["red", "zp"])
+@given(k=st.integers(1, 5), s=st.integers(1, 4), h=st.integers(1, 5), w=st.integers(1, 5),
+       p_frac=st.floats(0, 0.999), op_frac=st.floats(0, 0.999))
+def test_window_reads_match_the_rtl_rules_on_random_shapes(mode, k, s, h, w, p_frac,
+                                                           op_frac):
+    p, op = int(p_frac * k), int(op_frac * s)
+    try:
+        layer = LayerSpec(cin=1, cout=1, h=h, w=w, k=k, s=s, p=p, op=op)
+    except ConfigError:
+        return                                   # empty output
+    est = estimate(layer, SMALL_TILE, mode)
+    per_pass = rtl_buffer_events(layer, mode)
+    assert est.passes == 1
+    assert {f: getattr(est, f) for f in BUFFER_FIELDS} == {f: per_pass[f]
+                                                           for f in BUFFER_FIELDS}
+
+
+def test_window_reads_by_hand():
+    # k=3, s=2, p=1, op=1 on a 2x1 input: Ho = 1*2 - 2 + 3 + 1 = 4, Wo = 0 - 2 + 3 + 1 = 2.
+    # Along h, blocks q = floor((o+1)/2) of o = 0..3 are 0, 1, 2; taps kh = 0, 1, 2 map
+    # to window offsets 0, 0, 1. Terms (i, kh) -> o = 2i - 1 + kh kept in [0, 4):
+    # i=0: kh=1 (o=0, q=0), kh=2 (o=1, q=1); i=1: kh=0 (o=1, q=1), kh=1 (o=2, q=1),
+    # kh=2 (o=3, q=2). Distinct (i, q): (0,0), (0,1), (1,1), (1,2) -> 4 reads; 5 terms.
+    # Along w (one input, Wo=2): i=0: kh=1 (o=0, q=0), kh=2 (o=1, q=1) -> 2 reads, 2 terms.
+    layer = LayerSpec(cin=1, cout=1, h=2, w=1, k=3, s=2, p=1, op=1)
+    assert estimate(layer, SMALL_TILE, "red").window_reads == 4 * 2
+    assert estimate(layer, SMALL_TILE, "zp").window_reads == 5 * 2
+    pf = estimate(layer, SMALL_TILE, "pf")
+    assert (pf.line_buffer_writes, pf.window_reads) == (2, 2)
+    assert (pf.out_buffer_writes, pf.out_buffer_reads) == (0, 0)
+
+
+def test_buffer_events_scale_with_passes():
+    layer = LayerSpec(cin=10, cout=7, h=3, w=3, k=3, s=2, p=1)
+    big = TileConfig(rows=16, cols=16, cell_bits=2, w_bits=4, in_bits=4, kernel=3)
+    small = TileConfig(rows=4, cols=8, cell_bits=2, w_bits=4, in_bits=4, kernel=3)
+    for mode in MODES:
+        one, split = estimate(layer, big, mode), estimate(layer, small, mode)
+        for field in BUFFER_FIELDS:
+            assert getattr(split, field) == 6 * getattr(one, field), (mode, field)
 
 
 def test_first_order_cycles_by_hand():
