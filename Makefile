@@ -43,15 +43,11 @@ test: setup
 test-slow: setup
 	$(PY) -m pytest -m slow -q
 
-# A scaled-down DCGAN layer (K5 s2 p2 op1) on the RTL in RED and ZP mode, then the
-# analytical model on the full-size DCGAN and FCN layers.
-DEMO_TILE  := rows=8,cols=16,cell_bits=2,w_bits=4,in_bits=4,kernel=5,max_stride=2,max_in=8
-DEMO_LAYER := cin=8,cout=8,h=4,w=4,k=5,s=2,p=2,op=1
+# The main job: scaled-down DCGAN and FCN layers on the RTL (RED and ZP, checked against
+# the golden and the analytical model), then the full-size layers from the model.
 demo: setup
-	$(RED) sim --layer $(DEMO_LAYER) --tile $(DEMO_TILE) --mode red --out $(OUT)/demo-red
-	$(RED) sim --layer $(DEMO_LAYER) --tile $(DEMO_TILE) --mode zp --out $(OUT)/demo-zp
-	$(RED) model --workload dcgan
-	$(RED) model --workload fcn
+	$(RED) report --out $(OUT)/report
+	@echo "report: $(OUT)/report/report.md"
 
 verilog: setup
 	$(RED) gen --top tile --out $(OUT)/verilog
