@@ -603,13 +603,14 @@ def _why(report: dict) -> str:
     if bound:
         lines.append(
             "- *The output port caps RED's total-cycle speed-up at large strides.* The "
-            f"ISAAC-style tile emits `out_pixels={tile['out_pixels']}` pixel(s) per cycle, "
-            f"while a RED step yields `s^2` pixels every `in_bits={tile['in_bits']}` "
-            "cycles; on " + ", ".join(e["name"] for e in bound) + " RED's utilization "
-            "is " + ", ".join(_pct(e["utilization"]["red"]) for e in bound) + ", so their "
-            "total-cycle speed-ups stay near `in_bits` ("
-            + ", ".join(_x(e["speedup"]["red_vs_zp"]) for e in bound) + ") although the "
-            "compute cycles shrink by `s^2`. A design with wider output paths or more "
+            f"ISAAC-style tile emits up to `min(out_pixels={tile['out_pixels']}, s)` "
+            f"pixels per cycle, while a RED step yields `s^2` pixels every "
+            f"`in_bits={tile['in_bits']}` cycles; on " + ", ".join(e["name"] for e in bound)
+            + " RED's utilization is "
+            + ", ".join(_pct(e["utilization"]["red"]) for e in bound) + ", so the "
+            "total-cycle speed-up ("
+            + ", ".join(_x(e["speedup"]["red_vs_zp"]) for e in bound) + ") stays below "
+            "the compute ratio `s^2`. A wider output path, or more "
             "weight copies (as the papers' chips have) would move toward the compute ratio.")
     lines += [
         "- *Energy vs ZP.* Events that scale with driven group steps (ADC conversions, "
