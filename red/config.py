@@ -18,7 +18,7 @@ from pathlib import Path
 
 __all__ = [
     "ConfigError", "TileConfig", "LayerSpec", "signed_width", "unsigned_width",
-    "lossless_adc_bits", "parse_kv", "load_toml", "COUNTER_WIDTH", "KERNEL_MAX",
+    "lossless_adc_bits", "parse_kv", "load_toml", "COUNTER_WIDTH", "KERNEL_MAX", "META_FIFO_DEPTH",
     "EXACT_BITS",
 ]
 
@@ -27,6 +27,10 @@ COUNTER_WIDTH = 48
 
 #: Widest signed result the golden model's int64 arithmetic holds exactly.
 EXACT_BITS = 63
+
+#: Depth of the tile's step-metadata FIFO: steps in flight in the group pipeline (the
+#: RTL and the timing model both use it).
+META_FIFO_DEPTH = 4
 
 #: Largest kernel a TileConfig accepts (FCN-32s's upscore layer has K=64).
 KERNEL_MAX = 64

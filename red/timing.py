@@ -14,12 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .config import LayerSpec, TileConfig
+from .config import META_FIFO_DEPTH, LayerSpec, TileConfig
 
 __all__ = ["PassTiming", "pass_timing"]
-
-#: Depth of the tile's step-metadata FIFO (``rtl/tile.py``).
-META_FIFO_DEPTH = 4
 
 
 @dataclass(frozen=True)

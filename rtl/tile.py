@@ -5,7 +5,7 @@ from amaranth.hdl import Cat, Module, Mux, Signal, signed
 from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from red.config import COUNTER_WIDTH, TileConfig, unsigned_width
+from red.config import COUNTER_WIDTH, META_FIFO_DEPTH, TileConfig, unsigned_width
 
 from ._arith import tree_sum
 from .input_buffer import InputBuffer
@@ -134,7 +134,7 @@ class RedTile(wiring.Component):
         m.submodules.buffer = buf = self.buffer
         m.submodules.merge = merge = self.merge
         m.submodules.meta_fifo = meta_fifo = fifo.SyncFIFO(
-            width=step_meta_layout(c).size, depth=4)
+            width=step_meta_layout(c).size, depth=META_FIFO_DEPTH)
 
         # -- control --------------------------------------------------------------------
         state = Signal(range(3))
