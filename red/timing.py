@@ -31,6 +31,14 @@ class PassTiming:
     """Cycles the groups were frozen because the output banks were full."""
 
 
+def _next_position(phase: int, block: int, s: int, zp: bool) -> tuple[int, int]:
+    """Advance one step along an axis: ZP walks output pixels (phase wraps into the next
+    block), RED walks blocks."""
+    if not zp:
+        return phase, block + 1
+    return (0, block + 1) if phase == s - 1 else (phase + 1, block)
+
+
 def pass_timing(layer: LayerSpec, tile: TileConfig, mode: str) -> PassTiming:
     """Simulate the tile's control for one pass of ``layer`` in ``mode`` ("red"/"zp")."""
     if mode not in ("red", "zp"):
@@ -117,22 +125,10 @@ def pass_timing(layer: LayerSpec, tile: TileConfig, mode: str) -> PassTiming:
                     seq_done = True
                 srow += 1
                 scol, q_w, r_w = 0, q0, p_mod_s
-                if zp:
-                    if r_h == s - 1:
-                        r_h, q_h = 0, q_h + 1
-                    else:
-                        r_h += 1
-                else:
-                    q_h += 1
+                r_h, q_h = _next_position(r_h, q_h, s, zp)
             else:
                 scol += 1
-                if zp:
-                    if r_w == s - 1:
-                        r_w, q_w = 0, q_w + 1
-                    else:
-                        r_w += 1
-                else:
-                    q_w += 1
+                r_w, q_w = _next_position(r_w, q_w, s, zp)
 
         if accept:
             if in_col == W - 1:

@@ -15,7 +15,7 @@ import numpy as np
 from red.config import LayerSpec, TileConfig
 from red.golden import crossbar_deconv2d
 
-from .runner import RunResult, failure_messages, run_job
+from .runner import RunResult, SimulationError, failure_messages, run_job
 
 __all__ = ["LayerRun", "LayerResult", "simulate_layers", "random_layer_data"]
 
@@ -93,7 +93,6 @@ def simulate_layers(tile: TileConfig, runs: list[LayerRun], *, sim: str, work_di
     result = run_job("tile", tile, TEST_MODULE, job, sim=sim, work_dir=work_dir,
                      waves=waves, testcase=testcase, generated=generated)
     if not result.passed:
-        from .runner import SimulationError
         raise SimulationError("tile simulation failed: " + "; ".join(failure_messages(result)))
     if testcase != "run_layers":
         return [], result

@@ -45,14 +45,21 @@ def ref_out_size(n: int, k: int, s: int, p: int, op: int) -> int:
     return (n - 1) * s - 2 * p + k + op
 
 
+def ref_setup(x, w, s: int, p: int, op: int):
+    """Nested lists of ``x`` and ``w``, the shape ``(cin, h, w, cout, k, ho, wo)`` and a
+    zero output ``y[cout][ho][wo]``."""
+    xl, wl = np.asarray(x).tolist(), np.asarray(w).tolist()
+    cin, h, wd = len(xl), len(xl[0]), len(xl[0][0])
+    cout, k = len(wl[0]), len(wl[0][0])
+    ho, wo = ref_out_size(h, k, s, p, op), ref_out_size(wd, k, s, p, op)
+    return xl, wl, (cin, h, wd, cout, k, ho, wo), [[[0] * wo for _ in range(ho)]
+                                                    for _ in range(cout)]
+
+
 def ref_deconv(x, w, s: int, p: int, op: int) -> list:
     """``y[co][ih*s-p+kh][iw*s-p+kw] += x[ci][ih][iw] * w[ci][co][kh][kw]``, terms outside
     the ``Ho x Wo`` output dropped."""
-    x, w = np.asarray(x).tolist(), np.asarray(w).tolist()
-    cin, h, wd = len(x), len(x[0]), len(x[0][0])
-    cout, k = len(w[0]), len(w[0][0])
-    ho, wo = ref_out_size(h, k, s, p, op), ref_out_size(wd, k, s, p, op)
-    y = [[[0] * wo for _ in range(ho)] for _ in range(cout)]
+    x, w, (cin, h, wd, cout, k, ho, wo), y = ref_setup(x, w, s, p, op)
     for ci in range(cin):
         for ih in range(h):
             for iw in range(wd):
@@ -113,11 +120,7 @@ def ref_crossbar_deconv(x, w, s, p, op, *, rows, c, bw, bx, a_bits=None) -> list
     """One contract MVM per (kernel pixel, row tile of <= rows channels, input pixel)."""
     if a_bits is None:
         a_bits = ref_lossless_adc_bits(rows, c)
-    xl, wl = np.asarray(x).tolist(), np.asarray(w).tolist()
-    cin, h, wd = len(xl), len(xl[0]), len(xl[0][0])
-    cout, k = len(wl[0]), len(wl[0][0])
-    ho, wo = ref_out_size(h, k, s, p, op), ref_out_size(wd, k, s, p, op)
-    y = [[[0] * wo for _ in range(ho)] for _ in range(cout)]
+    xl, wl, (cin, h, wd, cout, k, ho, wo), y = ref_setup(x, w, s, p, op)
     for kh in range(k):
         for kw in range(k):
             for t0 in range(0, cin, rows):
