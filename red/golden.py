@@ -27,7 +27,7 @@ from .config import EXACT_BITS, ConfigError, LayerSpec, lossless_adc_bits
 
 __all__ = [
     "deconv2d", "deconv2d_zp", "deconv2d_pf", "deconv2d_phase",
-    "crossbar_mvm", "crossbar_deconv2d", "check_signed", "weight_slices",
+    "crossbar_mvm", "crossbar_deconv2d", "check_signed", "weight_slices", "column_codes",
 ]
 
 
@@ -173,6 +173,18 @@ def _check_crossbar_params(rows, cell_bits, w_bits, in_bits, adc_bits):
     return adc_bits
 
 
+def column_codes(drive, cells, adc_bits: int) -> np.ndarray:
+    """ADC codes of crossbar steps: the crossbar macro's contract.
+
+    ``drive[..., rows]`` are the driven rows of each step (plane bit and row enable, 0/1),
+    ``cells[rows, cols]`` the cell values. Column ``j`` returns
+    ``min(sum_r drive[r] * cells[r][j], 2^adc_bits - 1)``: the exact column sum,
+    saturated by the ADC.
+    """
+    return np.minimum(np.asarray(drive, dtype=np.int64) @ np.asarray(cells, dtype=np.int64),
+                      (1 << adc_bits) - 1)
+
+
 def crossbar_mvm(x, w, *, cell_bits: int, w_bits: int, in_bits: int,
                  adc_bits: int | None = None, rows: int | None = None) -> np.ndarray:
     """One crossbar MVM under the arithmetic contract.
@@ -211,9 +223,10 @@ def crossbar_mvm(x, w, *, cell_bits: int, w_bits: int, in_bits: int,
     cells = weight_slices(w, cell_bits=cell_bits, w_bits=w_bits)          # [n, m, S]
     ux = x & ((1 << in_bits) - 1)                                          # two's complement
     planes = (ux[..., None] >> np.arange(in_bits)) & 1                     # [..., n, B]
-    # a[..., b, m, k]: exact column sums of plane b on slice column k.
-    a = np.einsum("...nb,nmk->...bmk", planes, cells)
-    codes = np.minimum(a, (1 << adc_bits) - 1)
+    # codes[..., b, m, k]: plane b on the physical column of slice k of weight m.
+    n_w, m_w, slices = cells.shape
+    codes = column_codes(np.swapaxes(planes, -1, -2), cells.reshape(n_w, m_w * slices),
+                         adc_bits).reshape(*planes.shape[:-2], in_bits, m_w, slices)
     slice_weight = 1 << (cell_bits * np.arange(w_bits // cell_bits))
     plane_weight = 1 << np.arange(in_bits)
     plane_weight[-1] = -plane_weight[-1]                                   # sign plane

@@ -5,8 +5,9 @@ from amaranth.lib import data
 
 from red.config import TileConfig, unsigned_width
 
-__all__ = ["require_tile_config", "MODE_RED", "MODE_ZP", "pixel_layout", "out_pixel_layout", "out_beat_layout",
-           "layer_layout", "step_meta_layout"]
+__all__ = ["require_tile_config", "MODE_RED", "MODE_ZP", "pixel_layout", "weight_beat_layout",
+           "weight_beats",
+           "out_pixel_layout", "out_beat_layout", "layer_layout", "step_meta_layout"]
 
 def require_tile_config(config) -> TileConfig:
     """Return ``config`` if it is a :class:`TileConfig`; raise a clear TypeError if not."""
@@ -23,6 +24,27 @@ MODE_ZP = 1
 def pixel_layout(config: TileConfig) -> data.ArrayLayout:
     """One raw input pixel: ``rows`` signed ``in_bits`` channels (channels >= cin are 0)."""
     return data.ArrayLayout(signed(config.in_bits), config.rows)
+
+
+def weight_beat_layout(config: TileConfig) -> data.ArrayLayout:
+    """One weight beat: the weights of one input channel ``ci`` for every group.
+
+    Element ``[g][co]`` is ``w[ci][co][kh][kw]`` for group ``g = kh*kernel + kw``;
+    output channels ``>= cout`` and kernel pixels outside the layer's ``k x k`` are 0.
+    A beat programs crossbar row ``ci`` of every group in one cycle.
+    """
+    return data.ArrayLayout(data.ArrayLayout(signed(config.w_bits), config.logical_cols),
+                            config.groups)
+
+
+def weight_beats(config: TileConfig, w):
+    """A layer's weights ``w[cin][cout][k][k]`` as the ``[cin][groups][logical_cols]``
+    values of its :func:`weight_beat_layout` beats (zeros where the layer is smaller)."""
+    import numpy as np
+    cin, cout, k, _ = w.shape
+    beats = np.zeros((cin, config.kernel, config.kernel, config.logical_cols), dtype=np.int64)
+    beats[:, :k, :k, :cout] = np.asarray(w, dtype=np.int64).transpose(0, 2, 3, 1)
+    return beats.reshape(cin, config.groups, config.logical_cols)
 
 
 def out_pixel_layout(config: TileConfig) -> data.ArrayLayout:

@@ -1,17 +1,44 @@
 """One crossbar group: a bit-serial, offset-corrected matrix-vector multiply unit."""
 
-from amaranth.hdl import Cat, Module, Mux, Signal, signed
+from amaranth.hdl import Cat, ClockSignal, Instance, Module, Mux, ResetSignal, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from red.config import COUNTER_WIDTH, TileConfig, unsigned_width
 
-from .crossbar import CrossbarMVM, WeightWriteSignature
+from .crossbar import DEFAULT_CROSSBAR, CrossbarMacro, crossbar_model
 from .offset import OffsetCorrection
 from .shift_add import ShiftAdd
 from .layouts import require_tile_config
 
-__all__ = ["MVMUnit", "mvm_input_layout", "mvm_output_layout"]
+__all__ = ["MVMUnit", "MVMInstance", "mvm_signature", "MVM_MODULE", "WeightRowSignature", "mvm_input_layout",
+           "mvm_output_layout"]
+
+#: Module name of the generated MVM unit (``red gen --top mvm``).
+MVM_MODULE = "red_mvm"
+
+
+class WeightRowSignature(wiring.Signature):
+    """Port that programs one crossbar row: the weights of one input channel.
+
+    Members
+    -------
+    valid : Out(1)
+        Write strobe (one row per cycle).
+    row : Out(unsigned)
+        Physical row (input channel).
+    data : Out(ArrayLayout(signed(w_bits), logical_cols))
+        The row's signed weights, one per logical column (output channel). The crossbar
+        stores weight ``j`` offset-binary, ``u = w + 2^(Bw-1)``, as ``S = w_bits /
+        cell_bits`` cell slices, slice ``k`` in physical column ``j*S + k``.
+    """
+
+    def __init__(self, config: TileConfig):
+        super().__init__({
+            "valid": Out(1),
+            "row": Out(unsigned_width(config.rows - 1)),
+            "data": Out(data.ArrayLayout(signed(config.w_bits), config.logical_cols)),
+        })
 
 
 def mvm_input_layout(config: TileConfig) -> data.StructLayout:
@@ -31,10 +58,27 @@ def mvm_output_layout(config: TileConfig) -> data.ArrayLayout:
     return data.ArrayLayout(signed(config.mvm_width), config.logical_cols)
 
 
+def mvm_signature(config: TileConfig) -> wiring.Signature:
+    """Ports of :class:`MVMUnit` (and of :class:`MVMInstance`), as seen from inside."""
+    return wiring.Signature({
+        "prog": In(WeightRowSignature(config)),
+        "active_rows": In(unsigned_width(config.rows)),
+        "active_cols": In(unsigned_width(config.logical_cols)),
+        "i": In(stream.Signature(mvm_input_layout(config))),
+        "o": Out(stream.Signature(mvm_output_layout(config))),
+        "clear": In(1),
+        "stepping": Out(1),
+        "steps": Out(COUNTER_WIDTH),
+        "gated_steps": Out(COUNTER_WIDTH),
+        "conversions": Out(COUNTER_WIDTH),
+        "row_drives": Out(COUNTER_WIDTH),
+    })
+
+
 class MVMUnit(wiring.Component):
     """A crossbar group: ``y[j] = sum_r x[r] * w[r][j]`` under the crossbar contract.
 
-    Composes a :class:`CrossbarMVM`, a :class:`ShiftAdd` and an
+    Composes a crossbar (:mod:`red.rtl.crossbar`), a :class:`ShiftAdd` and an
     :class:`OffsetCorrection`. Each accepted vector is applied bit-serially, most
     significant (sign) plane first, one crossbar step per cycle; the result of the
     ``in_bits`` steps is ``P - 2^(Bw-1) * sum(x)``, bit-exact with
@@ -52,11 +96,15 @@ class MVMUnit(wiring.Component):
     Parameters
     ----------
     config : TileConfig
+    crossbar : str
+        Crossbar model, a key of :data:`red.rtl.crossbar.CROSSBAR_MODELS`: ``"macro"``
+        (the analog black box, default) or ``"ff"`` (flip-flop model, needed by the
+        Amaranth simulator).
 
     Members
     -------
-    prog : In(WeightWriteSignature)
-        Weight programming port; write only while the unit is idle.
+    prog : In(WeightRowSignature)
+        Weight programming port, one row per cycle; write only while the unit is idle.
     active_rows : In(range(rows + 1))
         Rows ``0 .. active_rows-1`` take part (the layer's input channels).
     active_cols : In(range(logical_cols + 1))
@@ -77,21 +125,10 @@ class MVMUnit(wiring.Component):
         row drives (``active_rows`` per step).
     """
 
-    def __init__(self, config: TileConfig):
+    def __init__(self, config: TileConfig, crossbar: str = DEFAULT_CROSSBAR):
         self._config = require_tile_config(config)
-        super().__init__({
-            "prog": In(WeightWriteSignature(config)),
-            "active_rows": In(unsigned_width(config.rows)),
-            "active_cols": In(unsigned_width(config.logical_cols)),
-            "i": In(stream.Signature(mvm_input_layout(config))),
-            "o": Out(stream.Signature(mvm_output_layout(config))),
-            "clear": In(1),
-            "stepping": Out(1),
-            "steps": Out(COUNTER_WIDTH),
-            "gated_steps": Out(COUNTER_WIDTH),
-            "conversions": Out(COUNTER_WIDTH),
-            "row_drives": Out(COUNTER_WIDTH),
-        })
+        self._crossbar = crossbar_model(crossbar)
+        super().__init__(mvm_signature(config))
 
     @property
     def config(self) -> TileConfig:
@@ -101,7 +138,7 @@ class MVMUnit(wiring.Component):
     def latency_of(config: TileConfig) -> int:
         """Cycles from accepting a vector to its result being valid: ``in_bits + 2``
         (the planes, the ADC register, the output register)."""
-        return config.in_bits + CrossbarMVM.latency + 1
+        return config.in_bits + CrossbarMacro.latency + 1
 
     @property
     def latency(self) -> int:
@@ -115,10 +152,20 @@ class MVMUnit(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         c = self._config
-        m.submodules.crossbar = crossbar = CrossbarMVM(c)
+        m.submodules.crossbar = crossbar = self._crossbar(c)
         m.submodules.shift_add = shift_add = ShiftAdd(c)
         m.submodules.offset = offset = OffsetCorrection(c)
-        wiring.connect(m, wiring.flipped(self.prog), crossbar.prog)
+
+        # Programming: offset binary (adding 2^(Bw-1) to a two's complement weight flips
+        # its MSB); the S slices of u are its bits in order, so the row's cells are the
+        # u of every logical column side by side (unused physical columns hold 0).
+        msb = 1 << (c.w_bits - 1)
+        m.d.comb += [
+            crossbar.prog_en.eq(self.prog.valid),
+            crossbar.prog_row.eq(self.prog.row),
+            crossbar.prog_cells.eq(Cat(self.prog.data[j].as_unsigned() ^ msb
+                                       for j in range(c.logical_cols))),
+        ]
 
         # Everything advances together unless a finished result is still waiting on `o`.
         advance = Signal()
@@ -213,3 +260,35 @@ class MVMUnit(wiring.Component):
                     self.row_drives.eq(self.row_drives + self.active_rows),
                 ]
         return m
+
+
+class MVMInstance(wiring.Component):
+    """An :class:`MVMUnit` instantiated as the separately generated module
+    :data:`MVM_MODULE` (same signature, latency and throughput).
+
+    A tile has ``kernel^2`` identical groups; Amaranth would emit one copy of the unit's
+    Verilog per group, so the macro netlist generates the unit once and instantiates it.
+
+    Parameters
+    ----------
+    config : TileConfig
+    """
+
+    def __init__(self, config: TileConfig):
+        self._config = require_tile_config(config)
+        super().__init__(mvm_signature(config))
+
+    @property
+    def config(self) -> TileConfig:
+        return self._config
+
+    @property
+    def latency(self) -> int:
+        return MVMUnit.latency_of(self._config)
+
+    def elaborate(self, platform):
+        ports = {"i_clk": ClockSignal(), "i_rst": ResetSignal()}
+        for path, member, value in self.signature.flatten(self):
+            direction = "i" if member.flow == In else "o"
+            ports[f"{direction}_{'__'.join(str(part) for part in path)}"] = value
+        return Instance(MVM_MODULE, **ports)

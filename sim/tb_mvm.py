@@ -16,7 +16,7 @@ from red.config import TileConfig
 from red.golden import crossbar_mvm
 from red.rtl.mvm import mvm_input_layout, mvm_output_layout
 
-from .agents import (Scoreboard, StreamDriver, StreamSink, load_job, pack, reset,
+from .agents import (Scoreboard, StreamDriver, StreamSink, load_job, pack, pack_values, reset,
                      start_clock, unpack)
 
 
@@ -37,13 +37,12 @@ def _extreme_biased(rng: np.random.Generator, lo: int, hi: int, shape) -> np.nda
 
 
 async def _program(dut, cfg: TileConfig, weights: np.ndarray):
-    for r in range(weights.shape[0]):
-        for j in range(weights.shape[1]):
-            dut.prog__valid.value = 1
-            dut.prog__row.value = r
-            dut.prog__col.value = j
-            dut.prog__data.value = int(weights[r, j])
-            await RisingEdge(dut.clk)
+    """One crossbar row (all logical columns) per cycle."""
+    for r, row in enumerate(weights):
+        dut.prog__valid.value = 1
+        dut.prog__row.value = r
+        dut.prog__data.value = pack_values(row, cfg.w_bits)
+        await RisingEdge(dut.clk)
     dut.prog__valid.value = 0
 
 

@@ -19,10 +19,10 @@ from cocotb.triggers import ReadOnly, RisingEdge
 
 from red.config import LayerSpec, TileConfig
 from red.golden import crossbar_deconv2d
-from red.rtl.layouts import MODE_RED, MODE_ZP, layer_layout, out_beat_layout, pixel_layout
+from red.rtl.layouts import MODE_RED, MODE_ZP, layer_layout, out_beat_layout, weight_beats
 from red.rtl.tile import TILE_COUNTERS
 
-from .agents import (Scoreboard, StreamDriver, StreamSink, load_job, pack, reset,
+from .agents import (Scoreboard, StreamDriver, StreamSink, load_job, pack, pack_values, reset,
                      start_clock, unpack)
 
 MODES = {"red": MODE_RED, "zp": MODE_ZP}
@@ -52,9 +52,8 @@ async def _start(dut, cfg: TileConfig, layer: LayerSpec, mode: str):
 
 
 def _weight_beats(cfg: TileConfig, w) -> list[int]:
-    """Weights in the tile's order (``w[ci][co][kh][kw]`` flattened), as payload bits."""
-    mask = (1 << cfg.w_bits) - 1
-    return [int(v) & mask for v in w.flatten()]
+    """The layer's weight beats (one per input channel), as payload bits."""
+    return [pack_values(beat.ravel(), cfg.w_bits) for beat in weight_beats(cfg, w)]
 
 
 async def _wait_for(dut, signal: str, value: int, timeout: int):
@@ -75,8 +74,7 @@ async def run_layer(dut, cfg: TileConfig, layer: LayerSpec, mode: str, x, w,
     await _wait_for(dut, "busy", 0, budget)
     await _start(dut, cfg, layer, mode)
     w_beats = _weight_beats(cfg, w)
-    px = pixel_layout(cfg)
-    i_beats = [pack(px, [int(v) for v in x[:, r, c]] + [0] * (cfg.rows - layer.cin))
+    i_beats = [pack_values(x[:, r, c], cfg.in_bits)
                for r in range(layer.h) for c in range(layer.w)]
     sink = StreamSink(dut, "o", rng, stall)
     tasks = [cocotb.start_soon(StreamDriver(dut, "w", rng, stall).send(w_beats)),

@@ -13,13 +13,12 @@ def simulate(dut, testbench, *, clocked: bool = True):
     sim.run()
 
 
-async def program_weights(ctx, prog, weights):
-    """Write ``weights[r][j]`` through a WeightWriteSignature port, one per cycle."""
-    for r in range(weights.shape[0]):
-        for j in range(weights.shape[1]):
-            ctx.set(prog.valid, 1)
-            ctx.set(prog.row, r)
-            ctx.set(prog.col, j)
-            ctx.set(prog.data, int(weights[r, j]))
-            await ctx.tick()
+async def program_weights(ctx, prog, weights, columns):
+    """Write ``weights[r]`` (padded to ``columns`` logical columns with zeros) through a
+    WeightRowSignature port, one row per cycle."""
+    for r, row in enumerate(weights):
+        ctx.set(prog.valid, 1)
+        ctx.set(prog.row, r)
+        ctx.set(prog.data, [int(v) for v in row] + [0] * (columns - len(row)))
+        await ctx.tick()
     ctx.set(prog.valid, 0)

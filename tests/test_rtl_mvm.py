@@ -26,12 +26,12 @@ CONFIGS = [
 def run_stream(cfg, weights, vectors, gates, *, idle=0.0, stall=0.0, seed=SEED):
     """Program, stream vectors with random idles/back-pressure; return the results, the
     cycles vectors were accepted and results taken, and the counters."""
-    dut = MVMUnit(cfg)
+    dut = MVMUnit(cfg, crossbar="ff")
     rng = random.Random(seed)
     out = {"results": [], "accepted": [], "taken": [], "counters": None}
 
     async def testbench(ctx):
-        await program_weights(ctx, dut.prog, weights)
+        await program_weights(ctx, dut.prog, weights, cfg.logical_cols)
         ctx.set(dut.active_rows, cfg.rows)
         ctx.set(dut.active_cols, cfg.logical_cols)
         sent = cycle = 0

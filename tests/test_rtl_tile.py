@@ -11,7 +11,7 @@ import pytest
 from red.config import ConfigError, LayerSpec, TileConfig
 from red.golden import crossbar_deconv2d
 from red.model import estimate
-from red.rtl.layouts import MODE_RED, MODE_ZP
+from red.rtl.layouts import MODE_RED, MODE_ZP, weight_beats
 from red.rtl.tile import RedTile
 
 from _amaranth_sim import simulate
@@ -42,7 +42,7 @@ def test_layers_exact_and_timed(out_pixels):
     seed = SEED + out_pixels
     print(f"seed={seed}")
     rng = np.random.default_rng(seed)
-    dut = RedTile(tile)
+    dut = RedTile(tile, crossbar="ff")
     problems = []
 
     async def testbench(ctx):
@@ -57,7 +57,7 @@ def test_layers_exact_and_timed(out_pixels):
                 ctx.set(dut.start, 1)
                 await ctx.tick()
                 ctx.set(dut.start, 0)
-                weights = [int(v) for v in w.flatten()]
+                weights = weight_beats(tile, w).tolist()
                 pixels = [[int(v) for v in x[:, r, c]] + [0] * (tile.rows - layer.cin)
                           for r in range(layer.h) for c in range(layer.w)]
                 ctx.set(dut.o.ready, 1)
