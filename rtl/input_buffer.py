@@ -1,7 +1,7 @@
 """Input line buffer of raw pixels and the zero-skipping window read view."""
 
-from amaranth.hdl import Array, Module, Mux, Signal
-from amaranth.lib import data, stream, wiring
+from amaranth.hdl import Module, Mux, Signal
+from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from red.config import TileConfig, unsigned_width
@@ -81,18 +81,25 @@ class InputBuffer(wiring.Component):
         m = Module()
         c = self._config
         n_slots = c.line_rows
-        width = pixel_layout(c).size
-        lines = Array(Array(Signal(width, name=f"line{r}_px{x}") for x in range(c.max_in))
-                      for r in range(n_slots))
+        # One memory word per buffered pixel, ``slot * max_in + column``; every window
+        # read is a combinational read port (a register file with ``reads`` read ports),
+        # which simulates as an array index rather than a multiplexer tree.
+        m.submodules.lines = lines = memory.Memory(
+            shape=pixel_layout(c).size, depth=n_slots * c.max_in, init=[])
+        write = lines.write_port()
 
         # -- write side: raster counters and the slot of the current row ----------------
         slot = Signal(range(n_slots))
-        m.d.comb += self.i.ready.eq(~self.complete & (self.in_row < self.row_limit))
+        m.d.comb += [
+            self.i.ready.eq(~self.complete & (self.in_row < self.row_limit)),
+            write.addr.eq(slot * c.max_in + self.in_col),
+            write.data.eq(self.i.payload.as_value()),
+            write.en.eq(~self.clear & self.i.valid & self.i.ready),
+        ]
         with m.If(self.clear):
             m.d.sync += [self.in_row.eq(0), self.in_col.eq(0), slot.eq(0),
                          self.complete.eq(0)]
         with m.Elif(self.i.valid & self.i.ready):
-            m.d.sync += lines[slot][self.in_col].eq(self.i.payload.as_value())
             with m.If(self.in_col == self.w - 1):
                 m.d.sync += [self.in_col.eq(0), self.in_row.eq(self.in_row + 1),
                              slot.eq(Mux(slot == n_slots - 1, 0, slot + 1))]
@@ -103,6 +110,7 @@ class InputBuffer(wiring.Component):
 
         # -- read side: one window read per group -----------------------------------------
         for g in range(self._reads):
+            port = lines.read_port(domain="comb")
             jh, jw = self.jh[g], self.jw[g]
             row = Signal.like(self.q_h, name=f"row{g}")
             col = Signal.like(self.q_w, name=f"col{g}")
@@ -114,8 +122,9 @@ class InputBuffer(wiring.Component):
                 read_slot.eq(Mux(self.q_h_slot >= jh, self.q_h_slot - jh,
                                  self.q_h_slot + n_slots - jh)),
                 ok.eq((self.q_h >= jh) & (row < self.h) & (self.q_w >= jw) & (col < self.w)),
+                port.addr.eq(read_slot * c.max_in + col),
                 self.in_range[g].eq(ok),
             ]
             with m.If(ok):
-                m.d.comb += self.pixels[g].eq(lines[read_slot][col])
+                m.d.comb += self.pixels[g].eq(port.data)
         return m

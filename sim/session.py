@@ -17,9 +17,13 @@ from red.golden import crossbar_deconv2d
 
 from .runner import RunResult, SimulationError, failure_messages, run_job
 
-__all__ = ["LayerRun", "LayerResult", "simulate_layers", "random_layer_data"]
+__all__ = ["LayerRun", "LayerResult", "PATHS", "simulate_layers", "random_layer_data"]
 
-TEST_MODULE = "red.sim.tb_tile"
+#: How the testbench drives the tile: top to generate and cocotb module.
+#: ``harness``: the fast path (:mod:`red.sim.tb_harness`), no Python per clock cycle;
+#: ``agents``: per-cycle cocotb agents on the bare tile (:mod:`red.sim.tb_tile`), with
+#: Python's random stalls, for the small randomized regression.
+PATHS = {"harness": ("harness", "red.sim.tb_harness"), "agents": ("tile", "red.sim.tb_tile")}
 
 
 @dataclass(frozen=True)
@@ -68,11 +72,11 @@ def golden(tile: TileConfig, run: LayerRun) -> np.ndarray:
 def simulate_layers(tile: TileConfig, runs: list[LayerRun], *, sim: str, work_dir,
                     seed: int = 0, stall: float = 0.0, waves: bool = False,
                     testcase: str = "run_layers", fail_on_mismatch: bool = False,
-                    generated=None) -> tuple[list[LayerResult], RunResult]:
+                    generated=None, path: str = "harness") -> tuple[list[LayerResult], RunResult]:
     """Run ``runs`` back to back on one build of the tile.
 
-    ``generated`` (a :class:`red.gen.verilog.Generated` of the tile) skips generating
-    the Verilog again. Returns the per-layer results (RTL output, golden output, hardware counters) and the
+    ``path`` is a key of :data:`PATHS`. ``generated`` (a :class:`red.gen.verilog.Generated`
+    of that path's top) skips generating the Verilog again. Returns the per-layer results (RTL output, golden output, hardware counters) and the
     simulator run. Raises :class:`red.sim.runner.SimulationError` when the simulation
     itself fails (build error, timeout, protocol assertion).
     """
@@ -89,9 +93,14 @@ def simulate_layers(tile: TileConfig, runs: list[LayerRun], *, sim: str, work_di
                         "mode": run.mode, **{k: str(v) for k, v in paths.items()}})
     results_file = work_dir / "layer_results.json"
     job = {"seed": seed, "stall": stall, "layers": entries, "results": str(results_file),
-           "fail_on_mismatch": fail_on_mismatch}
-    result = run_job("tile", tile, TEST_MODULE, job, sim=sim, work_dir=work_dir,
-                     waves=waves, testcase=testcase, generated=generated)
+           "fail_on_mismatch": fail_on_mismatch, "harness_dir": str(work_dir)}
+    top, module = PATHS[path]
+    plusargs = []
+    if path == "harness":
+        from .tb_harness import HARNESS_FILES
+        plusargs = [f"+{arg}={work_dir / file}" for arg, file in HARNESS_FILES.items()]
+    result = run_job(top, tile, module, job, sim=sim, work_dir=work_dir, waves=waves,
+                     testcase=testcase, generated=generated, plusargs=plusargs)
     if not result.passed:
         raise SimulationError("tile simulation failed: " + "; ".join(failure_messages(result)))
     if testcase != "run_layers":

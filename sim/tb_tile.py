@@ -28,10 +28,16 @@ from .agents import (Scoreboard, StreamDriver, StreamSink, load_job, pack, pack_
 MODES = {"red": MODE_RED, "zp": MODE_ZP}
 
 
-def _golden(cfg: TileConfig, layer: LayerSpec, x, w):
+def golden_output(cfg: TileConfig, layer: LayerSpec, x, w):
     return crossbar_deconv2d(x, w, layer.s, layer.p, layer.op, rows=cfg.rows,
                              cell_bits=cfg.cell_bits, w_bits=cfg.w_bits,
                              in_bits=cfg.in_bits, adc_bits=cfg.adc_bits)
+
+
+def layer_budget(cfg: TileConfig, layer: LayerSpec, x, w) -> int:
+    """Generous cycle limit of one layer without stalls (a hang fails, not waits)."""
+    return 200 + 50 * (x.size + w.size +
+                       (layer.ho * layer.wo + layer.nb_h * layer.nb_w) * cfg.in_bits)
 
 
 def _idle(dut):
@@ -69,8 +75,7 @@ async def _wait_for(dut, signal: str, value: int, timeout: int):
 async def run_layer(dut, cfg: TileConfig, layer: LayerSpec, mode: str, x, w,
                     rng: random.Random, stall: float):
     """Run one layer; return (y [Cout][Ho][Wo], counters)."""
-    budget = 200 + 50 * (x.size + w.size +
-                         (layer.ho * layer.wo + layer.nb_h * layer.nb_w) * cfg.in_bits)
+    budget = layer_budget(cfg, layer, x, w)
     await _wait_for(dut, "busy", 0, budget)
     await _start(dut, cfg, layer, mode)
     w_beats = _weight_beats(cfg, w)
@@ -101,7 +106,7 @@ async def run_layer(dut, cfg: TileConfig, layer: LayerSpec, mode: str, x, w,
     return y[:, :, :layer.cout].transpose(2, 0, 1), counters
 
 
-def _load_layers(job):
+def load_layers(job):
     for entry in job["layers"]:
         yield (LayerSpec(**entry["layer"]), entry["mode"], np.load(entry["x"]),
                np.load(entry["w"]), entry)
@@ -120,10 +125,10 @@ async def run_layers(dut):
     await reset(dut)
     scoreboard = Scoreboard(dut._log)
     results = []
-    for n, (layer, mode, x, w, entry) in enumerate(_load_layers(job)):
+    for n, (layer, mode, x, w, entry) in enumerate(load_layers(job)):
         y, counters = await run_layer(dut, cfg, layer, mode, x, w, rng, stall)
         np.save(entry["y"], y)
-        want = _golden(cfg, layer, x, w)
+        want = golden_output(cfg, layer, x, w)
         match = bool(np.array_equal(y, want))
         scoreboard.compare(f"layer {n} ({layer}, {mode})", [int(match)], [1])
         results.append({"match": match, "counters": counters})
@@ -144,7 +149,7 @@ async def reset_mid_layer(dut):
     start_clock(dut)
     _idle(dut)
     await reset(dut)
-    layer, mode, x, w, _ = next(_load_layers(job))
+    layer, mode, x, w, _ = next(load_layers(job))
     await _start(dut, cfg, layer, mode)
     cocotb.start_soon(StreamDriver(dut, "w", rng).send(_weight_beats(cfg, w)))
     for _ in range(w.size + 3 * cfg.in_bits):   # weights loaded, a few steps under way
@@ -155,8 +160,8 @@ async def reset_mid_layer(dut):
     assert dut.busy.value == 0, "reset left the tile busy"
     await RisingEdge(dut.clk)
     scoreboard = Scoreboard(dut._log)
-    for n, (layer, mode, x, w, _) in enumerate(_load_layers(job)):
+    for n, (layer, mode, x, w, _) in enumerate(load_layers(job)):
         y, _ = await run_layer(dut, cfg, layer, mode, x, w, rng, 0.0)
         scoreboard.compare(f"layer {n} after reset", [int(np.array_equal(
-            y, _golden(cfg, layer, x, w)))], [1])
+            y, golden_output(cfg, layer, x, w)))], [1])
     scoreboard.check()

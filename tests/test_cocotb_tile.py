@@ -12,7 +12,7 @@ import pytest
 from red.config import ConfigError, LayerSpec, TileConfig
 from red.model import estimate
 from red.sim.runner import SIMULATORS
-from red.sim.session import LayerRun, random_layer_data, simulate_layers
+from red.sim.session import PATHS, LayerRun, random_layer_data, simulate_layers
 
 SEED = 2019
 
@@ -58,15 +58,18 @@ def make_runs(tile: TileConfig, seed: int, count: int):
     return runs
 
 
+@pytest.mark.parametrize("path", sorted(PATHS))
 @pytest.mark.parametrize("sim", SIMULATORS)
 @pytest.mark.parametrize("tile_name", sorted(TILES))
-def test_tile_regression(tile_name, sim, tmp_path):
+def test_tile_regression(tile_name, sim, path, tmp_path):
+    """30% input gaps and back-pressure: from cocotb agents per cycle (``agents``), or
+    from the harness's hardware generators (``harness``, the fast path)."""
     tile = TILES[tile_name]
     seed = SEED + sorted(TILES).index(tile_name)
-    print(f"seed={seed} sim={sim} tile={tile}")
+    print(f"seed={seed} sim={sim} tile={tile} path={path}")
     runs = make_runs(tile, seed, count=10)
     results, _ = simulate_layers(tile, runs, sim=sim, work_dir=tmp_path, seed=seed,
-                                 stall=0.3)
+                                 stall=0.3, path=path)
     assert len(results) == len(runs)
     problems = []
     for result in results:
@@ -123,4 +126,4 @@ def test_reset_mid_layer(sim, tmp_path):
     tile = TILES["lossless"]
     runs = make_runs(tile, SEED + 7, count=2)[:3]
     simulate_layers(tile, runs, sim=sim, work_dir=tmp_path, seed=SEED,
-                    testcase="reset_mid_layer")
+                    testcase="reset_mid_layer", path="agents")

@@ -1,0 +1,119 @@
+"""cocotb test of the tile through its simulation harness (``red gen --top harness``):
+the fast path, in which no Python runs per clock cycle.
+
+The job (``$RED_JOB``, written by :mod:`red.sim.session`) lists layers with their data
+files, as for :mod:`red.sim.tb_tile`. Per layer the test writes the weight beats and
+input pixels as ``$readmemh`` files, pulses ``load`` and ``start``, waits for the
+harness's ``finished`` (a value-change trigger, not a per-cycle poll), then reads the
+hardware counters and the output beats the harness wrote, and compares the output map
+with :func:`red.golden.crossbar_deconv2d` (the scoreboard). Idle cycles and
+back-pressure come from the harness's own generators, seeded per layer from the job's
+seed (``seed + layer index``); the seed is logged.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cocotb
+import numpy as np
+from amaranth.hdl import Shape
+from cocotb.triggers import First, ReadOnly, RisingEdge, Timer
+
+from red.config import LayerSpec, TileConfig
+from red.gen.harness import stall_threshold
+from red.rtl.layouts import layer_layout, out_beat_layout, weight_beats
+from red.rtl.tile import TILE_COUNTERS
+
+from .agents import (CLOCK_PERIOD_NS, Scoreboard, load_job, pack, pack_values, reset,
+                     start_clock, unpack_values)
+from .tb_tile import MODES, golden_output, layer_budget, load_layers
+
+__all__ = ["HARNESS_FILES", "run_layers"]
+
+#: The harness's data files, by plusarg (see red.gen.harness).
+HARNESS_FILES = {"red_w": "w.hex", "red_i": "i.hex", "red_o": "o.hex"}
+
+
+def _write_hex(path: Path, words) -> None:
+    path.write_text("".join(f"{word:x}\n" for word in words))
+
+
+def decode_beats(cfg: TileConfig, lines: list[str], cout: int) -> np.ndarray:
+    """Output pixels ``[n][cout]`` of hexadecimal output beats, in order."""
+    layout = out_beat_layout(cfg)
+    count_field = layout["count"]
+    lanes = cfg.out_pixels * cfg.logical_cols
+    count_mask = (1 << Shape.cast(count_field.shape).width) - 1
+    pixels = []
+    for line in lines:
+        bits = int(line, 16)
+        count = (bits >> count_field.offset) & count_mask
+        values = unpack_values(bits, cfg.out_width, lanes, signed=True)
+        pixels += [values[lane * cfg.logical_cols:lane * cfg.logical_cols + cout]
+                   for lane in range(count)]
+    return np.array(pixels, dtype=np.int64).reshape(-1, cout)
+
+
+@cocotb.test()
+async def run_layers(dut):
+    """Every layer of the job, back to back in one simulation."""
+    job = load_job()
+    cfg = TileConfig(**job["config"])
+    seed, stall = int(job["seed"]), float(job.get("stall", 0.0))
+    folder = Path(job["harness_dir"])
+    threshold = stall_threshold(stall)
+    dut._log.info("seed=%d stall=%.2f (threshold %d/256) layers=%d", seed, stall, threshold,
+                  len(job["layers"]))
+    start_clock(dut)
+    for name in ("load", "start"):
+        getattr(dut, name).value = 0
+    await reset(dut)
+    scoreboard = Scoreboard(dut._log)
+    results = []
+    for n, (layer, mode, x, w, entry) in enumerate(load_layers(job)):
+        _write_hex(folder / HARNESS_FILES["red_w"],
+                   (pack_values(beat.ravel(), cfg.w_bits) for beat in weight_beats(cfg, w)))
+        _write_hex(folder / HARNESS_FILES["red_i"],
+                   (pack_values(x[:, r, c], cfg.in_bits)
+                    for r in range(layer.h) for c in range(layer.w)))
+        dut.layer.value = pack(layer_layout(cfg), {
+            "cin": layer.cin, "cout": layer.cout, "h": layer.h, "w": layer.w, "k": layer.k,
+            "s": layer.s, "p": layer.p, "op": layer.op, "mode": MODES[mode]})
+        dut.n_w.value = layer.cin
+        dut.n_i.value = layer.h * layer.w
+        dut.seed.value = (seed + n) & 0xFFFFFFFF
+        dut.idle.value = threshold
+        dut.stall.value = threshold
+        dut.load.value = 1
+        await RisingEdge(dut.clk)
+        dut.load.value = 0
+        dut.start.value = 1
+        await RisingEdge(dut.clk)
+        dut.start.value = 0
+        budget = layer_budget(cfg, layer, x, w) * (4 if stall else 1)
+        timeout = Timer(budget * CLOCK_PERIOD_NS, unit="ns")
+        if await First(RisingEdge(dut.finished), timeout) is timeout:
+            raise AssertionError(f"layer {n} ({layer}, {mode}): not finished after "
+                                 f"{budget} cycles")
+        await ReadOnly()
+        counters = {name: getattr(dut, name).value.to_unsigned() for name in TILE_COUNTERS}
+        beats = dut.out_beats.value.to_unsigned()
+        await RisingEdge(dut.clk)
+        lines = (folder / HARNESS_FILES["red_o"]).read_text().split()
+        assert len(lines) == beats, f"{len(lines)} beats in the file, harness counted {beats}"
+        pixels = decode_beats(cfg, lines, layer.cout)
+        expected = layer.ho * layer.wo
+        assert len(pixels) == expected, f"{len(pixels)} output pixels, expected {expected}"
+        y = pixels.reshape(layer.ho, layer.wo, layer.cout).transpose(2, 0, 1)
+        np.save(entry["y"], y)
+        match = bool(np.array_equal(y, golden_output(cfg, layer, x, w)))
+        scoreboard.compare(f"layer {n} ({layer}, {mode})", [int(match)], [1])
+        results.append({"match": match, "counters": counters})
+        dut._log.info("layer %d/%d %s %s: %s, total %d cycles, compute %d", n + 1,
+                      len(job["layers"]), layer, mode, "match" if match else "MISMATCH",
+                      counters["total_cycles"], counters["compute_cycles"])
+    Path(job["results"]).write_text(json.dumps(results, indent=1))
+    if job.get("fail_on_mismatch", True):
+        scoreboard.check()
