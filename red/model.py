@@ -80,6 +80,11 @@ class Estimate:
         timed alone). PF has no RTL here: 0, first order.
     total_cycles : int
         ``compute_cycles + fill_drain_cycles``.
+    load_cycles : int
+        Weight programming, not part of ``total_cycles``: the tile programs one
+        crossbar row of every group per cycle, so a pass takes the rows of its ``cin``
+        slice; summed over passes ``cout_tiles * cin``. (One cycle per row is the
+        digital port's rate; a physical ReRAM write takes longer per row.)
     group_activations : int
         Driven group steps. RED: a group step is gated, and not driven, when its input
         pixel lies outside ``[0,H) x [0,W)`` or its output pixel outside
@@ -145,6 +150,7 @@ class Estimate:
     compute_cycles: int
     fill_drain_cycles: int
     total_cycles: int
+    load_cycles: int
     group_activations: int
     gated_group_steps: int
     wasted_group_steps: int
@@ -287,6 +293,7 @@ def estimate(layer: LayerSpec, tile: TileConfig, mode: Mode) -> Estimate:
         mode=mode, passes=passes, cin_tiles=cin_tiles, cout_tiles=cout_tiles, steps=steps,
         compute_cycles=compute_cycles, fill_drain_cycles=fill_drain_cycles,
         total_cycles=compute_cycles + fill_drain_cycles,
+        load_cycles=cout_tiles * layer.cin,
         group_activations=passes * driven,
         gated_group_steps=passes * (steps * groups - driven),
         wasted_group_steps=passes * (driven - terms),

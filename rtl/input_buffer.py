@@ -1,12 +1,13 @@
 """Input line buffer of raw pixels and the zero-skipping window read view."""
 
-from amaranth.hdl import Module, Mux, Signal
+from amaranth.hdl import Const, Module, Mux, Signal
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from red.config import TileConfig, unsigned_width
 
-from .layouts import require_tile_config, pixel_layout
+from .layouts import buffered_pixel_layout, require_tile_config, pixel_layout
+from .offset import OffsetCorrection
 
 __all__ = ["InputBuffer"]
 
@@ -15,7 +16,9 @@ class InputBuffer(wiring.Component):
     """Line buffer holding the last ``line_rows = kernel + 1`` raw input rows.
 
     Raw pixels arrive once each, in raster order, on ``i``; row ``r`` lives in buffer row
-    ``r mod line_rows``. A row may be written only while ``r < row_limit`` (the tile
+    ``r mod line_rows``. Each pixel is stored with the sum of its first ``cin`` channels
+    (:class:`~red.rtl.offset.OffsetCorrection`), which every group's offset correction
+    reuses. A row may be written only while ``r < row_limit`` (the tile
     raises the limit as blocks retire the oldest row), so a pixel is never overwritten
     before the last block that reads it.
 
@@ -37,6 +40,8 @@ class InputBuffer(wiring.Component):
         Raw input pixels, raster order.
     clear : In(1)
         Start of a layer: forget every pixel.
+    cin : In
+        Channels of the layer (the pixel sum covers channels ``0 .. cin-1``).
     h, w : In
         Input height and width of the layer.
     row_limit : In
@@ -49,7 +54,7 @@ class InputBuffer(wiring.Component):
         The block being read, and ``q_h mod line_rows`` (kept by the caller's counters).
     jh, jw : In(Array)
         Per read, its offset into the window (``kh div s``, ``kw div s``).
-    pixels : Out(Array of pixel_layout), in_range : Out(reads)
+    pixels : Out(Array of buffered_pixel_layout), in_range : Out(reads)
         The window reads, combinational.
     """
 
@@ -62,6 +67,7 @@ class InputBuffer(wiring.Component):
         super().__init__({
             "i": In(stream.Signature(pixel_layout(config))),
             "clear": In(1),
+            "cin": In(unsigned_width(config.rows)),
             "h": In(dim),
             "w": In(dim),
             "row_limit": In(pos),
@@ -73,7 +79,7 @@ class InputBuffer(wiring.Component):
             "q_w": In(pos),
             "jh": In(data.ArrayLayout(offset, reads)),
             "jw": In(data.ArrayLayout(offset, reads)),
-            "pixels": Out(data.ArrayLayout(pixel_layout(config), reads)),
+            "pixels": Out(data.ArrayLayout(buffered_pixel_layout(config), reads)),
             "in_range": Out(reads),
         })
 
@@ -85,15 +91,23 @@ class InputBuffer(wiring.Component):
         # read is a combinational read port (a register file with ``reads`` read ports),
         # which simulates as an array index rather than a multiplexer tree.
         m.submodules.lines = lines = memory.Memory(
-            shape=pixel_layout(c).size, depth=n_slots * c.max_in, init=[])
+            shape=buffered_pixel_layout(c).size, depth=n_slots * c.max_in, init=[])
         write = lines.write_port()
+        m.submodules.channel_sum = channel_sum = OffsetCorrection(c)
+        stored = Signal(buffered_pixel_layout(c))
+        m.d.comb += [
+            channel_sum.x.eq(self.i.payload),
+            channel_sum.row_en.eq(Const((1 << c.rows) - 1, c.rows) >> (c.rows - self.cin).as_unsigned()),
+            stored.x.eq(self.i.payload),
+            stored.x_sum.eq(channel_sum.x_sum),
+        ]
 
         # -- write side: raster counters and the slot of the current row ----------------
         slot = Signal(range(n_slots))
         m.d.comb += [
             self.i.ready.eq(~self.complete & (self.in_row < self.row_limit)),
             write.addr.eq(slot * c.max_in + self.in_col),
-            write.data.eq(self.i.payload.as_value()),
+            write.data.eq(stored.as_value()),
             write.en.eq(~self.clear & self.i.valid & self.i.ready),
         ]
         with m.If(self.clear):

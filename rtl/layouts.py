@@ -6,7 +6,7 @@ from amaranth.lib import data
 from red.config import TileConfig, unsigned_width
 
 __all__ = ["require_tile_config", "MODE_RED", "MODE_ZP", "pixel_layout", "weight_beat_layout",
-           "weight_beats",
+           "weight_beats", "buffered_pixel_layout",
            "out_pixel_layout", "out_beat_layout", "layer_layout", "step_meta_layout"]
 
 def require_tile_config(config) -> TileConfig:
@@ -24,6 +24,12 @@ MODE_ZP = 1
 def pixel_layout(config: TileConfig) -> data.ArrayLayout:
     """One raw input pixel: ``rows`` signed ``in_bits`` channels (channels >= cin are 0)."""
     return data.ArrayLayout(signed(config.in_bits), config.rows)
+
+
+def buffered_pixel_layout(config: TileConfig) -> data.StructLayout:
+    """A pixel as the line buffer holds it: the channels and their sum over the layer's
+    ``cin`` channels (computed once, when the pixel is written)."""
+    return data.StructLayout({"x": pixel_layout(config), "x_sum": signed(config.x_sum_width)})
 
 
 def weight_beat_layout(config: TileConfig) -> data.ArrayLayout:

@@ -1,13 +1,12 @@
 """One crossbar group: a bit-serial, offset-corrected matrix-vector multiply unit."""
 
-from amaranth.hdl import Cat, ClockSignal, Instance, Module, Mux, ResetSignal, Signal, signed
+from amaranth.hdl import Cat, ClockSignal, Const, Instance, Module, Mux, ResetSignal, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from red.config import COUNTER_WIDTH, TileConfig, unsigned_width
+from red.config import COUNTER_WIDTH, TileConfig, signed_width, unsigned_width
 
 from .crossbar import DEFAULT_CROSSBAR, CrossbarMacro, crossbar_model
-from .offset import OffsetCorrection
 from .shift_add import ShiftAdd
 from .layouts import require_tile_config
 
@@ -42,13 +41,17 @@ class WeightRowSignature(wiring.Signature):
 
 
 def mvm_input_layout(config: TileConfig) -> data.StructLayout:
-    """Payload of an MVM input beat: the signed vector and a gate flag.
+    """Payload of an MVM input beat: the signed vector, its sum and a gate flag.
 
-    A gated vector (an input read from outside the feature map) drives no row and is
-    counted as a gated step instead of a crossbar step; its result is 0.
+    ``x_sum`` is ``sum(x[r] for r < active_rows)`` (:class:`~red.rtl.offset.OffsetCorrection`),
+    as the tile's line buffer stores it with every pixel: the offset correction then
+    needs no adder tree per group. A gated vector (an input read from outside the
+    feature map) drives no row and is counted as a gated step instead of a crossbar
+    step; its result is 0.
     """
     return data.StructLayout({
         "x": data.ArrayLayout(signed(config.in_bits), config.rows),
+        "x_sum": signed(config.x_sum_width),
         "gate": 1,
     })
 
@@ -78,8 +81,9 @@ def mvm_signature(config: TileConfig) -> wiring.Signature:
 class MVMUnit(wiring.Component):
     """A crossbar group: ``y[j] = sum_r x[r] * w[r][j]`` under the crossbar contract.
 
-    Composes a crossbar (:mod:`red.rtl.crossbar`), a :class:`ShiftAdd` and an
-    :class:`OffsetCorrection`. Each accepted vector is applied bit-serially, most
+    Composes a crossbar (:mod:`red.rtl.crossbar`) and a :class:`ShiftAdd`, and subtracts
+    the offset correction ``2^(Bw-1) * x_sum`` (:class:`~red.rtl.offset.OffsetCorrection`
+    computes ``x_sum`` where the vector is produced). Each accepted vector is applied bit-serially, most
     significant (sign) plane first, one crossbar step per cycle; the result of the
     ``in_bits`` steps is ``P - 2^(Bw-1) * sum(x)``, bit-exact with
     :func:`red.golden.crossbar_mvm` (including a clipping ADC).
@@ -154,7 +158,6 @@ class MVMUnit(wiring.Component):
         c = self._config
         m.submodules.crossbar = crossbar = self._crossbar(c)
         m.submodules.shift_add = shift_add = ShiftAdd(c)
-        m.submodules.offset = offset = OffsetCorrection(c)
 
         # Programming: offset binary (adding 2^(Bw-1) to a two's complement weight flips
         # its MSB); the S slices of u are its bits in order, so the row's cells are the
@@ -171,10 +174,13 @@ class MVMUnit(wiring.Component):
         advance = Signal()
         m.d.comb += advance.eq(~self.o.valid | self.o.ready)
 
-        # Stage 0: bit-serial sequencer. `planes[r]` shifts left once per step, so its
-        # MSB is the current plane of row r (sign plane first).
-        planes = [Signal(c.in_bits, name=f"planes{r}") for r in range(c.rows)]
-        x_hold = Signal(data.ArrayLayout(signed(c.in_bits), c.rows))
+        # Stage 0: bit-serial sequencer. The vector is held as one word that shifts left
+        # once per step, so the MSB of every element is the current plane of its row
+        # (sign plane first); bits leaving an element enter the next one's LSBs, which
+        # are not read before the vector ends. One wide register and a fixed bit gather
+        # instead of ``rows`` shift registers keep the unit cheap to simulate.
+        x_bits = Signal(c.rows * c.in_bits)
+        offset = Signal(signed(signed_width(*c.offset_range)))
         gate = Signal()
         bit = Signal(range(c.in_bits))
         busy = Signal()
@@ -184,52 +190,52 @@ class MVMUnit(wiring.Component):
             self.i.ready.eq(advance & (~busy | (bit == 0))),
         ]
 
+        # Rows 0 .. active_rows-1 and logical columns 0 .. active_cols-1, as shifts.
         row_mask = Signal(c.rows)
         col_mask = Signal(c.logical_cols)
         m.d.comb += [
-            row_mask.eq(Cat((r < self.active_rows) for r in range(c.rows))),
-            col_mask.eq(Cat((j < self.active_cols) for j in range(c.logical_cols))),
+            row_mask.eq(Const((1 << c.rows) - 1, c.rows) >> (c.rows - self.active_rows).as_unsigned()),
+            col_mask.eq(Const((1 << c.logical_cols) - 1, c.logical_cols) >>
+                        (c.logical_cols - self.active_cols).as_unsigned()),
         ]
         row_en = Signal(c.rows)
         m.d.comb += row_en.eq(Mux(gate, 0, row_mask))
 
         with m.If(advance):
             with m.If(busy):
-                m.d.sync += bit.eq(bit - 1)
-                m.d.sync += [p.eq(p << 1) for p in planes]
+                m.d.sync += [bit.eq(bit - 1), x_bits.eq(x_bits << 1)]
                 with m.If(bit == 0):
                     m.d.sync += busy.eq(0)
             with m.If(self.i.valid & self.i.ready):
                 m.d.sync += [
-                    x_hold.eq(self.i.payload.x),
+                    x_bits.eq(self.i.payload.x.as_value()),
+                    # Exact offset correction (OffsetCorrection): 2^(Bw-1) * sum(x).
+                    offset.eq(self.i.payload.x_sum << (c.w_bits - 1)),
                     gate.eq(self.i.payload.gate),
                     bit.eq(c.in_bits - 1),
                     busy.eq(1),
                 ]
-                m.d.sync += [p.eq(self.i.payload.x[r]) for r, p in enumerate(planes)]
 
         m.d.comb += [
             crossbar.step.eq(stepping),
-            crossbar.plane.eq(Cat(p[-1] for p in planes)),
+            crossbar.plane.eq(Cat(x_bits[r * c.in_bits + c.in_bits - 1] for r in range(c.rows))),
             crossbar.row_en.eq(row_en),
             crossbar.col_en.eq(Cat(col_mask[j].replicate(c.slices)
                                    for j in range(c.logical_cols))),
-            offset.x.eq(x_hold),
-            offset.row_en.eq(row_en),
         ]
 
         # Stage 1: flags travelling beside the crossbar's code register.
         s1_valid = Signal()
         s1_first = Signal()
         s1_last = Signal()
-        s1_offset = Signal.like(offset.correction)
+        s1_offset = Signal.like(offset)
         with m.If(advance):
             m.d.sync += s1_valid.eq(stepping)
             with m.If(stepping):
                 m.d.sync += [
                     s1_first.eq(bit == c.in_bits - 1),
                     s1_last.eq(bit == 0),
-                    s1_offset.eq(offset.correction),
+                    s1_offset.eq(Mux(gate, 0, offset)),
                 ]
 
         # Stage 2: shift-add; on the last plane, correct the offset into the output register.

@@ -13,10 +13,14 @@ __all__ = ["OffsetCorrection"]
 
 
 class OffsetCorrection(wiring.Component):
-    """The term ``2^(w_bits-1) * sum(x over the active rows)``.
+    """The term ``2^(w_bits-1) * sum(x over the active rows)``, and that sum.
 
     Offset-binary cells hold ``u = w + 2^(Bw-1)``, so the array computes
     ``sum x*w + 2^(Bw-1) sum x``; subtracting this term makes the result exact.
+
+    The tile computes the sum once per input pixel, when its line buffer stores it
+    (:class:`~red.rtl.input_buffer.InputBuffer`), and every crossbar group reuses it:
+    one adder tree instead of one per group.
 
     Parameters
     ----------
@@ -28,8 +32,10 @@ class OffsetCorrection(wiring.Component):
         The input vector.
     row_en : In(rows)
         Active rows; disabled rows add nothing.
+    x_sum : Out(signed(x_sum_width))
+        ``sum(x[r] for enabled r)``.
     correction : Out(signed)
-        ``2^(w_bits-1) * sum(x[r] for enabled r)``, ``signed_width(*offset_range)`` bits.
+        ``2^(w_bits-1) * x_sum``, ``signed_width(*offset_range)`` bits.
 
     Latency is 0 cycles (combinational).
     """
@@ -41,12 +47,15 @@ class OffsetCorrection(wiring.Component):
         super().__init__({
             "x": In(data.ArrayLayout(signed(config.in_bits), config.rows)),
             "row_en": In(config.rows),
+            "x_sum": Out(signed(config.x_sum_width)),
             "correction": Out(signed(signed_width(*config.offset_range))),
         })
 
     def elaborate(self, platform):
         m = Module()
         c = self._config
-        x_sum = tree_sum(Mux(self.row_en[r], self.x[r], 0) for r in range(c.rows))
-        m.d.comb += self.correction.eq(x_sum << (c.w_bits - 1))
+        m.d.comb += [
+            self.x_sum.eq(tree_sum(Mux(self.row_en[r], self.x[r], 0) for r in range(c.rows))),
+            self.correction.eq(self.x_sum << (c.w_bits - 1)),
+        ]
         return m

@@ -16,8 +16,9 @@
 //
 // Speed: the cells live in memories, not in per-cell registers. cell_bit[j*CELL_BITS + t]
 // packs bit t of every cell of column j (row r at bit r), so a column sum is CELL_BITS
-// population counts of ROWS-bit words, weighted by 2^t. Disabled columns and undriven
-// steps (a gated group) cost nothing.
+// population counts of ROWS-bit words, weighted by 2^t, counted 64 bits at a time (one
+// native word in Verilator's C++). Disabled columns and undriven steps (a gated group)
+// cost nothing.
 `default_nettype none
 module red_crossbar #(
     parameter integer ROWS = 8,
@@ -39,11 +40,26 @@ module red_crossbar #(
     output reg  [COLS*CODE_WIDTH-1:0] codes
 );
     localparam [CODE_WIDTH-1:0] CODE_SAT = CODE_MAX;
+    localparam integer CHUNKS = (ROWS + 63) / 64;
 
     reg [ROWS-1:0] cell_bit [0:COLS*CELL_BITS-1];
-    reg [ROWS-1:0] drive, driven_bits;
+    reg [CHUNKS*64-1:0] drive, driven_bits;
     reg [COLS*CODE_WIDTH-1:0] next_codes;
-    integer j, t, sum;
+    integer j, t, k, sum;
+
+    // Population count of one 64-bit word (SWAR).
+    function automatic integer popcount64(input [63:0] v);
+        reg [63:0] x;
+        begin
+            x = v - ((v >> 1) & 64'h5555555555555555);
+            x = (x & 64'h3333333333333333) + ((x >> 2) & 64'h3333333333333333);
+            x = (x + (x >> 4)) & 64'h0f0f0f0f0f0f0f0f;
+            x = x + (x >> 8);
+            x = x + (x >> 16);
+            x = x + (x >> 32);
+            popcount64 = {25'd0, x[6:0]};
+        end
+    endfunction
 
     // The memory is written and read only in this block; blocking writes keep the
     // programming loop a plain loop for both simulators.
@@ -55,19 +71,21 @@ module red_crossbar #(
         if (rst) begin
             codes <= {COLS*CODE_WIDTH{1'b0}};
         end else if (step) begin
-            drive = plane & row_en;
-            for (j = 0; j < COLS; j = j + 1) begin
-                sum = 0;
-                if (col_en[j] && drive != {ROWS{1'b0}})
-                    for (t = 0; t < CELL_BITS; t = t + 1) begin
-                        // A temporary, not the expression: Icarus 11 miscounts
-                        // $countones of an expression that reads a memory word.
-                        driven_bits = drive & cell_bit[j * CELL_BITS + t];
-                        sum = sum + ($countones(driven_bits) << t);
+            drive = {{(CHUNKS*64-ROWS){1'b0}}, plane & row_en};
+            next_codes = {COLS*CODE_WIDTH{1'b0}};
+            if (drive != {CHUNKS*64{1'b0}})
+                for (j = 0; j < COLS; j = j + 1)
+                    if (col_en[j]) begin
+                        sum = 0;
+                        for (t = 0; t < CELL_BITS; t = t + 1) begin
+                            driven_bits = drive & {{(CHUNKS*64-ROWS){1'b0}},
+                                                   cell_bit[j * CELL_BITS + t]};
+                            for (k = 0; k < CHUNKS; k = k + 1)
+                                sum = sum + (popcount64(driven_bits[k * 64 +: 64]) << t);
+                        end
+                        next_codes[j * CODE_WIDTH +: CODE_WIDTH] =
+                            sum > CODE_MAX ? CODE_SAT : sum[CODE_WIDTH-1:0];
                     end
-                next_codes[j * CODE_WIDTH +: CODE_WIDTH] = sum > CODE_MAX ? CODE_SAT
-                                                                          : sum[CODE_WIDTH-1:0];
-            end
             codes <= next_codes;
         end
     end

@@ -10,8 +10,8 @@ from red.config import COUNTER_WIDTH, META_FIFO_DEPTH, TileConfig, unsigned_widt
 from ._arith import tree_sum
 from .input_buffer import InputBuffer
 from .crossbar import DEFAULT_CROSSBAR
-from .layouts import (require_tile_config, MODE_ZP, layer_layout, out_beat_layout, pixel_layout,
-                      step_meta_layout, weight_beat_layout)
+from .layouts import (require_tile_config, MODE_ZP, buffered_pixel_layout, layer_layout,
+                      out_beat_layout, pixel_layout, step_meta_layout, weight_beat_layout)
 from .merge import OutputMerge
 from .mvm import MVMInstance, MVMUnit
 
@@ -20,7 +20,7 @@ __all__ = ["RedTile", "TILE_COUNTERS"]
 #: Hardware counters of the tile, in port order (each COUNTER_WIDTH bits, cleared by
 #: ``start``). See :class:`RedTile` for what each counts.
 TILE_COUNTERS = (
-    "total_cycles", "compute_cycles", "steps", "group_activations", "gated_group_steps",
+    "total_cycles", "compute_cycles", "load_cycles", "steps", "group_activations", "gated_group_steps",
     "crossbar_steps", "adc_conversions", "row_drives", "weight_writes",
     "line_buffer_writes", "window_reads", "merge_additions", "out_buffer_writes",
     "out_buffer_reads",
@@ -85,6 +85,9 @@ class RedTile(wiring.Component):
         included.
     compute_cycles : Out
         Cycles in which the crossbar groups step.
+    load_cycles : Out
+        Weight programming: cycles from the first weight beat taken to the last, both
+        included (``cin`` when beats come back to back). Not part of ``total_cycles``.
     steps : Out
         Steps issued (blocks in RED mode, output pixels in ZP mode).
     group_activations, gated_group_steps : Out
@@ -238,7 +241,7 @@ class RedTile(wiring.Component):
 
         # Window reads and what each group receives.
         m.d.comb += [
-            buf.clear.eq(start), buf.h.eq(layer.h), buf.w.eq(layer.w),
+            buf.clear.eq(start), buf.cin.eq(layer.cin), buf.h.eq(layer.h), buf.w.eq(layer.w),
             buf.q_h.eq(q_h), buf.q_w.eq(q_w), buf.q_h_slot.eq(q_h_slot),
             buf.row_limit.eq(Mux(seq_done, (1 << len(buf.row_limit)) - 1,
                                  q_h + NB - taps + 1)),
@@ -258,7 +261,7 @@ class RedTile(wiring.Component):
                 live[g].eq(Mux(zp, active[g], red_live)),
                 real[g].eq(Mux(zp, active[g] & ok & phase_hit, red_live)),
             ]
-            x = Signal(pixel_layout(c), name=f"x{g}")
+            x = Signal(buffered_pixel_layout(c), name=f"x{g}")
             with m.If(real[g]):
                 m.d.comb += x.eq(buf.pixels[g])
             xs.append(x)
@@ -275,7 +278,8 @@ class RedTile(wiring.Component):
         for g, unit in enumerate(groups):
             m.d.comb += [
                 unit.i.valid.eq(issue),
-                unit.i.payload.x.eq(xs[g]),
+                unit.i.payload.x.eq(xs[g].x),
+                unit.i.payload.x_sum.eq(xs[g].x_sum),
                 unit.i.payload.gate.eq(~live[g]),
             ]
         last_col = scol == n_cols - 1
@@ -377,9 +381,12 @@ class RedTile(wiring.Component):
             self.out_buffer_writes.eq(merge.out_writes),
             self.out_buffer_reads.eq(merge.out_reads),
         ]
-        own = (self.total_cycles, self.compute_cycles, self.steps, self.group_activations,
-               self.gated_group_steps, self.weight_writes, self.line_buffer_writes,
-               self.window_reads, counting)
+        first_w = self.w.valid & self.w.ready & (ci == 0)
+        last_w = self.w.valid & self.w.ready & (ci == layer.cin - 1)
+        loading_count = Signal()
+        own = (self.total_cycles, self.compute_cycles, self.load_cycles, self.steps,
+               self.group_activations, self.gated_group_steps, self.weight_writes,
+               self.line_buffer_writes, self.window_reads, counting, loading_count)
         with m.If(start):
             m.d.sync += [counter.eq(0) for counter in own]
         with m.Else():
@@ -389,6 +396,12 @@ class RedTile(wiring.Component):
                 m.d.sync += counting.eq(0)
             with m.If(first_in | counting):
                 m.d.sync += self.total_cycles.eq(self.total_cycles + 1)
+            with m.If(first_w):
+                m.d.sync += loading_count.eq(1)
+            with m.If(last_w):
+                m.d.sync += loading_count.eq(0)
+            with m.If(first_w | loading_count):
+                m.d.sync += self.load_cycles.eq(self.load_cycles + 1)
             with m.If(groups[0].stepping):
                 m.d.sync += self.compute_cycles.eq(self.compute_cycles + 1)
             with m.If(self.i.valid & self.i.ready):

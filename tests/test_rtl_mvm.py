@@ -39,7 +39,9 @@ def run_stream(cfg, weights, vectors, gates, *, idle=0.0, stall=0.0, seed=SEED):
             offer = sent < len(vectors) and rng.random() >= idle
             ctx.set(dut.i.valid, offer)
             if offer:
+                # x_sum is part of the input vector (the tile's line buffer computes it).
                 ctx.set(dut.i.payload, {"x": [int(v) for v in vectors[sent]],
+                                        "x_sum": int(vectors[sent].sum()),
                                         "gate": int(gates[sent])})
             ready = rng.random() >= stall
             ctx.set(dut.o.ready, ready)

@@ -34,7 +34,8 @@ def test_correction(cfg):
             ctx.set(dut.x, [int(v) for v in x])
             ctx.set(dut.row_en, int(sum(int(e) << r for r, e in enumerate(enable))))
             await ctx.delay(1e-9)
-            want = (1 << (cfg.w_bits - 1)) * int(sum(int(v) for v, e in zip(x, enable) if e))
-            assert ctx.get(dut.correction) == want
+            total = int(sum(int(v) for v, e in zip(x, enable) if e))
+            assert ctx.get(dut.x_sum) == total
+            assert ctx.get(dut.correction) == (1 << (cfg.w_bits - 1)) * total
 
     simulate(dut, testbench, clocked=False)
