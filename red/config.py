@@ -19,7 +19,7 @@ from pathlib import Path
 __all__ = [
     "ConfigError", "TileConfig", "LayerSpec", "signed_width", "unsigned_width",
     "lossless_adc_bits", "parse_kv", "load_toml", "COUNTER_WIDTH", "KERNEL_MAX", "META_FIFO_DEPTH",
-    "EXACT_BITS",
+    "EXACT_BITS", "PAPER_TILE",
 ]
 
 #: Width of every hardware event and cycle counter: 2^48 events outlast any simulation.
@@ -428,6 +428,13 @@ class LayerSpec:
     def parse(cls, text: str) -> "LayerSpec":
         """Build from ``key=value,...`` (the CLI form)."""
         return _construct(cls, parse_kv(text, cls), repr(text))
+
+
+#: The configuration the papers evaluate, generated and simulated at full size: 128x128
+#: arrays of 2-bit cells, 16-bit weights and inputs, an 8-bit ADC (which clips at 128
+#: rows of 2-bit cells), and the DCGAN generator's K5 s2 layers up to 32x32 inputs.
+PAPER_TILE = TileConfig(rows=128, cols=128, cell_bits=2, w_bits=16, in_bits=16, adc_bits=8,
+                        kernel=5, max_stride=2, max_in=32)
 
 
 def parse_kv(text: str, cls) -> dict:

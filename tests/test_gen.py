@@ -1,6 +1,7 @@
 """``red gen``: reproducible Verilog, truthful metadata, clean errors."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -24,35 +25,54 @@ def test_verilog_identical_across_processes(top, tmp_path):
     outputs = []
     for n, seed in enumerate(("1", "2")):
         out = tmp_path / f"run{n}"
+        # Separate generation caches: each process generates.
+        env = {**os.environ, "PYTHONHASHSEED": seed, "RED_CACHE_DIR": str(tmp_path / f"c{n}")}
         proc = subprocess.run([sys.executable, "-m", "red.cli", "gen", "--top", top,
                                "--tile", TILE, "--out", str(out)],
-                              capture_output=True, text=True, cwd=tmp_path,
-                              env={**__import__("os").environ, "PYTHONHASHSEED": seed})
+                              capture_output=True, text=True, cwd=tmp_path, env=env)
         assert proc.returncode == 0, proc.stderr
-        outputs.append((out / f"red_{top}.v").read_bytes())
+        outputs.append({path.name: path.read_bytes() for path in sorted(out.glob("*.v"))})
     assert outputs[0] == outputs[1]
-    text = outputs[0].decode()
-    assert "/work" not in text and str(tmp_path) not in text and "src =" not in text
+    assert len(outputs[0]) >= 2          # the top and at least the macro model
+    for text in outputs[0].values():
+        assert b"/work" not in text and str(tmp_path).encode() not in text
+        assert b"src =" not in text
 
 
 def test_metadata_matches_config(tmp_path):
     proc = red("gen", "--top", "mvm", "--tile", TILE, "--out", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == [str(tmp_path / "red_mvm.v"), str(tmp_path / "red_mvm.json")]
+    assert proc.stdout.split() == [str(tmp_path / name) for name in
+                                   ("red_mvm.v", "red_crossbar.v", "red_mvm.json")]
     meta = json.loads((tmp_path / "red_mvm.json").read_text())
     cfg = TileConfig.parse(TILE)
     assert meta["config"]["rows"] == 8 and meta["config"]["adc_bits"] == cfg.lossless_adc_bits
-    assert meta["latency"] == cfg.in_bits + 2
+    assert meta["files"] == ["red_mvm.v", "red_crossbar.v"]
+    assert meta["macro"]["module"] == "red_crossbar" and meta["macro"]["latency"] == 1
+    # Latency: in_bits planes, the ADC register, the output register.
+    assert meta["latency"] == 4 + 1 + 1
     ports = {p["name"]: p for p in meta["ports"]}
-    # Port widths follow the configuration: 8 rows of 4-bit inputs plus the gate bit in,
-    # 8 logical columns of mvm_width-bit results out.
-    assert ports["i__payload"]["width"] == 8 * 4 + 1
+    # Port widths follow the configuration: 8 rows of 4-bit inputs, their sum (8 * -8 ..
+    # 8 * 7 needs 7 bits) and the gate bit in; 8 logical columns of mvm_width-bit results
+    # out; a row of 8 logical columns of 4-bit weights programmed per cycle.
+    assert ports["i__payload"]["width"] == 8 * 4 + 7 + 1
     assert ports["o__payload"]["width"] == 8 * cfg.mvm_width
-    assert ports["prog__data"] == {"name": "prog__data", "direction": "input", "width": 4,
-                                   "signed": True}
+    assert ports["prog__data"]["width"] == 8 * 4
     verilog = (tmp_path / "red_mvm.v").read_text()
     for name in ports:
         assert name in verilog
+    # The crossbar is a black box: instantiated, defined only in the model's own file.
+    assert "red_crossbar " in verilog and "module red_crossbar" not in verilog
+    assert "module red_crossbar" in (tmp_path / "red_crossbar.v").read_text()
+
+
+def test_flip_flop_crossbar_option(tmp_path):
+    proc = red("gen", "--top", "tile", "--crossbar", "ff", "--tile", TILE, "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    meta = json.loads((tmp_path / "red_tile.json").read_text())
+    assert meta["files"] == ["red_tile.v"] and meta["macro"] is None
+    verilog = (tmp_path / "red_tile.v").read_text()
+    assert "red_crossbar" not in verilog and "cell_r7_c15" in verilog
 
 
 def test_generate_is_pure():
