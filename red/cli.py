@@ -276,8 +276,8 @@ def run_sim(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     np.save(out / "x.npy", x)
     np.save(out / "w.npy", w)
-    print(f"red sim: {layer} mode={args.mode} on {sim}; tile {_format_tile(tile)}",
-          flush=True)
+    print(f"red sim: {layer} mode={args.mode} on {sim}; seed {args.seed}, stall {args.stall} "
+          f"(hardware generators); tile {_format_tile(tile)}", flush=True)
     print("red sim: generating, building (cached) and simulating ...", flush=True)
     try:
         results, run = simulate_layers(tile, [LayerRun(layer, args.mode, x, w)], sim=sim,

@@ -181,8 +181,14 @@ def column_codes(drive, cells, adc_bits: int) -> np.ndarray:
     ``min(sum_r drive[r] * cells[r][j], 2^adc_bits - 1)``: the exact column sum,
     saturated by the ADC.
     """
-    return np.minimum(np.asarray(drive, dtype=np.int64) @ np.asarray(cells, dtype=np.int64),
-                      (1 << adc_bits) - 1)
+    drive, cells = np.asarray(drive), np.asarray(cells)
+    # The products are 0/1 times a cell value and the sums at most rows * (2^c - 1)
+    # (config limits: 1024 * 255 < 2^53), so floating point is exact here, and a float
+    # matrix product runs on BLAS where numpy's integer one is a plain loop.
+    if cells.size and int(cells.max()) * drive.shape[-1] >= 1 << 53:
+        raise ConfigError("column_codes: column sums could exceed 2^53")
+    sums = np.rint(drive.astype(np.float64) @ cells.astype(np.float64)).astype(np.int64)
+    return np.minimum(sums, (1 << adc_bits) - 1)
 
 
 def crossbar_mvm(x, w, *, cell_bits: int, w_bits: int, in_bits: int,

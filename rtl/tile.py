@@ -387,21 +387,20 @@ class RedTile(wiring.Component):
         own = (self.total_cycles, self.compute_cycles, self.load_cycles, self.steps,
                self.group_activations, self.gated_group_steps, self.weight_writes,
                self.line_buffer_writes, self.window_reads, counting, loading_count)
+        def count_span(counter, inside, first, last):
+            """Count the cycles from ``first`` to ``last``, both included."""
+            with m.If(first):
+                m.d.sync += inside.eq(1)
+            with m.If(last):
+                m.d.sync += inside.eq(0)
+            with m.If(first | inside):
+                m.d.sync += counter.eq(counter + 1)
+
         with m.If(start):
             m.d.sync += [counter.eq(0) for counter in own]
         with m.Else():
-            with m.If(first_in):
-                m.d.sync += counting.eq(1)
-            with m.If(last_out):
-                m.d.sync += counting.eq(0)
-            with m.If(first_in | counting):
-                m.d.sync += self.total_cycles.eq(self.total_cycles + 1)
-            with m.If(first_w):
-                m.d.sync += loading_count.eq(1)
-            with m.If(last_w):
-                m.d.sync += loading_count.eq(0)
-            with m.If(first_w | loading_count):
-                m.d.sync += self.load_cycles.eq(self.load_cycles + 1)
+            count_span(self.total_cycles, counting, first_in, last_out)
+            count_span(self.load_cycles, loading_count, first_w, last_w)
             with m.If(groups[0].stepping):
                 m.d.sync += self.compute_cycles.eq(self.compute_cycles + 1)
             with m.If(self.i.valid & self.i.ready):

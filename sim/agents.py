@@ -22,7 +22,7 @@ __all__ = ["load_job", "start_clock", "reset", "pack", "pack_values", "unpack", 
            "StreamDriver",
            "StreamSink", "Scoreboard", "CLOCK_PERIOD_NS"]
 
-CLOCK_PERIOD_NS = 10
+from red.gen.harness import CLOCK_PERIOD_NS
 
 
 def load_job() -> dict:

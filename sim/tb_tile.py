@@ -34,6 +34,32 @@ def golden_output(cfg: TileConfig, layer: LayerSpec, x, w):
                              in_bits=cfg.in_bits, adc_bits=cfg.adc_bits)
 
 
+class LayerRecorder:
+    """Per layer: save the RTL's output, compare it with the golden model (the
+    scoreboard), keep the counters; at the end write the job's results file and, with
+    ``fail_on_mismatch``, fail on any difference."""
+
+    def __init__(self, dut, job: dict, cfg: TileConfig):
+        self.dut, self.job, self.cfg = dut, job, cfg
+        self.scoreboard = Scoreboard(dut._log)
+        self.results = []
+
+    def record(self, n, layer, mode, x, w, entry, y, counters):
+        np.save(entry["y"], y)
+        match = bool(np.array_equal(y, golden_output(self.cfg, layer, x, w)))
+        self.scoreboard.compare(f"layer {n} ({layer}, {mode})", [int(match)], [1])
+        self.results.append({"match": match, "counters": counters})
+        self.dut._log.info("layer %d/%d %s %s: %s, total %d cycles, compute %d", n + 1,
+                           len(self.job["layers"]), layer, mode,
+                           "match" if match else "MISMATCH",
+                           counters["total_cycles"], counters["compute_cycles"])
+
+    def finish(self):
+        Path(self.job["results"]).write_text(json.dumps(self.results, indent=1))
+        if self.job.get("fail_on_mismatch", True):
+            self.scoreboard.check()
+
+
 def layer_budget(cfg: TileConfig, layer: LayerSpec, x, w) -> int:
     """Generous cycle limit of one layer without stalls (a hang fails, not waits)."""
     return 200 + 50 * (x.size + w.size +
@@ -123,21 +149,11 @@ async def run_layers(dut):
     start_clock(dut)
     _idle(dut)
     await reset(dut)
-    scoreboard = Scoreboard(dut._log)
-    results = []
+    recorder = LayerRecorder(dut, job, cfg)
     for n, (layer, mode, x, w, entry) in enumerate(load_layers(job)):
         y, counters = await run_layer(dut, cfg, layer, mode, x, w, rng, stall)
-        np.save(entry["y"], y)
-        want = golden_output(cfg, layer, x, w)
-        match = bool(np.array_equal(y, want))
-        scoreboard.compare(f"layer {n} ({layer}, {mode})", [int(match)], [1])
-        results.append({"match": match, "counters": counters})
-        dut._log.info("layer %d/%d %s %s: %s, total %d cycles, compute %d", n + 1,
-                      len(job["layers"]), layer, mode, "match" if match else "MISMATCH",
-                      counters["total_cycles"], counters["compute_cycles"])
-    Path(job["results"]).write_text(json.dumps(results, indent=1))
-    if job.get("fail_on_mismatch", True):
-        scoreboard.check()
+        recorder.record(n, layer, mode, x, w, entry, y, counters)
+    recorder.finish()
 
 
 @cocotb.test()

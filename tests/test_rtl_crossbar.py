@@ -2,7 +2,6 @@
 column sums, ADC saturation, enables, codes held between steps. The behavioural Verilog
 model of the black box gets the same stimulus in test_cocotb_crossbar.py."""
 
-import numpy as np
 import pytest
 
 from red.config import TileConfig
