@@ -28,8 +28,8 @@ from __future__ import annotations
 
 from red.config import COUNTER_WIDTH, TileConfig
 
-__all__ = ["HARNESS_NAME", "harness_verilog", "stall_threshold", "RANDOM_BITS",
-           "CLOCK_PERIOD_NS"]
+__all__ = ["HARNESS_NAME", "harness_verilog", "harness_public_vlt", "stall_threshold",
+           "RANDOM_BITS", "CLOCK_PERIOD_NS", "HARNESS_INPUTS"]
 
 HARNESS_NAME = "red_harness"
 
@@ -38,6 +38,22 @@ CLOCK_PERIOD_NS = 10
 
 #: Width of the idle/stall thresholds: a per-cycle probability in steps of 1/256.
 RANDOM_BITS = 8
+
+
+#: The ports the testbench writes (at layer boundaries only).
+HARNESS_INPUTS = ("rst", "load", "start", "layer", "n_w", "n_i", "seed", "idle", "stall")
+
+
+def harness_public_vlt(counters: tuple[str, ...]) -> str:
+    """Verilator control file giving VPI access to what the testbench touches: write
+    access to :data:`HARNESS_INPUTS`, read access to the clock and the outputs. Nothing
+    else is public, so Verilator need not re-evaluate the design for VPI writes that
+    cannot happen."""
+    writable = "".join(f'public_flat_rw -module "{HARNESS_NAME}" -var "{name}"\n'
+                       for name in HARNESS_INPUTS)
+    readable = "".join(f'public_flat_rd -module "{HARNESS_NAME}" -var "{name}"\n'
+                       for name in ("clk", "busy", "finished", "out_beats", *counters))
+    return "`verilator_config\n" + writable + readable
 
 
 def stall_threshold(probability: float) -> int:

