@@ -12,12 +12,14 @@ inputs, 8-bit ADC, K5):
   ``ccache`` may still serve Verilator's runtime objects), wall time and peak memory
   of the build's processes;
 * simulation speed of the fast path (:mod:`red.sim.tb_harness`, cocotb starts the run
-  and waits for ``finished``) on a fixed, seeded layer in RED mode: clock cycles
-  cocotb simulated in the test divided by the test's wall time ("in-test"), and
-  counted cycles over the whole call, simulator start-up included ("per call");
-* the native speed: the same Verilog, data files and layer in a bare Verilator binary
-  (:mod:`red.gen.native`, no cocotb, no VPI), at the same C++ optimisation; and the
-  achieved/native ratio of the in-test speed.
+  and waits for ``finished``) on a fixed, seeded layer in ZP then RED mode, in one
+  simulation: clock cycles cocotb simulated in the test divided by the test's wall time
+  ("in-test", which still includes writing the data files and the golden model's
+  check), and over the whole call, simulator start-up included ("per call");
+* the native speed: the same Verilog, data files and layer (RED mode, the last one the
+  cocotb run left) in a bare Verilator binary (:mod:`red.gen.native`, no cocotb, no
+  VPI), at the same C++ optimisation; and the achieved/native ratio of the in-test
+  speed.
 
 It prints figures and ratios, it asserts nothing. ``--quick`` runs the small tile only;
 ``--json FILE`` also writes the figures.
@@ -112,15 +114,15 @@ def _simulate(tile: TileConfig, layer: LayerSpec, sim: str, work: Path) -> dict:
     from red.sim.session import LayerRun, random_layer_data, simulate_layers
     x, w = random_layer_data(layer, tile, np.random.default_rng(SEED))
     start = time.perf_counter()
-    results, run = simulate_layers(tile, [LayerRun(layer, "red", x, w)], sim=sim,
-                                   work_dir=work, seed=SEED,
+    runs = [LayerRun(layer, mode, x, w) for mode in ("zp", "red")]
+    results, run = simulate_layers(tile, runs, sim=sim, work_dir=work, seed=SEED,
                                    generated=generate("harness", tile))
     wall = time.perf_counter() - start
     test_s, sim_ns = _in_test(run.results_xml)
     clock_cycles = round(sim_ns / CLOCK_PERIOD_NS)
-    counters = results[0].counters
+    counters = results[-1].counters
     return {
-        "layer": str(layer), "match": results[0].match,
+        "layer": str(layer), "match": all(result.match for result in results),
         "total_cycles": counters["total_cycles"], "load_cycles": counters["load_cycles"],
         "clock_cycles": clock_cycles, "test_s": test_s, "wall_s": wall,
         "in_test_cycles_per_s": clock_cycles / test_s,
@@ -187,8 +189,8 @@ def render(report: dict) -> str:
             f"(peak {b['icarus']['peak_gib']:.2f} GiB)",
             f"  Verilator fast    {v['in_test_cycles_per_s']:10,.0f} cycles/s in-test, "
             f"{v['per_call_cycles_per_s']:10,.0f} per call ({v['clock_cycles']:,} cycles, "
-            f"{v['layer']}, match {v['match']}; load {v['load_cycles']} of "
-            f"{v['total_cycles']} layer cycles)",
+            f"{v['layer']} ZP+RED, match {v['match']}; RED: load {v['load_cycles']}, "
+            f"layer {v['total_cycles']} cycles)",
             f"  native Verilator  {n['cycles_per_s']:10,.0f} cycles/s ({n['clock_cycles']:,} "
             f"cycles in {n['seconds']:.2f} s, build {n['build_s']:.0f} s, same output "
             f"{n['same_output']})",

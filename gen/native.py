@@ -103,4 +103,5 @@ def run_native(binary: Path, layer_bits: int, n_w: int, n_i: int, files: dict[st
     for line in out.stdout.splitlines():
         if line.startswith("cycles="):
             return int(line.split()[0].split("=")[1]), seconds
-    raise RuntimeError(f"native run printed no cycle count:\n{out.stdout[-2000:]}{out.stderr[-2000:]}")
+    raise RuntimeError("native run printed no cycle count:\n"
+                       f"{out.stdout[-2000:]}{out.stderr[-2000:]}")

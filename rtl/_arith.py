@@ -2,7 +2,15 @@
 
 from amaranth.hdl import Const, Value
 
-__all__ = ["tree_sum"]
+__all__ = ["tree_sum", "first_ones"]
+
+
+def first_ones(width: int, count) -> Value:
+    """A ``width``-bit mask with bits ``0 .. count-1`` set (``count <= width``).
+
+    A shift of a constant, not ``width`` comparisons: one wide operation in simulation.
+    """
+    return Const((1 << width) - 1, width) >> (width - count).as_unsigned()
 
 
 def tree_sum(terms):

@@ -1,11 +1,12 @@
 """Input line buffer of raw pixels and the zero-skipping window read view."""
 
-from amaranth.hdl import Const, Module, Mux, Signal
+from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from red.config import TileConfig, unsigned_width
 
+from ._arith import first_ones
 from .layouts import buffered_pixel_layout, require_tile_config, pixel_layout
 from .offset import OffsetCorrection
 
@@ -97,7 +98,7 @@ class InputBuffer(wiring.Component):
         stored = Signal(buffered_pixel_layout(c))
         m.d.comb += [
             channel_sum.x.eq(self.i.payload),
-            channel_sum.row_en.eq(Const((1 << c.rows) - 1, c.rows) >> (c.rows - self.cin).as_unsigned()),
+            channel_sum.row_en.eq(first_ones(c.rows, self.cin)),
             stored.x.eq(self.i.payload),
             stored.x_sum.eq(channel_sum.x_sum),
         ]

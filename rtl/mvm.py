@@ -1,17 +1,18 @@
 """One crossbar group: a bit-serial, offset-corrected matrix-vector multiply unit."""
 
-from amaranth.hdl import Cat, ClockSignal, Const, Instance, Module, Mux, ResetSignal, Signal, signed
+from amaranth.hdl import Cat, ClockSignal, Instance, Module, Mux, ResetSignal, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from red.config import COUNTER_WIDTH, TileConfig, signed_width, unsigned_width
 
+from ._arith import first_ones
 from .crossbar import DEFAULT_CROSSBAR, CrossbarMacro, crossbar_model
 from .shift_add import ShiftAdd
 from .layouts import require_tile_config
 
-__all__ = ["MVMUnit", "MVMInstance", "mvm_signature", "MVM_MODULE", "WeightRowSignature", "mvm_input_layout",
-           "mvm_output_layout"]
+__all__ = ["MVMUnit", "MVMInstance", "mvm_signature", "MVM_MODULE", "WeightRowSignature",
+           "mvm_input_layout", "mvm_output_layout"]
 
 #: Module name of the generated MVM unit (``red gen --top mvm``).
 MVM_MODULE = "red_mvm"
@@ -83,8 +84,9 @@ class MVMUnit(wiring.Component):
 
     Composes a crossbar (:mod:`red.rtl.crossbar`) and a :class:`ShiftAdd`, and subtracts
     the offset correction ``2^(Bw-1) * x_sum`` (:class:`~red.rtl.offset.OffsetCorrection`
-    computes ``x_sum`` where the vector is produced). Each accepted vector is applied bit-serially, most
-    significant (sign) plane first, one crossbar step per cycle; the result of the
+    computes ``x_sum`` where the vector is produced). Each accepted vector is applied
+    bit-serially, most significant (sign) plane first, one crossbar step per cycle; the
+    result of the
     ``in_bits`` steps is ``P - 2^(Bw-1) * sum(x)``, bit-exact with
     :func:`red.golden.crossbar_mvm` (including a clipping ADC).
 
@@ -194,9 +196,8 @@ class MVMUnit(wiring.Component):
         row_mask = Signal(c.rows)
         col_mask = Signal(c.logical_cols)
         m.d.comb += [
-            row_mask.eq(Const((1 << c.rows) - 1, c.rows) >> (c.rows - self.active_rows).as_unsigned()),
-            col_mask.eq(Const((1 << c.logical_cols) - 1, c.logical_cols) >>
-                        (c.logical_cols - self.active_cols).as_unsigned()),
+            row_mask.eq(first_ones(c.rows, self.active_rows)),
+            col_mask.eq(first_ones(c.logical_cols, self.active_cols)),
         ]
         row_en = Signal(c.rows)
         m.d.comb += row_en.eq(Mux(gate, 0, row_mask))

@@ -16,9 +16,9 @@
 //
 // Speed: the cells live in memories, not in per-cell registers. cell_bit[j*CELL_BITS + t]
 // packs bit t of every cell of column j (row r at bit r), so a column sum is CELL_BITS
-// population counts of ROWS-bit words, weighted by 2^t, counted 64 bits at a time (one
-// native word in Verilator's C++). Disabled columns and undriven steps (a gated group)
-// cost nothing.
+// population counts of ROWS-bit words, weighted by 2^t: 64 bits at a time in Verilator
+// (one native word of its C++), $countones elsewhere. Disabled columns and undriven
+// steps (a gated group) cost nothing.
 `default_nettype none
 module red_crossbar #(
     parameter integer ROWS = 8,
@@ -80,8 +80,16 @@ module red_crossbar #(
                         for (t = 0; t < CELL_BITS; t = t + 1) begin
                             driven_bits = drive & {{(CHUNKS*64-ROWS){1'b0}},
                                                    cell_bit[j * CELL_BITS + t]};
+`ifdef VERILATOR
+                            // Verilator's $countones counts 32 bits at a time.
                             for (k = 0; k < CHUNKS; k = k + 1)
                                 sum = sum + (popcount64(driven_bits[k * 64 +: 64]) << t);
+`else
+                            // Icarus runs $countones natively and a function call slowly.
+                            // (driven_bits is a temporary because Icarus 11 miscounts
+                            // $countones of an expression that reads a memory word.)
+                            sum = sum + ($countones(driven_bits) << t);
+`endif
                         end
                         next_codes[j * CODE_WIDTH +: CODE_WIDTH] =
                             sum > CODE_MAX ? CODE_SAT : sum[CODE_WIDTH-1:0];

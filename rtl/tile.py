@@ -20,8 +20,8 @@ __all__ = ["RedTile", "TILE_COUNTERS"]
 #: Hardware counters of the tile, in port order (each COUNTER_WIDTH bits, cleared by
 #: ``start``). See :class:`RedTile` for what each counts.
 TILE_COUNTERS = (
-    "total_cycles", "compute_cycles", "load_cycles", "steps", "group_activations", "gated_group_steps",
-    "crossbar_steps", "adc_conversions", "row_drives", "weight_writes",
+    "total_cycles", "compute_cycles", "load_cycles", "steps", "group_activations",
+    "gated_group_steps", "crossbar_steps", "adc_conversions", "row_drives", "weight_writes",
     "line_buffer_writes", "window_reads", "merge_additions", "out_buffer_writes",
     "out_buffer_reads",
 )
@@ -96,7 +96,8 @@ class RedTile(wiring.Component):
         Sums over the kernel's groups of their :class:`MVMUnit` counters (planes applied,
         ADC conversions, DAC row drives).
     weight_writes, line_buffer_writes : Out
-        Weights programmed (``cout*k*k`` per beat); raw pixels written into the line buffer (each exactly once).
+        Weights programmed (``cout*k*k`` per beat); raw pixels written into the line
+        buffer (each exactly once).
     window_reads : Out
         Raw pixels delivered from the line buffer per step (a pixel shared by several
         groups in one step counts once; zero-insertion zeros and padding are not reads).
@@ -362,7 +363,8 @@ class RedTile(wiring.Component):
         first_in = self.i.valid & self.i.ready & (self.line_buffer_writes == 0)
         counting = Signal()
         last_out = Signal()
-        m.d.comb += last_out.eq(self.o.valid & self.o.ready & (merge.out_reads + self.o.payload.count == ho * wo))
+        m.d.comb += last_out.eq(self.o.valid & self.o.ready &
+                                (merge.out_reads + self.o.payload.count == ho * wo))
         window_hits = []
         for a in range(K):
             for b in range(K):

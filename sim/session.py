@@ -76,7 +76,8 @@ def simulate_layers(tile: TileConfig, runs: list[LayerRun], *, sim: str, work_di
     """Run ``runs`` back to back on one build of the tile.
 
     ``path`` is a key of :data:`PATHS`. ``generated`` (a :class:`red.gen.verilog.Generated`
-    of that path's top) skips generating the Verilog again. Returns the per-layer results (RTL output, golden output, hardware counters) and the
+    of that path's top) skips generating the Verilog again. Returns the per-layer results
+    (RTL output, golden output, hardware counters) and the
     simulator run. Raises :class:`red.sim.runner.SimulationError` when the simulation
     itself fails (build error, timeout, protocol assertion).
     """

@@ -18,7 +18,7 @@ SEED = 128
 LAYERS = {
     # DCGAN (Radford et al.), last generator layer: 128 -> 3 channels, 32x32 -> 64x64.
     "verilator": LayerSpec(cin=128, cout=3, h=32, w=32, k=5, s=2, p=2, op=1),
-    "icarus": LayerSpec(cin=128, cout=2, h=2, w=2, k=5, s=2, p=2, op=1),
+    "icarus": LayerSpec(cin=128, cout=2, h=1, w=2, k=5, s=2, p=2, op=1),
 }
 
 
