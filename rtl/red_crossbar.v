@@ -81,7 +81,7 @@ module red_crossbar #(
                             driven_bits = drive & {{(CHUNKS*64-ROWS){1'b0}},
                                                    cell_bit[j * CELL_BITS + t]};
 `ifdef VERILATOR
-                            // Verilator's $countones counts 32 bits at a time.
+                            // 64 bits at a time: the built-in counts 32 here.
                             for (k = 0; k < CHUNKS; k = k + 1)
                                 sum = sum + (popcount64(driven_bits[k * 64 +: 64]) << t);
 `else
