@@ -16,10 +16,10 @@ inputs, 8-bit ADC, K5):
   simulation: clock cycles cocotb simulated in the test divided by the test's wall time
   ("in-test", which still includes writing the data files and the golden model's
   check), and over the whole call, simulator start-up included ("per call");
-* the native speed: the same Verilog, data files and layer (RED mode, the last one the
-  cocotb run left) in a bare Verilator binary (:mod:`red.gen.native`, no cocotb, no
-  VPI), at the same C++ optimisation; and the achieved/native ratio of the in-test
-  speed.
+* the native speed: the same Verilog, data files and layer in the same modes in a bare
+  Verilator binary (:mod:`red.gen.native`, no cocotb, no VPI; the small tile's run is
+  repeated to be long enough to time), at the same C++ optimisation; and the
+  achieved/native ratio of the in-test speed.
 
 It prints figures and ratios, it asserts nothing. ``--quick`` runs the small tile only;
 ``--json FILE`` also writes the figures.
@@ -46,16 +46,20 @@ from red.config import PAPER_TILE, LayerSpec, TileConfig
 
 __all__ = ["BENCHES", "main"]
 
-#: name -> (tile, Verilator layer, Icarus layer). Icarus interprets the paper tile's
-#: 25 macros of 128x128 cells slowly, so it runs a small layer there.
+#: name -> (tile, Verilator layer, Icarus layer, native repeats). Icarus interprets the
+#: paper tile's 25 macros of 128x128 cells slowly, so it runs a small layer there. The
+#: native binary repeats the small tile's layers so that its run is long enough to time.
 BENCHES = {
     "small": (TileConfig(rows=8, cols=16, kernel=3),
               LayerSpec(cin=8, cout=8, h=16, w=16, k=3, s=2, p=1, op=1),
-              LayerSpec(cin=8, cout=8, h=16, w=16, k=3, s=2, p=1, op=1)),
+              LayerSpec(cin=8, cout=8, h=16, w=16, k=3, s=2, p=1, op=1), 50),
     "paper": (PAPER_TILE,
               LayerSpec(cin=128, cout=3, h=32, w=32, k=5, s=2, p=2, op=1, name="dcgan.deconv4"),
-              LayerSpec(cin=4, cout=2, h=3, w=3, k=5, s=2, p=2, op=1)),
+              LayerSpec(cin=4, cout=2, h=3, w=3, k=5, s=2, p=2, op=1), 1),
 }
+
+#: Modes of the fixed layer, in order, in every run (cocotb and native).
+BENCH_MODES = ("zp", "red")
 
 SEED = 1
 
@@ -114,7 +118,7 @@ def _simulate(tile: TileConfig, layer: LayerSpec, sim: str, work: Path) -> dict:
     from red.sim.session import LayerRun, random_layer_data, simulate_layers
     x, w = random_layer_data(layer, tile, np.random.default_rng(SEED))
     start = time.perf_counter()
-    runs = [LayerRun(layer, mode, x, w) for mode in ("zp", "red")]
+    runs = [LayerRun(layer, mode, x, w) for mode in BENCH_MODES]
     results, run = simulate_layers(tile, runs, sim=sim, work_dir=work, seed=SEED,
                                    generated=generate("harness", tile))
     wall = time.perf_counter() - start
@@ -130,31 +134,39 @@ def _simulate(tile: TileConfig, layer: LayerSpec, sim: str, work: Path) -> dict:
     }
 
 
-def _native(tile: TileConfig, layer: LayerSpec, work: Path, optimisation: str) -> dict:
-    """Native build and run of ``layer`` with the data files the cocotb run left."""
+def _native(tile: TileConfig, layer: LayerSpec, work: Path, optimisation: str,
+            repeats: int) -> dict:
+    """Native build, and runs of ``layer`` in every mode of :data:`BENCH_MODES` with the
+    data files the cocotb run left (the same data in every mode)."""
     from red.gen.native import build_native, run_native
     from red.gen.verilog import generate
-    from red.rtl.layouts import MODE_RED, layer_layout
+    from red.rtl.layouts import layer_layout
     from red.sim.agents import pack
     from red.sim.tb_harness import HARNESS_FILES
+    from red.sim.tb_tile import MODES
     start = time.perf_counter()
     binary = build_native(generate("harness", tile), tile, work / "native", optimisation)
     build_s = time.perf_counter() - start
-    bits = pack(layer_layout(tile), {"cin": layer.cin, "cout": layer.cout, "h": layer.h,
-                                     "w": layer.w, "k": layer.k, "s": layer.s, "p": layer.p,
-                                     "op": layer.op, "mode": MODE_RED})
     files = {arg: work / "sim" / name for arg, name in HARNESS_FILES.items()}
     files["red_o"] = work / "native" / "o.hex"
-    cycles, seconds = run_native(binary, bits, layer.cin, layer.h * layer.w, files)
+    cycles = seconds = 0
+    for mode in BENCH_MODES:
+        bits = pack(layer_layout(tile), {"cin": layer.cin, "cout": layer.cout, "h": layer.h,
+                                         "w": layer.w, "k": layer.k, "s": layer.s,
+                                         "p": layer.p, "op": layer.op, "mode": MODES[mode]})
+        mode_cycles, mode_seconds = run_native(binary, bits, layer.cin, layer.h * layer.w,
+                                               files, repeats=repeats)
+        cycles, seconds = cycles + mode_cycles, seconds + mode_seconds
+    # The last mode is the one whose output the cocotb run left.
     same = (work / "native" / "o.hex").read_text() == (work / "sim" / "o.hex").read_text()
     return {"build_s": build_s, "clock_cycles": cycles, "seconds": seconds,
-            "cycles_per_s": cycles / seconds, "same_output": same}
+            "repeats": repeats, "cycles_per_s": cycles / seconds, "same_output": same}
 
 
 def bench(name: str, scratch: Path) -> dict:
     from red.sim.runner import verilator_optimisation
     from .harness import HARNESS_NAME
-    tile, layer, icarus_layer = BENCHES[name]
+    tile, layer, icarus_layer, repeats = BENCHES[name]
     result = {"tile": dataclasses.asdict(tile)}
     _log(f"{name}: generation")
     result["generation"] = _generation(tile)
@@ -166,7 +178,7 @@ def bench(name: str, scratch: Path) -> dict:
         result["sims"][sim] = _simulate(tile, sim_layer, sim, scratch / name / sim / "sim")
     _log(f"{name}: native build and run")
     native = result["native"] = _native(tile, layer, scratch / name / "verilator",
-                                        verilator_optimisation(HARNESS_NAME))
+                                        verilator_optimisation(HARNESS_NAME), repeats)
     result["achieved_vs_native"] = (result["sims"]["verilator"]["in_test_cycles_per_s"] /
                                     native["cycles_per_s"])
     return result
@@ -192,8 +204,8 @@ def render(report: dict) -> str:
             f"{v['layer']} ZP+RED, match {v['match']}; RED: load {v['load_cycles']}, "
             f"layer {v['total_cycles']} cycles)",
             f"  native Verilator  {n['cycles_per_s']:10,.0f} cycles/s ({n['clock_cycles']:,} "
-            f"cycles in {n['seconds']:.2f} s, build {n['build_s']:.0f} s, same output "
-            f"{n['same_output']})",
+            f"cycles, ZP+RED x{n['repeats']}, in {n['seconds']:.2f} s; build "
+            f"{n['build_s']:.0f} s; same output {n['same_output']})",
             f"  achieved/native   {r['achieved_vs_native']:10.1%}",
             f"  Icarus fast       {i['in_test_cycles_per_s']:10,.0f} cycles/s in-test, "
             f"{i['per_call_cycles_per_s']:10,.0f} per call ({i['layer']}, match {i['match']})",

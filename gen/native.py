@@ -3,9 +3,10 @@ bare Verilator binary (``verilator --binary``), no cocotb, no VPI.
 
 This is the physical limit the cocotb fast path is measured against in ``make bench``:
 the same Verilog files, the same data files and layer, the same Verilator and C++
-optimisation. :func:`build_native` compiles ``red_native`` (a clock, reset, ``load``,
-``start``, a wait for ``finished``) around :data:`red.gen.harness.HARNESS_NAME`;
-:func:`run_native` runs one layer and returns the simulated cycles and the wall time.
+optimisation. :func:`build_native` compiles ``red_native`` (reset, then ``load``,
+``start`` and a wait for ``finished``, repeated ``+repeat=N`` times) around
+:data:`red.gen.harness.HARNESS_NAME`, which generates the clock; :func:`run_native`
+runs it and returns the simulated cycles and the wall time.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ module {NATIVE_TOP};
         .rst(rst), .load(load), .start(start), .layer(layer), .n_w(n_w),
         .n_i(n_i), .seed(seed), .idle(idle[7:0]), .stall(stall[7:0]), .busy(busy),
         .finished(finished), .out_beats(out_beats));
+    integer repeats, n;
     initial begin
         if (!$value$plusargs("layer=%h", layer)) $fatal(1, "+layer= missing");
         if (!$value$plusargs("n_w=%d", n_w)) $fatal(1, "+n_w= missing");
@@ -52,15 +54,19 @@ module {NATIVE_TOP};
         if (!$value$plusargs("seed=%d", seed)) seed = 0;
         if (!$value$plusargs("idle=%d", idle)) idle = 0;
         if (!$value$plusargs("stall=%d", stall)) stall = 0;
+        if (!$value$plusargs("repeat=%d", repeats)) repeats = 1;
         repeat (2) @(negedge clk);
         rst = 1'b0;
-        load = 1'b1;
-        @(negedge clk);
-        load = 1'b0;
-        start = 1'b1;
-        @(negedge clk);
-        start = 1'b0;
-        wait (finished);
+        for (n = 0; n < repeats; n = n + 1) begin
+            load = 1'b1;
+            @(negedge clk);
+            load = 1'b0;
+            start = 1'b1;
+            @(negedge clk);
+            start = 1'b0;
+            @(negedge clk);
+            wait (finished);
+        end
         $display("cycles=%0d beats=%0d", cycles, out_beats);
         $finish;
     end
@@ -92,10 +98,11 @@ def build_native(generated: Generated, config: TileConfig, folder: Path,
 
 
 def run_native(binary: Path, layer_bits: int, n_w: int, n_i: int, files: dict[str, Path],
-               *, seed: int = 0, idle: int = 0, stall: int = 0) -> tuple[int, float]:
-    """Run one layer; return (simulated clock cycles, wall seconds)."""
+               *, seed: int = 0, idle: int = 0, stall: int = 0,
+               repeats: int = 1) -> tuple[int, float]:
+    """Run one layer ``repeats`` times; return (simulated clock cycles, wall seconds)."""
     args = [str(binary), f"+layer={layer_bits:x}", f"+n_w={n_w}", f"+n_i={n_i}",
-            f"+seed={seed}", f"+idle={idle}", f"+stall={stall}",
+            f"+seed={seed}", f"+idle={idle}", f"+stall={stall}", f"+repeat={repeats}",
             *(f"+{name}={path}" for name, path in files.items())]
     start = time.perf_counter()
     out = subprocess.run(args, capture_output=True, text=True, cwd=binary.parent)
