@@ -140,10 +140,8 @@ def _native(tile: TileConfig, layer: LayerSpec, work: Path, optimisation: str,
     data files the cocotb run left (the same data in every mode)."""
     from red.gen.native import build_native, run_native
     from red.gen.verilog import generate
-    from red.rtl.layouts import layer_layout
-    from red.sim.agents import pack
     from red.sim.tb_harness import HARNESS_FILES
-    from red.sim.tb_tile import MODES
+    from red.sim.tb_tile import layer_word
     start = time.perf_counter()
     binary = build_native(generate("harness", tile), tile, work / "native", optimisation)
     build_s = time.perf_counter() - start
@@ -151,10 +149,8 @@ def _native(tile: TileConfig, layer: LayerSpec, work: Path, optimisation: str,
     files["red_o"] = work / "native" / "o.hex"
     cycles = seconds = 0
     for mode in BENCH_MODES:
-        bits = pack(layer_layout(tile), {"cin": layer.cin, "cout": layer.cout, "h": layer.h,
-                                         "w": layer.w, "k": layer.k, "s": layer.s,
-                                         "p": layer.p, "op": layer.op, "mode": MODES[mode]})
-        mode_cycles, mode_seconds = run_native(binary, bits, layer.cin, layer.h * layer.w,
+        mode_cycles, mode_seconds = run_native(binary, layer_word(tile, layer, mode),
+                                               layer.cin, layer.h * layer.w,
                                                files, repeats=repeats)
         cycles, seconds = cycles + mode_cycles, seconds + mode_seconds
     # The last mode is the one whose output the cocotb run left.

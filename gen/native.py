@@ -18,7 +18,7 @@ from pathlib import Path
 
 from red.config import TileConfig
 
-from .harness import HARNESS_NAME
+from .harness import HARNESS_NAME, RANDOM_BITS
 from .verilog import Generated, write
 
 __all__ = ["NATIVE_TOP", "native_testbench", "build_native", "run_native"]
@@ -35,7 +35,8 @@ def native_testbench(config: TileConfig) -> str:
 module {NATIVE_TOP};
     reg rst = 1'b1, load = 1'b0, start = 1'b0;
     reg [{layer_w - 1}:0] layer;
-    reg [31:0] n_w, n_i, seed, idle, stall;
+    reg [31:0] n_w, n_i, seed;
+    reg [{RANDOM_BITS - 1}:0] idle, stall;
     wire finished, busy;
     wire [31:0] out_beats;
     longint cycles = 0;
@@ -44,7 +45,7 @@ module {NATIVE_TOP};
     /* verilator lint_off PINCONNECTEMPTY */
     {HARNESS_NAME} harness (
         .rst(rst), .load(load), .start(start), .layer(layer), .n_w(n_w),
-        .n_i(n_i), .seed(seed), .idle(idle[7:0]), .stall(stall[7:0]), .busy(busy),
+        .n_i(n_i), .seed(seed), .idle(idle), .stall(stall), .busy(busy),
         .finished(finished), .out_beats(out_beats));
     integer repeats, n;
     initial begin

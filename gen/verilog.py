@@ -121,8 +121,9 @@ def _generate(top: str, config: TileConfig, crossbar: str) -> Generated:
         tile = _generate("tile", config, crossbar)
         sources = {f"{HARNESS_NAME}.v": harness_verilog(config, tile.name, TILE_COUNTERS),
                    **tile.sources}
-        metadata = {**tile.metadata, "name": HARNESS_NAME, "top": top,
-                    "files": list(sources), "tile": tile.name}
+        metadata = {"name": HARNESS_NAME, "top": top, "crossbar": crossbar,
+                    "files": list(sources), "config": config.describe(),
+                    "tile": tile.metadata}
         return Generated(name=HARNESS_NAME, sources=sources, metadata=metadata)
 
     component = build_top(top, config, crossbar)

@@ -255,7 +255,7 @@ def model_part(model: ModelCache, table: EnergyTable,
 # -- RTL -------------------------------------------------------------------------------
 
 #: The cycle counters every RTL run must match exactly (stall-free).
-_CYCLES = ("total_cycles", "compute_cycles")
+_CYCLES = ("total_cycles", "compute_cycles", "load_cycles")
 
 
 def _mirrored_events() -> tuple[str, ...]:

@@ -6,7 +6,7 @@ from amaranth.lib import data
 from red.config import TileConfig, unsigned_width
 
 __all__ = ["require_tile_config", "MODE_RED", "MODE_ZP", "pixel_layout", "weight_beat_layout",
-           "weight_beats", "buffered_pixel_layout",
+           "weight_beats", "buffered_pixel_layout", "MODE_CODES", "layer_fields",
            "out_pixel_layout", "out_beat_layout", "layer_layout", "step_meta_layout"]
 
 def require_tile_config(config) -> TileConfig:
@@ -19,6 +19,9 @@ def require_tile_config(config) -> TileConfig:
 #: Runtime ``mode`` field values.
 MODE_RED = 0
 MODE_ZP = 1
+
+#: The ``mode`` field value of each data flow the tile runs, by name.
+MODE_CODES = {"red": MODE_RED, "zp": MODE_ZP}
 
 
 def pixel_layout(config: TileConfig) -> data.ArrayLayout:
@@ -82,6 +85,13 @@ def layer_layout(config: TileConfig) -> data.StructLayout:
         "op": unsigned_width(config.max_stride - 1),
         "mode": 1,
     })
+
+
+def layer_fields(layer, mode: str) -> dict:
+    """Field values of :func:`layer_layout` that run ``layer`` (a
+    :class:`red.config.LayerSpec`) in ``mode`` (a key of :data:`MODE_CODES`)."""
+    return {"cin": layer.cin, "cout": layer.cout, "h": layer.h, "w": layer.w, "k": layer.k,
+            "s": layer.s, "p": layer.p, "op": layer.op, "mode": MODE_CODES[mode]}
 
 
 def step_meta_layout(config: TileConfig) -> data.StructLayout:

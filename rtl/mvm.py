@@ -8,6 +8,7 @@ from red.config import COUNTER_WIDTH, TileConfig, signed_width, unsigned_width
 
 from ._arith import first_ones
 from .crossbar import DEFAULT_CROSSBAR, CrossbarMacro, crossbar_model
+from .offset import offset_correction
 from .shift_add import ShiftAdd
 from .layouts import require_tile_config
 
@@ -210,8 +211,7 @@ class MVMUnit(wiring.Component):
             with m.If(self.i.valid & self.i.ready):
                 m.d.sync += [
                     x_bits.eq(self.i.payload.x.as_value()),
-                    # Exact offset correction (OffsetCorrection): 2^(Bw-1) * sum(x).
-                    offset.eq(self.i.payload.x_sum << (c.w_bits - 1)),
+                    offset.eq(offset_correction(self.i.payload.x_sum, c)),
                     gate.eq(self.i.payload.gate),
                     bit.eq(c.in_bits - 1),
                     busy.eq(1),

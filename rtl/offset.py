@@ -9,7 +9,12 @@ from red.config import TileConfig, signed_width
 from ._arith import tree_sum
 from .layouts import require_tile_config
 
-__all__ = ["OffsetCorrection"]
+__all__ = ["OffsetCorrection", "offset_correction"]
+
+
+def offset_correction(x_sum, config: TileConfig):
+    """``2^(w_bits-1) * x_sum``: what offset-binary cells add to every column's result."""
+    return x_sum << (config.w_bits - 1)
 
 
 class OffsetCorrection(wiring.Component):
@@ -56,6 +61,6 @@ class OffsetCorrection(wiring.Component):
         c = self._config
         m.d.comb += [
             self.x_sum.eq(tree_sum(Mux(self.row_en[r], self.x[r], 0) for r in range(c.rows))),
-            self.correction.eq(self.x_sum << (c.w_bits - 1)),
+            self.correction.eq(offset_correction(self.x_sum, c)),
         ]
         return m

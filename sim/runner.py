@@ -93,7 +93,7 @@ def verilator_optimisation(top: str) -> str:
     layers, and -O2 runs it 3-5x faster than -O0 (small tile 72k vs 15k cycles/s in-test)
     for about twice the compile time (paper tile ~100 s); the other tops run short
     regressions whose time is mostly compiling, so they stay at -O0."""
-    return os.environ.get("RED_VERILATOR_OPT", "-O2" if top == "red_harness" else "-O0")
+    return os.environ.get("RED_VERILATOR_OPT", "-O2" if top == HARNESS_NAME else "-O0")
 
 
 def _wheel_make_overrides(optimisation: str) -> str:

@@ -16,17 +16,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import cocotb
-import numpy as np
-from amaranth.hdl import Shape
 from cocotb.triggers import First, ReadOnly, RisingEdge, Timer
 
 from red.config import TileConfig
 from red.gen.harness import stall_threshold
-from red.rtl.layouts import layer_layout, out_beat_layout, weight_beats
 from red.rtl.tile import TILE_COUNTERS
 
-from .agents import CLOCK_PERIOD_NS, load_job, pack, pack_values, reset, unpack_values
-from .tb_tile import MODES, LayerRecorder, layer_budget, load_layers
+from .agents import CLOCK_PERIOD_NS, load_job, reset
+from .tb_tile import (LayerRecorder, layer_budget, layer_word, load_layers, output_map,
+                      pixel_words, weight_words)
 
 __all__ = ["HARNESS_FILES", "run_layers"]
 
@@ -36,22 +34,6 @@ HARNESS_FILES = {"red_w": "w.hex", "red_i": "i.hex", "red_o": "o.hex"}
 
 def _write_hex(path: Path, words) -> None:
     path.write_text("".join(f"{word:x}\n" for word in words))
-
-
-def decode_beats(cfg: TileConfig, lines: list[str], cout: int) -> np.ndarray:
-    """Output pixels ``[n][cout]`` of hexadecimal output beats, in order."""
-    layout = out_beat_layout(cfg)
-    count_field = layout["count"]
-    lanes = cfg.out_pixels * cfg.logical_cols
-    count_mask = (1 << Shape.cast(count_field.shape).width) - 1
-    pixels = []
-    for line in lines:
-        bits = int(line, 16)
-        count = (bits >> count_field.offset) & count_mask
-        values = unpack_values(bits, cfg.out_width, lanes, signed=True)
-        pixels += [values[lane * cfg.logical_cols:lane * cfg.logical_cols + cout]
-                   for lane in range(count)]
-    return np.array(pixels, dtype=np.int64).reshape(-1, cout)
 
 
 @cocotb.test()
@@ -69,14 +51,9 @@ async def run_layers(dut):
     await reset(dut)
     recorder = LayerRecorder(dut, job, cfg)
     for n, (layer, mode, x, w, entry) in enumerate(load_layers(job)):
-        _write_hex(folder / HARNESS_FILES["red_w"],
-                   (pack_values(beat.ravel(), cfg.w_bits) for beat in weight_beats(cfg, w)))
-        _write_hex(folder / HARNESS_FILES["red_i"],
-                   (pack_values(x[:, r, c], cfg.in_bits)
-                    for r in range(layer.h) for c in range(layer.w)))
-        dut.layer.value = pack(layer_layout(cfg), {
-            "cin": layer.cin, "cout": layer.cout, "h": layer.h, "w": layer.w, "k": layer.k,
-            "s": layer.s, "p": layer.p, "op": layer.op, "mode": MODES[mode]})
+        _write_hex(folder / HARNESS_FILES["red_w"], weight_words(cfg, w))
+        _write_hex(folder / HARNESS_FILES["red_i"], pixel_words(cfg, x))
+        dut.layer.value = layer_word(cfg, layer, mode)
         dut.n_w.value = layer.cin
         dut.n_i.value = layer.h * layer.w
         dut.seed.value = (seed + n) & 0xFFFFFFFF
@@ -99,9 +76,6 @@ async def run_layers(dut):
         await RisingEdge(dut.clk)
         lines = (folder / HARNESS_FILES["red_o"]).read_text().split()
         assert len(lines) == beats, f"{len(lines)} beats in the file, harness counted {beats}"
-        pixels = decode_beats(cfg, lines, layer.cout)
-        expected = layer.ho * layer.wo
-        assert len(pixels) == expected, f"{len(pixels)} output pixels, expected {expected}"
-        y = pixels.reshape(layer.ho, layer.wo, layer.cout).transpose(2, 0, 1)
+        y = output_map(cfg, layer, [int(line, 16) for line in lines])
         recorder.record(n, layer, mode, x, w, entry, y, counters)
     recorder.finish()

@@ -15,17 +15,17 @@ from pathlib import Path
 
 import cocotb
 import numpy as np
+from amaranth.hdl import Shape
 from cocotb.triggers import ReadOnly, RisingEdge
 
 from red.config import LayerSpec, TileConfig
 from red.golden import crossbar_deconv2d
-from red.rtl.layouts import MODE_RED, MODE_ZP, layer_layout, out_beat_layout, weight_beats
+from red.rtl.layouts import layer_fields, layer_layout, out_beat_layout, weight_beats
 from red.rtl.tile import TILE_COUNTERS
 
 from .agents import (Scoreboard, StreamDriver, StreamSink, load_job, pack, pack_values, reset,
-                     start_clock, unpack)
+                     start_clock, unpack_values)
 
-MODES = {"red": MODE_RED, "zp": MODE_ZP}
 
 
 def golden_output(cfg: TileConfig, layer: LayerSpec, x, w):
@@ -75,17 +75,26 @@ def _idle(dut):
 
 async def _start(dut, cfg: TileConfig, layer: LayerSpec, mode: str):
     """Present the layer configuration and pulse ``start`` for one cycle."""
-    dut.layer.value = pack(layer_layout(cfg), {
-        "cin": layer.cin, "cout": layer.cout, "h": layer.h, "w": layer.w, "k": layer.k,
-        "s": layer.s, "p": layer.p, "op": layer.op, "mode": MODES[mode]})
+    dut.layer.value = layer_word(cfg, layer, mode)
     dut.start.value = 1
     await RisingEdge(dut.clk)
     dut.start.value = 0
 
 
-def _weight_beats(cfg: TileConfig, w) -> list[int]:
+def layer_word(cfg: TileConfig, layer: LayerSpec, mode: str) -> int:
+    """The tile's ``layer`` port value that runs ``layer`` in ``mode``."""
+    return pack(layer_layout(cfg), layer_fields(layer, mode))
+
+
+def weight_words(cfg: TileConfig, w) -> list[int]:
     """The layer's weight beats (one per input channel), as payload bits."""
     return [pack_values(beat.ravel(), cfg.w_bits) for beat in weight_beats(cfg, w)]
+
+
+def pixel_words(cfg: TileConfig, x) -> list[int]:
+    """The layer's input pixels in raster order, as payload bits."""
+    _, h, w = x.shape
+    return [pack_values(x[:, r, c], cfg.in_bits) for r in range(h) for c in range(w)]
 
 
 async def _wait_for(dut, signal: str, value: int, timeout: int):
@@ -104,9 +113,8 @@ async def run_layer(dut, cfg: TileConfig, layer: LayerSpec, mode: str, x, w,
     budget = layer_budget(cfg, layer, x, w)
     await _wait_for(dut, "busy", 0, budget)
     await _start(dut, cfg, layer, mode)
-    w_beats = _weight_beats(cfg, w)
-    i_beats = [pack_values(x[:, r, c], cfg.in_bits)
-               for r in range(layer.h) for c in range(layer.w)]
+    w_beats = weight_words(cfg, w)
+    i_beats = pixel_words(cfg, x)
     sink = StreamSink(dut, "o", rng, stall)
     tasks = [cocotb.start_soon(StreamDriver(dut, "w", rng, stall).send(w_beats)),
              cocotb.start_soon(StreamDriver(dut, "i", rng, stall).send(i_beats)),
@@ -120,16 +128,26 @@ async def run_layer(dut, cfg: TileConfig, layer: LayerSpec, mode: str, x, w,
     await ReadOnly()
     counters = {name: getattr(dut, name).value.to_unsigned() for name in TILE_COUNTERS}
     await RisingEdge(dut.clk)
-    layout = out_beat_layout(cfg)
+    return output_map(cfg, layer, sink.beats), counters
+
+
+def output_map(cfg: TileConfig, layer: LayerSpec, beats: list[int]) -> np.ndarray:
+    """The output map ``[cout][Ho][Wo]`` in the tile's output beats (payload bits, in
+    order); fails unless they hold exactly ``Ho*Wo`` pixels and channels ``>= cout`` are 0."""
+    count_field = out_beat_layout(cfg)["count"]
+    count_mask = (1 << Shape.cast(count_field.shape).width) - 1
+    lanes = cfg.out_pixels * cfg.logical_cols
     pixels = []
-    for bits in sink.beats:
-        beat = unpack(layout, bits)
-        pixels += [[int(v) for v in beat.pixels[lane]] for lane in range(beat.count)]
+    for bits in beats:
+        values = unpack_values(bits, cfg.out_width, lanes, signed=True)
+        count = (bits >> count_field.offset) & count_mask
+        pixels += [values[lane * cfg.logical_cols:(lane + 1) * cfg.logical_cols]
+                   for lane in range(count)]
     expected = layer.ho * layer.wo
     assert len(pixels) == expected, f"{len(pixels)} output pixels, expected {expected}"
     y = np.array(pixels, dtype=np.int64).reshape(layer.ho, layer.wo, -1)
     assert not y[:, :, layer.cout:].any(), "output channels beyond cout are not zero"
-    return y[:, :, :layer.cout].transpose(2, 0, 1), counters
+    return y[:, :, :layer.cout].transpose(2, 0, 1)
 
 
 def load_layers(job):
@@ -167,7 +185,7 @@ async def reset_mid_layer(dut):
     await reset(dut)
     layer, mode, x, w, _ = next(load_layers(job))
     await _start(dut, cfg, layer, mode)
-    cocotb.start_soon(StreamDriver(dut, "w", rng).send(_weight_beats(cfg, w)))
+    cocotb.start_soon(StreamDriver(dut, "w", rng).send(weight_words(cfg, w)))
     for _ in range(w.size + 3 * cfg.in_bits):   # weights loaded, a few steps under way
         await RisingEdge(dut.clk)
     await reset(dut)

@@ -24,13 +24,13 @@ CONFIGS = [
 @pytest.mark.parametrize("cfg", CONFIGS, ids=str)
 def test_contract(cfg):
     print(f"seed={SEED}")
-    both, sequence = crossbar_stimulus(cfg, SEED)
+    cell_sets, sequence = crossbar_stimulus(cfg, SEED)
     dut = CrossbarMVM(cfg)
     assert dut.latency == 1
     problems = []
 
     async def testbench(ctx):
-        for cells in (both[:cfg.rows], both[cfg.rows:]):
+        for cells in cell_sets:
             for r in range(cfg.rows):
                 ctx.set(dut.prog_en, 1)
                 ctx.set(dut.prog_row, r)
@@ -60,6 +60,6 @@ def test_stimulus_clips_and_saturates():
     """The shared stimulus reaches the ADC limit on a clipping tile (so the tests above
     and in test_cocotb_crossbar.py exercise saturation) and stays below it losslessly."""
     for cfg, clips in ((CONFIGS[0], False), (CONFIGS[1], True)):
-        both, sequence = crossbar_stimulus(cfg, SEED)
-        sums = [(plane & row_en) @ both[cfg.rows:] for plane, row_en, _ in sequence]
+        cell_sets, sequence = crossbar_stimulus(cfg, SEED)
+        sums = [(plane & row_en) @ cell_sets[1] for plane, row_en, _ in sequence]
         assert (max(int(s.max()) for s in sums) > cfg.adc_max) == clips

@@ -11,7 +11,7 @@ import pytest
 from red.config import ConfigError, LayerSpec, TileConfig
 from red.golden import crossbar_deconv2d
 from red.model import estimate
-from red.rtl.layouts import MODE_RED, MODE_ZP, weight_beats
+from red.rtl.layouts import layer_fields, weight_beats
 from red.rtl.tile import RedTile
 
 from _amaranth_sim import simulate
@@ -47,13 +47,11 @@ def test_layers_exact_and_timed(out_pixels):
 
     async def testbench(ctx):
         for layer in random_layers(tile, rng, 6):
-            for mode, code in (("red", MODE_RED), ("zp", MODE_ZP)):
+            for mode in ("red", "zp"):
                 x = rng.integers(tile.x_min, tile.x_max + 1, (layer.cin, layer.h, layer.w))
                 w = rng.integers(tile.w_min, tile.w_max + 1,
                                  (layer.cin, layer.cout, layer.k, layer.k))
-                ctx.set(dut.layer, {"cin": layer.cin, "cout": layer.cout, "h": layer.h,
-                                    "w": layer.w, "k": layer.k, "s": layer.s, "p": layer.p,
-                                    "op": layer.op, "mode": code})
+                ctx.set(dut.layer, layer_fields(layer, mode))
                 ctx.set(dut.start, 1)
                 await ctx.tick()
                 ctx.set(dut.start, 0)
