@@ -19,7 +19,7 @@ from pathlib import Path
 __all__ = [
     "ConfigError", "TileConfig", "LayerSpec", "signed_width", "unsigned_width",
     "lossless_adc_bits", "parse_kv", "load_toml", "COUNTER_WIDTH", "KERNEL_MAX", "META_FIFO_DEPTH",
-    "EXACT_BITS", "PAPER_TILE",
+    "EXACT_BITS", "PAPER_TILE", "MAX_CIN",
 ]
 
 #: Width of every hardware event and cycle counter: 2^48 events outlast any simulation.
@@ -34,6 +34,9 @@ META_FIFO_DEPTH = 4
 
 #: Largest kernel a TileConfig accepts (FCN-32s's upscore layer has K=64).
 KERNEL_MAX = 64
+
+#: Largest ``max_cin`` a TileConfig accepts.
+MAX_CIN = 65536
 
 
 class ConfigError(ValueError):
@@ -101,6 +104,11 @@ class TileConfig:
         Largest stride the tile's runtime configuration accepts.
     max_in : int
         Largest input height and width (sets the line-buffer depth and counter widths).
+    max_cin, max_k : int
+        Largest layer input channels and kernel the tile runs (in passes,
+        :mod:`red.mapping`): they bound how many crossbar results add into one output,
+        and so the width of the accumulated output (``out_width``), and ``max_k`` sets
+        the layer register and output-size widths. ``max_k >= kernel``.
     out_pixels : int
         Output pixels per output beat (``<= max_stride``). In RED mode a block yields
         ``s*s`` pixels every ``in_bits`` cycles, so the output port binds when
@@ -116,6 +124,8 @@ class TileConfig:
     kernel: int = 3
     max_stride: int = 4
     max_in: int = 16
+    max_cin: int = 4096
+    max_k: int = KERNEL_MAX
     out_pixels: int = 1
 
     def __post_init__(self):
@@ -133,11 +143,13 @@ class TileConfig:
         _require_int(name, "kernel", self.kernel, 1, KERNEL_MAX)
         _require_int(name, "max_stride", self.max_stride, 1, 64)
         _require_int(name, "max_in", self.max_in, 1, 4096)
+        _require_int(name, "max_cin", self.max_cin, 1, MAX_CIN)
+        _require_int(name, "max_k", self.max_k, self.kernel, KERNEL_MAX)
         _require_int(name, "out_pixels", self.out_pixels, 1, self.max_stride)
         _require(name, "w_bits", self.w_bits, self.out_width <= EXACT_BITS,
-                 f"with in_bits={self.in_bits}, rows={self.rows}, kernel={self.kernel} the "
-                 f"merged output needs {self.out_width} bits; the golden model holds "
-                 f"{EXACT_BITS} exactly (int64)")
+                 f"with in_bits={self.in_bits}, rows={self.rows}, max_cin={self.max_cin}, "
+                 f"max_k={self.max_k} the accumulated output needs {self.out_width} bits; "
+                 f"the golden model holds {EXACT_BITS} exactly (int64)")
 
     # -- crossbar --------------------------------------------------------------------
     @property
@@ -264,10 +276,30 @@ class TileConfig:
         return self.kernel * self.kernel
 
     @property
-    def out_width(self) -> int:
-        """Width of a merged output: up to ``kernel^2`` group results added (ZP mode)."""
+    def merge_width(self) -> int:
+        """Width of one step's merged value: up to ``kernel^2`` group results added (ZP
+        mode adds every group)."""
         lo, hi = self.mvm_range
         return signed_width(lo * self.groups, hi * self.groups)
+
+    @property
+    def max_row_tiles(self) -> int:
+        """Row tiles (cin slices of at most ``rows`` channels) of a ``max_cin`` layer."""
+        return -(-self.max_cin // self.rows)
+
+    @property
+    def max_terms(self) -> int:
+        """Crossbar results that can add into one output over all passes: one per row
+        tile and kernel tap, ``max_row_tiles * max(kernel, max_k)^2`` (a ZP step also
+        adds the gated groups' zeros, at most ``kernel^2``)."""
+        return self.max_row_tiles * max(self.kernel, self.max_k) ** 2
+
+    @property
+    def out_width(self) -> int:
+        """Width of an output pixel channel as emitted: the sum over all passes
+        (:attr:`max_terms` results), so accumulating partial sums never overflows."""
+        lo, hi = self.mvm_range
+        return signed_width(lo * self.max_terms, hi * self.max_terms)
 
     # -- tile buffers --------------------------------------------------------------
     @property
@@ -278,19 +310,51 @@ class TileConfig:
 
     @property
     def max_out(self) -> int:
-        """Largest output height/width: ``(max_in-1)*max_stride + kernel + max_stride-1``."""
-        return (self.max_in - 1) * self.max_stride + self.kernel + self.max_stride - 1
+        """Largest output height/width: ``(max_in-1)*max_stride + max_k + max_stride-1``."""
+        return self.out_extent(self.max_stride)
+
+    def out_extent(self, s: int) -> int:
+        """Largest output height/width of a layer with stride ``s``:
+        ``(max_in-1)*s + max_k + s-1`` (``p = 0``, ``op = s-1``)."""
+        return (self.max_in - 1) * s + self.max_k + s - 1
 
     @property
     def max_blocks(self) -> int:
         """Bound on output blocks per axis, ``floor((Ho-1+p)/s) - floor(p/s) + 1``:
-        ``(Ho-1+p)/s <= H-1 + (k+op-p-1)/s`` gives at most ``max_in + kernel``."""
-        return self.max_in + self.kernel
+        ``(Ho-1+p)/s <= H-1 + (k+op-p-1)/s`` gives at most ``max_in + max_k``."""
+        return self.max_in + self.max_k
+
+    @property
+    def slot_banks(self) -> int:
+        """Output banks per axis, ``min(max_stride, kernel)``: group ``(gh, gw)`` of a
+        step adds into slot ``(gh mod s, gw mod s)``, and there are at most
+        ``min(s, kernel)`` distinct values per axis."""
+        return min(self.max_stride, self.kernel)
+
+    @property
+    def bank_words(self) -> int:
+        """Words of one output bank per half (ping-pong): a block row of
+        ``max_blocks`` blocks (RED), or an output row spread over ``slot_banks`` banks
+        (ZP)."""
+        return max(self.max_blocks, -(-self.max_out // self.slot_banks))
 
     @property
     def out_bank_depth(self) -> int:
-        """Words per output bank: two block rows (ping-pong) of ``max_blocks`` blocks."""
-        return 2 * self.max_blocks
+        """Words per output bank: two halves (ping-pong) of :attr:`bank_words`."""
+        return 2 * self.bank_words
+
+    def beat_pixels(self, s: int, zp: bool) -> int:
+        """Output pixels per full output beat: ``min(out_pixels, s)`` in RED mode (a
+        row's pixels come from the ``s`` phases), ``min(out_pixels, slot_banks)`` in ZP
+        mode."""
+        return min(self.out_pixels, self.slot_banks if zp else s)
+
+    @property
+    def max_out_beats(self) -> int:
+        """Most output beats of one pass: over strides ``s <= max_stride`` and both
+        modes, ``Ho * ceil(Wo / beat_pixels)`` at the largest ``Ho = Wo``."""
+        return max(self.out_extent(s) * -(-self.out_extent(s) // self.beat_pixels(s, zp))
+                   for s in range(1, self.max_stride + 1) for zp in (False, True))
 
     def describe(self) -> dict:
         """Parameters and derived widths, for reports and generated metadata."""
@@ -300,7 +364,8 @@ class TileConfig:
             "lossless_adc_bits": self.lossless_adc_bits, "lossless": self.lossless,
             "code_width": self.code_width, "plane_width": self.plane_width,
             "shift_add_width": self.shift_add_width, "x_sum_width": self.x_sum_width,
-            "mvm_width": self.mvm_width, "out_width": self.out_width,
+            "mvm_width": self.mvm_width, "merge_width": self.merge_width,
+            "out_width": self.out_width,
         }
 
     @classmethod
@@ -309,11 +374,16 @@ class TileConfig:
         return _construct(cls, parse_kv(text, cls), repr(text))
 
     def check_layer(self, layer: "LayerSpec") -> None:
-        """Raise :class:`ConfigError` unless ``layer`` runs on this tile in one pass."""
+        """Raise :class:`ConfigError` unless ``layer`` runs on this tile.
+
+        ``cin``, ``cout`` and ``k`` beyond one crossbar group are split into passes
+        (:mod:`red.mapping`); what no schedule fixes is checked here: the stride and
+        input size (line buffer, output banks) and the ``max_cin``/``max_k`` the
+        accumulated output width was derived for.
+        """
         limits = [
-            ("cin", layer.cin, self.rows, "rows"),
-            ("cout", layer.cout, self.logical_cols, "cols // slices"),
-            ("k", layer.k, self.kernel, "kernel"),
+            ("cin", layer.cin, self.max_cin, "max_cin"),
+            ("k", layer.k, self.max_k, "max_k"),
             ("s", layer.s, self.max_stride, "max_stride"),
             ("h", layer.h, self.max_in, "max_in"),
             ("w", layer.w, self.max_in, "max_in"),
@@ -432,9 +502,10 @@ class LayerSpec:
 
 #: The configuration the papers evaluate, generated and simulated at full size: 128x128
 #: arrays of 2-bit cells, 16-bit weights and inputs, an 8-bit ADC (which clips at 128
-#: rows of 2-bit cells), and the DCGAN generator's K5 s2 layers up to 32x32 inputs.
+#: rows of 2-bit cells), and the DCGAN generator's K5 s2 layers (up to 1024 input
+#: channels, 32x32 inputs).
 PAPER_TILE = TileConfig(rows=128, cols=128, cell_bits=2, w_bits=16, in_bits=16, adc_bits=8,
-                        kernel=5, max_stride=2, max_in=32)
+                        kernel=5, max_stride=2, max_in=32, max_cin=1024, max_k=5)
 
 
 def parse_kv(text: str, cls) -> dict:

@@ -17,14 +17,14 @@ buffers    buffered values x :attr:`EnergyTable.buffer_access`; a value is one c
            out_buffer_reads)`` pixels times its ``cout`` slice, plus, in PF, the
            partial-sum buffer's ``psum_buffer_reads + psum_buffer_writes`` (already
            values)
-adds       ``merge_additions`` (group-result merges, and PF's overlap-adds) x
-           :attr:`EnergyTable.digital_add`
+adds       ``merge_additions + psum_additions`` (group-result merges and partial
+           sums of passes, and PF's overlap-adds) x :attr:`EnergyTable.digital_add`
 =========  ==========================================================================
 
-Pixels are converted to values per pass: summed over a layer's passes the ``cin``
-slices add up to ``cin`` once per ``cout`` tile, so ``P`` input-side pixels over all
+Pixels are converted to values per pass: a schedule (:func:`red.mapping.schedule`) runs
+every cin slice with every cout slice and fold, so ``P`` input-side pixels over all
 passes are ``P / cin_tiles * cin`` values (``P / cout_tiles * cout`` on the output
-side); one RTL run is one pass, where this is simply ``P * cin``.
+side); for a one-pass layer this is simply ``P * cin``.
 
 What is left out (the same for every mode, or not modelled): weight programming,
 shift-add and offset-correction logic, control, leakage, off-chip traffic.
@@ -40,7 +40,8 @@ from pathlib import Path
 from typing import Mapping
 
 from .config import ConfigError, LayerSpec, TileConfig
-from .model import Estimate, pass_split
+from .mapping import schedule
+from .model import Estimate
 
 __all__ = ["EnergyTable", "DEFAULT_ENERGY", "Events", "Energy", "COMPONENTS",
            "load_energy_table", "events_from_counters", "events_from_estimate",
@@ -135,7 +136,8 @@ class Events:
     Attributes
     ----------
     adc_conversions, row_drives, crossbar_steps, additions : int
-        As the hardware counters of the same name (``additions``: ``merge_additions``).
+        As the hardware counters of the same name (``additions``: ``merge_additions +
+        psum_additions``).
     buffer_values : int
         Values written to or read from the input, output and partial-sum buffers.
     """
@@ -187,13 +189,15 @@ def events_from_counters(counters: Mapping[str, int], layer: LayerSpec,
     ----------
     counters : mapping
         At least ``adc_conversions, row_drives, crossbar_steps, line_buffer_writes,
-        window_reads, out_buffer_writes, out_buffer_reads, merge_additions`` (the keys
-        of ``red.rtl.tile.TILE_COUNTERS``), optionally ``psum_buffer_reads`` and
-        ``psum_buffer_writes`` (values; absent on the RTL, which has no PF mode).
+        window_reads, out_buffer_writes, out_buffer_reads, merge_additions,
+        psum_additions`` (the keys of ``red.rtl.tile.TILE_COUNTERS``, summed over the
+        layer's passes), optionally ``psum_buffer_reads`` and ``psum_buffer_writes``
+        (values; absent on the RTL, which has no PF mode).
     layer, tile : LayerSpec, TileConfig
         The layer the counters belong to and the tile it ran on.
     """
-    cin_tiles, cout_tiles = pass_split(layer, tile)
+    plan = schedule(layer, tile)
+    cin_tiles, cout_tiles = plan.cin_tiles, plan.cout_tiles
     buffer_values = (
         _values(counters["line_buffer_writes"] + counters["window_reads"], layer.cin,
                 cin_tiles)
@@ -204,7 +208,7 @@ def events_from_counters(counters: Mapping[str, int], layer: LayerSpec,
                   row_drives=counters["row_drives"],
                   crossbar_steps=counters["crossbar_steps"],
                   buffer_values=buffer_values,
-                  additions=counters["merge_additions"])
+                  additions=counters["merge_additions"] + counters["psum_additions"])
 
 
 def events_from_estimate(estimate: Estimate, layer: LayerSpec, tile: TileConfig) -> Events:

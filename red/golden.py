@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from .config import EXACT_BITS, ConfigError, LayerSpec, lossless_adc_bits
+from .mapping import cin_slices
 
 __all__ = [
     "deconv2d", "deconv2d_zp", "deconv2d_pf", "deconv2d_phase",
@@ -181,14 +182,22 @@ def column_codes(drive, cells, adc_bits: int) -> np.ndarray:
     ``min(sum_r drive[r] * cells[r][j], 2^adc_bits - 1)``: the exact column sum,
     saturated by the ADC.
     """
+    return _float_codes(drive, cells, adc_bits).astype(np.int64)
+
+
+def _float_codes(drive, cells, adc_bits: int) -> np.ndarray:
+    """:func:`column_codes` as float64 values (exact integers)."""
     drive, cells = np.asarray(drive), np.asarray(cells)
     # The products are 0/1 times a cell value and the sums at most rows * (2^c - 1)
     # (config limits: 1024 * 255 < 2^53), so floating point is exact here, and a float
     # matrix product runs on BLAS where numpy's integer one is a plain loop.
     if cells.size and int(cells.max()) * drive.shape[-1] >= 1 << 53:
         raise ConfigError("column_codes: column sums could exceed 2^53")
-    sums = np.rint(drive.astype(np.float64) @ cells.astype(np.float64)).astype(np.int64)
-    return np.minimum(sums, (1 << adc_bits) - 1)
+    # One 2-D product: numpy would multiply a stack of matrices one small BLAS call each.
+    flat = drive.reshape(-1, drive.shape[-1]).astype(np.float64)
+    sums = flat @ cells.astype(np.float64)
+    np.minimum(sums, float((1 << adc_bits) - 1), out=sums)
+    return sums.reshape(*drive.shape[:-1], cells.shape[-1])
 
 
 def crossbar_mvm(x, w, *, cell_bits: int, w_bits: int, in_bits: int,
@@ -228,15 +237,23 @@ def crossbar_mvm(x, w, *, cell_bits: int, w_bits: int, in_bits: int,
     _check_exact("crossbar MVM", n << (w_bits + in_bits))
     cells = weight_slices(w, cell_bits=cell_bits, w_bits=w_bits)          # [n, m, S]
     ux = x & ((1 << in_bits) - 1)                                          # two's complement
-    planes = (ux[..., None] >> np.arange(in_bits)) & 1                     # [..., n, B]
+    planes = (ux[..., None, :] >> np.arange(in_bits)[:, None]) & 1        # [..., B, n]
     # codes[..., b, m, k]: plane b on the physical column of slice k of weight m.
     n_w, m_w, slices = cells.shape
-    codes = column_codes(np.swapaxes(planes, -1, -2), cells.reshape(n_w, m_w * slices),
-                         adc_bits).reshape(*planes.shape[:-2], in_bits, m_w, slices)
+    codes = _float_codes(planes, cells.reshape(n_w, m_w * slices),
+                         adc_bits).reshape(*planes.shape[:-1], m_w, slices)
     slice_weight = 1 << (cell_bits * np.arange(w_bits // cell_bits))
     plane_weight = 1 << np.arange(in_bits)
     plane_weight[-1] = -plane_weight[-1]                                   # sign plane
-    p = np.einsum("...bmk,k,b->...m", codes, slice_weight, plane_weight)
+    # P = sum_b g_b 2^b sum_k 2^(ck) codes. When no partial sum can reach 2^53
+    # (|P| <= 2^Bx * sum_k 2^(ck) * code_max), float products are exact and run on BLAS,
+    # slices first (contiguous), then planes; otherwise the integer einsum.
+    code_max = int(codes.max(initial=0))
+    if code_max * int(slice_weight.sum()) << in_bits < 1 << 53:
+        per_plane = codes @ slice_weight.astype(np.float64)                # [..., B, m]
+        p = (np.moveaxis(per_plane, -2, -1) @ plane_weight.astype(np.float64)).astype(np.int64)
+    else:
+        p = np.einsum("...bmk,k,b->...m", codes.astype(np.int64), slice_weight, plane_weight)
     return p - (1 << (w_bits - 1)) * x.sum(axis=-1, keepdims=True)
 
 
@@ -246,8 +263,11 @@ def crossbar_deconv2d(x, w, stride: int, padding: int, output_padding: int = 0, 
     """Deconvolution computed as the RED tile does: one crossbar MVM per (kernel pixel,
     row tile of at most ``rows`` input channels, input pixel), results added exactly.
 
-    With a lossless ADC this equals :func:`deconv2d`; with a smaller ADC each MVM is
-    clipped as :func:`crossbar_mvm` defines, and this is the value the RTL must produce.
+    The row tiles are the mapper's cin slices (:func:`red.mapping.cin_slices`): a layer
+    with ``cin > rows`` is the exact sum of each row tile's clipped result. With a
+    lossless ADC this equals :func:`deconv2d`; with a smaller ADC each MVM is clipped as
+    :func:`crossbar_mvm` defines, and this is the value the RTL must produce, whatever
+    the pass schedule (cout slices and kernel folds do not change the arithmetic).
     """
     x, w, L = _check_deconv_args(x, w, stride, padding, output_padding)
     x = check_signed("x", x, in_bits)
@@ -261,8 +281,9 @@ def crossbar_deconv2d(x, w, stride: int, padding: int, output_padding: int = 0, 
         for kw in range(L.k):
             ow = np.arange(L.w) * L.s - L.p + kw
             csel = (ow >= 0) & (ow < L.wo)
-            for r0 in range(0, L.cin, rows):
-                mvm = crossbar_mvm(pixels[:, :, r0:r0 + rows], w[r0:r0 + rows, :, kh, kw],
+            for tile_rows in cin_slices(L.cin, rows):
+                r0, r1 = tile_rows.start, tile_rows.stop
+                mvm = crossbar_mvm(pixels[:, :, r0:r1], w[r0:r1, :, kh, kw],
                                    cell_bits=cell_bits, w_bits=w_bits, in_bits=in_bits,
                                    adc_bits=adc_bits, rows=rows)           # [H, W, Cout]
                 y[:, oh[rsel][:, None], ow[csel][None, :]] += \

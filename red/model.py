@@ -13,16 +13,17 @@ tile supports (see ``../shared/RED_TILE.md``):
 
 Assumptions
 -----------
-* One tile with one copy of the weights. A layer larger than the tile is split into
-  ``passes = cin_tiles * cout_tiles`` passes (``cin_tiles = ceil(cin / rows)``,
-  ``cout_tiles = ceil(cout / logical_cols)``) that run one after the other; each pass
-  repeats the whole step sequence. The partial sums of the ``cin_tiles`` passes of an
-  output channel are added digitally (counted in ``merge_additions``).
-* The kernel is never split: the layer needs ``k <= tile.kernel``, and the stride and
-  input size must also fit the tile (``tile.check_layer``); otherwise
-  :class:`~red.config.ConfigError` is raised.
-* A crossbar step takes ``in_bits`` cycles (one bit plane per cycle). Only the layer's
-  ``k*k`` groups are counted; the tile's remaining groups are idle.
+* One tile with one copy of the weights. A layer larger than the tile runs in the
+  passes of :func:`red.mapping.schedule` (cout slices x cin slices x kernel folds), one
+  after the other; each pass repeats the whole step sequence over its fold's kernel
+  window. Passes after the first of a cout slice add the previous pass's output in the
+  tile (``psum_additions``). The stride, input size, ``max_cin`` and ``max_k`` must fit
+  the tile (``tile.check_layer``); otherwise :class:`~red.config.ConfigError` is raised.
+* A crossbar step takes ``in_bits`` cycles (one bit plane per cycle). Only the groups
+  inside the layer's kernel are counted; the tile's remaining groups are idle.
+* Weight programming (``load_cycles``) is the digital port's rate, one crossbar row per
+  cycle; the physical cost of reprogramming ReRAM between passes is reported
+  separately, in the report (:func:`red.report.sweep.reprogramming`).
 * Every per-event rule is stated on :class:`Estimate`.
 """
 
@@ -33,10 +34,12 @@ from dataclasses import dataclass
 from typing import Iterable, Literal, Mapping, get_args
 
 from .config import KERNEL_MAX, ConfigError, LayerSpec, TileConfig
+from .counters import TILE_COUNTERS
+from .mapping import Schedule, fold_offsets, schedule
 from .timing import pass_timing
 
 __all__ = ["Mode", "MODES", "ISAAC_TILE", "Estimate", "estimate", "compare", "speedups",
-           "sum_estimates", "pass_split"]
+           "sum_estimates", "MIRRORED_COUNTERS"]
 
 Mode = Literal["red", "zp", "pf"]
 MODES: tuple[Mode, ...] = get_args(Mode)
@@ -51,7 +54,8 @@ ISAAC_TILE = TileConfig(rows=128, cols=128, cell_bits=2, w_bits=16, in_bits=16,
                         out_pixels=32)
 
 #: Fields of :class:`Estimate` that describe one layer and do not add across layers.
-_PER_LAYER_FIELDS = ("mode", "cin_tiles", "cout_tiles", "steps")
+_PER_LAYER_FIELDS = ("mode", "cin_tiles", "cout_tiles", "folds", "steps")
+
 
 
 @dataclass(frozen=True)
@@ -65,8 +69,8 @@ class Estimate:
     ----------
     mode : str
         ``"red"``, ``"zp"`` or ``"pf"``.
-    passes, cin_tiles, cout_tiles : int
-        ``passes = cin_tiles * cout_tiles``; see the module assumptions.
+    passes, cin_tiles, cout_tiles, folds : int
+        ``passes = cin_tiles * cout_tiles * folds`` (:func:`red.mapping.schedule`).
     steps : int
         Crossbar steps of one group in one pass: output blocks ``nb_h * nb_w`` (RED),
         output pixels ``Ho * Wo`` (ZP), input pixels ``H * W`` (PF).
@@ -76,22 +80,25 @@ class Estimate:
         RED and ZP: the tile's cycles beyond ``compute_cycles`` when input is offered
         every cycle and output always taken (pipeline fill, waits for input, output
         banks and port, drain), from the cycle-exact control model
-        :func:`red.timing.pass_timing`, times ``passes`` (passes run back to back, each
-        timed alone). PF has no RTL here: 0, first order.
+        :func:`red.timing.pass_timing`, summed over the passes (each timed alone, with
+        its fold). PF has no RTL here: 0, first order.
     total_cycles : int
         ``compute_cycles + fill_drain_cycles``.
     load_cycles : int
         Weight programming, not part of ``total_cycles``: the tile programs one
         crossbar row of every group per cycle, so a pass takes the rows of its ``cin``
-        slice; summed over passes ``cout_tiles * cin``. (One cycle per row is the
-        digital port's rate; a physical ReRAM write takes longer per row.)
+        slice; summed over passes ``cout_tiles * folds * cin``. (One cycle per row is
+        the digital port's rate; a physical ReRAM write takes longer per row, see
+        :func:`red.report.sweep.reprogramming`.)
     group_activations : int
         Driven group steps. RED: a group step is gated, and not driven, when its input
         pixel lies outside ``[0,H) x [0,W)`` or its output pixel outside
-        ``[0,Ho) x [0,Wo)``. ZP and PF gate nothing: ``steps * k*k`` per pass (ZP drives
-        and converts inserted zeros and padding too).
+        ``[0,Ho) x [0,Wo)``. ZP and PF gate nothing: every step drives the fold's
+        groups inside the kernel, ``steps * k*k`` per cin and cout slice over the folds
+        (ZP drives and converts inserted zeros and padding too).
     gated_group_steps : int
-        ``passes * steps * k*k - group_activations`` (non-zero in RED mode only).
+        ``cin_tiles * cout_tiles * steps * k*k - group_activations`` (non-zero in RED
+        mode only).
     wasted_group_steps : int
         Driven group steps that contribute no term of the deconvolution: ZP steps whose
         window value is an inserted zero or padding, PF steps whose result lands in the
@@ -104,17 +111,24 @@ class Estimate:
         active rows (its ``cin`` slice).
     input_buffer_reads : int
         Input values (one channel of one pixel) fetched from the input buffer. Each pass
-        reads its ``cin`` slice of every buffered position once: the ``H * W`` raw pixels
-        in RED (reused across blocks by the ``T x T`` window) and PF (broadcast to all
-        groups); the ``(Ho+k-1) x (Wo+k-1)`` zero-inserted, padded map in ZP.
+        reads its ``cin`` slice of every buffered position it uses once: in RED the raw
+        pixels its fold's driven groups read (reused across blocks by the window; all
+        ``H * W`` without folds, unless padding crops a pixel's every term), in PF all
+        ``H * W`` (broadcast to all groups); in ZP the part of the zero-inserted, padded map its fold's kernel window
+        covers, ``(Ho+e_h-1) x (Wo+e_w-1)`` for a window of ``e_h x e_w`` (the whole
+        ``(Ho+k-1) x (Wo+k-1)`` map without folds).
     merge_additions : int
-        Two-operand additions that combine group results: a value that receives
-        ``n >= 1`` results (from all groups and all ``cin_tiles`` passes) costs
-        ``n - 1``, one with none costs nothing; counted per output channel. The
-        shift-add and offset correction inside a group are not counted. The values are the output pixels in RED and ZP (ZP adds all
-        ``k*k`` groups), and the positions of the uncropped
-        ``((H-1)s+k+op) x ((W-1)s+k+op)`` map in PF (the overlap-add, including the
-        positions cropped away).
+        Two-operand additions that combine the group results of one step, per output
+        channel of the pass: in RED mode a value that receives ``n >= 1`` results
+        costs ``n - 1``, one with none costs nothing; in ZP mode every step adds all of
+        its fold's groups (``area - 1``). The shift-add and offset correction inside a
+        group are not counted. PF (first order): the overlap-add of every group result
+        of every pass into the uncropped ``((H-1)s+k+op) x ((W-1)s+k+op)`` map, a
+        position that receives ``n >= 1`` results costing ``n - 1``.
+    psum_additions : int
+        RED and ZP: partial sums added to the outputs of the passes that accumulate
+        (all but the first of each cout slice), ``Ho * Wo`` pixels per pass, per output
+        channel of the pass. PF: 0 (its partial sums are the overlap-add above).
     psum_buffer_reads, psum_buffer_writes : int
         PF only (0 otherwise), per output channel value of the uncropped map: every
         group result is written once; a read precedes every accumulating write (one per
@@ -146,6 +160,7 @@ class Estimate:
     passes: int
     cin_tiles: int
     cout_tiles: int
+    folds: int
     steps: int
     compute_cycles: int
     fill_drain_cycles: int
@@ -158,6 +173,7 @@ class Estimate:
     row_drives: int
     input_buffer_reads: int
     merge_additions: int
+    psum_additions: int
     psum_buffer_reads: int
     psum_buffer_writes: int
     line_buffer_writes: int
@@ -170,6 +186,13 @@ class Estimate:
         return dataclasses.asdict(self)
 
 
+#: The tile's hardware counters, summed over a layer's passes, that an
+#: :class:`Estimate` field of the same name predicts exactly (stall-free runs).
+MIRRORED_COUNTERS = tuple(name for name in TILE_COUNTERS
+                          if name in {f.name for f in dataclasses.fields(Estimate)}
+                          and name not in _PER_LAYER_FIELDS)
+
+
 @dataclass(frozen=True)
 class _AxisTerms:
     """Deconvolution terms along one axis; the 2-D counts are products of two axes."""
@@ -178,41 +201,29 @@ class _AxisTerms:
     """Pairs (input index ``i``, tap ``kh``) whose output ``i*s - p + kh`` is kept."""
     covered: int
     """Kept outputs that receive at least one term."""
+    inputs: int
+    """Distinct input indices ``i`` among the kept terms."""
     block_reads: int
     """Distinct pairs (input index ``i``, output block ``q = floor((o+p)/s)``) among the
     kept terms: in RED mode block ``q`` reads input ``i`` at window offset
     ``q - i = tap div s`` exactly when one of its driven groups needs it."""
 
 
-def _axis_terms(n_in: int, n_out: int, k: int, s: int, p: int) -> _AxisTerms:
-    """Count the terms that land in ``[0, n_out)`` along one axis."""
-    kept = [(i, i * s - p + tap) for i in range(n_in) for tap in range(k)
+def _axis_terms(n_in: int, n_out: int, taps: range, s: int, p: int) -> _AxisTerms:
+    """Count the terms of kernel taps ``taps`` that land in ``[0, n_out)`` along one
+    axis."""
+    kept = [(i, i * s - p + tap) for i in range(n_in) for tap in taps
             if 0 <= i * s - p + tap < n_out]
     return _AxisTerms(terms=len(kept), covered=len({o for _, o in kept}),
+                      inputs=len({i for i, _ in kept}),
                       block_reads=len({(i, (o + p) // s) for i, o in kept}))
 
 
-def _ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
-
-
-def pass_split(layer: LayerSpec, tile: TileConfig) -> tuple[int, int]:
-    """``(cin_tiles, cout_tiles)``: how ``layer`` splits into passes on ``tile``.
-
-    ``cin_tiles = ceil(cin / rows)`` and ``cout_tiles = ceil(cout / logical_cols)``; a
-    layer runs in ``cin_tiles * cout_tiles`` passes (see the module assumptions).
-    """
-    return _ceil_div(layer.cin, tile.rows), _ceil_div(layer.cout, tile.logical_cols)
-
-
-def _check_fits(layer: LayerSpec, tile: TileConfig) -> None:
-    """Raise :class:`ConfigError` unless one pass of ``layer`` runs on ``tile``."""
-    one_pass = dataclasses.replace(layer, cin=min(layer.cin, tile.rows),
-                                   cout=min(layer.cout, tile.logical_cols))
-    try:
-        tile.check_layer(one_pass)
-    except ConfigError as exc:
-        raise ConfigError(f"{layer.name or layer}: {exc}") from None
+def _fold_terms(n_in: int, n_out: int, k: int, kernel: int, s: int,
+                p: int) -> list[_AxisTerms]:
+    """:func:`_axis_terms` of each fold window along one axis."""
+    return [_axis_terms(n_in, n_out, range(start, min(start + kernel, k)), s, p)
+            for start in fold_offsets(k, kernel)]
 
 
 def estimate(layer: LayerSpec, tile: TileConfig, mode: Mode) -> Estimate:
@@ -221,9 +232,9 @@ def estimate(layer: LayerSpec, tile: TileConfig, mode: Mode) -> Estimate:
     Parameters
     ----------
     layer : LayerSpec
-        The deconvolution layer.
+        The deconvolution layer, of any size the tile accepts (``tile.check_layer``).
     tile : TileConfig
-        The tile; the layer is split into passes over ``cin`` and ``cout``.
+        The tile; the layer runs in the passes of :func:`red.mapping.schedule`.
     mode : {"red", "zp", "pf"}
         The data flow.
 
@@ -235,33 +246,51 @@ def estimate(layer: LayerSpec, tile: TileConfig, mode: Mode) -> Estimate:
     Raises
     ------
     ConfigError
-        Unknown ``mode``, or a kernel, stride or input size the tile cannot run.
+        Unknown ``mode``, or a layer the tile cannot run.
     """
     if mode not in MODES:
         raise ConfigError(f"mode={mode!r} is invalid: must be one of {', '.join(MODES)}")
-    _check_fits(layer, tile)
-    cin_tiles, cout_tiles = pass_split(layer, tile)
-    passes = cin_tiles * cout_tiles
-    groups = layer.k * layer.k
-    along_h = _axis_terms(layer.h, layer.ho, layer.k, layer.s, layer.p)
-    along_w = _axis_terms(layer.w, layer.wo, layer.k, layer.s, layer.p)
-    terms = along_h.terms * along_w.terms            # useful group steps per pass
+    try:
+        plan = schedule(layer, tile)
+    except ConfigError as exc:
+        raise ConfigError(f"{layer.name or layer}: {exc}") from None
+    return _estimate(plan, mode)
 
+
+def _estimate(plan: Schedule, mode: Mode) -> Estimate:
+    layer, tile = plan.layer, plan.tile
+    cin_tiles, cout_tiles, folds = plan.cin_tiles, plan.cout_tiles, plan.folds
+    passes = len(plan)
+    slices = cin_tiles * cout_tiles                  # passes per fold
+    kernel = tile.kernel
+    along_h = _fold_terms(layer.h, layer.ho, layer.k, kernel, layer.s, layer.p)
+    along_w = _fold_terms(layer.w, layer.wo, layer.k, kernel, layer.s, layer.p)
+
+    def over_folds(quantity) -> int:
+        """Sum of a separable per-fold quantity over all (row, column) fold pairs."""
+        return sum(map(quantity, along_h)) * sum(map(quantity, along_w))
+
+    terms = over_folds(lambda a: a.terms)            # useful group steps, all folds
+    groups = layer.k * layer.k                       # group steps per step, all folds
     if mode == "red":
         steps = layer.nb_h * layer.nb_w
         driven = terms                               # each term is one driven group step
-        merged_values = along_h.covered * along_w.covered
-        buffered_positions = layer.h * layer.w
+        # In a step, the results of a fold that land on one output pixel are added.
+        additions = terms - over_folds(lambda a: a.covered)
+        buffered_positions = over_folds(lambda a: a.inputs)
         # Window reads are separable: a position is read iff its row offset is read
         # along h and its column offset along w.
-        window_reads = along_h.block_reads * along_w.block_reads
+        window_reads = over_folds(lambda a: a.block_reads)
         out_buffered = layer.ho * layer.wo           # blocks partition the output map
     elif mode == "zp":
         steps = layer.ho * layer.wo
         driven = steps * groups
-        merged_values = steps
-        # A stride-1 correlation with a k-wide window producing Ho outputs reads Ho+k-1.
-        buffered_positions = layer.zp_h * layer.zp_w
+        additions = driven - steps * folds           # every step adds all its groups
+        # A stride-1 correlation with a k-wide window producing Ho outputs reads Ho+k-1;
+        # a fold's window is its part of the kernel.
+        extents = [min(kernel, layer.k - start) for start in fold_offsets(layer.k, kernel)]
+        buffered_positions = (sum(layer.ho + e - 1 for e in extents)
+                              * sum(layer.wo + e - 1 for e in extents))
         # A ZP step's phase fixes one group per window position: one read per term.
         window_reads = terms
         out_buffered = steps
@@ -269,44 +298,47 @@ def estimate(layer: LayerSpec, tile: TileConfig, mode: Mode) -> Estimate:
         steps = layer.h * layer.w
         driven = steps * groups
         # The uncropped map is the output of the same layer without padding.
-        full_h, full_w = (_axis_terms(n_in, n_full, layer.k, layer.s, 0)
+        full_h, full_w = (_axis_terms(n_in, n_full, range(layer.k), layer.s, 0)
                           for n_in, n_full in ((layer.h, layer.full_h), (layer.w, layer.full_w)))
-        merged_values = full_h.covered * full_w.covered
-        buffered_positions = steps
-        window_reads = steps                         # one broadcast read per step
+        additions = cin_tiles * driven - full_h.covered * full_w.covered
+        buffered_positions = steps * folds
+        window_reads = steps * folds                 # one broadcast read per step
         out_buffered = 0                             # stored in the psum buffer instead
 
-    results_per_channel = cin_tiles * driven
-    merge_additions = layer.cout * (results_per_channel - merged_values)
     if mode == "pf":
-        psum_buffer_writes = layer.cout * results_per_channel
+        merge_additions = layer.cout * additions
+        psum_additions = 0
+        psum_buffer_writes = layer.cout * cin_tiles * driven
         psum_buffer_reads = merge_additions + layer.cout * layer.ho * layer.wo
-    else:
-        psum_buffer_writes = psum_buffer_reads = 0
-
-    compute_cycles = passes * steps * tile.in_bits
-    if mode == "pf":
         fill_drain_cycles = 0                        # no RTL for PF: first order only
+        compute_cycles = passes * steps * tile.in_bits
     else:
-        fill_drain_cycles = passes * pass_timing(layer, tile, mode).total_cycles - compute_cycles
+        # Per pass, the additions count once per output channel of its cout slice.
+        merge_additions = cin_tiles * layer.cout * additions
+        psum_additions = (cin_tiles * folds - 1) * layer.ho * layer.wo * layer.cout
+        psum_buffer_writes = psum_buffer_reads = 0
+        compute_cycles = passes * steps * tile.in_bits
+        fill_drain_cycles = sum(pass_timing(layer, tile, mode, p.kh0, p.kw0).total_cycles
+                                for p in plan) - compute_cycles
     return Estimate(
-        mode=mode, passes=passes, cin_tiles=cin_tiles, cout_tiles=cout_tiles, steps=steps,
-        compute_cycles=compute_cycles, fill_drain_cycles=fill_drain_cycles,
+        mode=mode, passes=passes, cin_tiles=cin_tiles, cout_tiles=cout_tiles, folds=folds,
+        steps=steps, compute_cycles=compute_cycles, fill_drain_cycles=fill_drain_cycles,
         total_cycles=compute_cycles + fill_drain_cycles,
-        load_cycles=cout_tiles * layer.cin,
-        group_activations=passes * driven,
-        gated_group_steps=passes * (steps * groups - driven),
-        wasted_group_steps=passes * (driven - terms),
+        load_cycles=cout_tiles * folds * layer.cin,
+        group_activations=slices * driven,
+        gated_group_steps=slices * (steps * groups - driven),
+        wasted_group_steps=slices * (driven - terms),
         # Summed over passes, the active columns add up to cout once per cin tile and
-        # the active rows to cin once per cout tile.
+        # fold, and the active rows to cin once per cout tile and fold.
         adc_conversions=tile.in_bits * tile.slices * layer.cout * cin_tiles * driven,
         row_drives=tile.in_bits * layer.cin * cout_tiles * driven,
         input_buffer_reads=layer.cin * cout_tiles * buffered_positions,
         merge_additions=merge_additions,
+        psum_additions=psum_additions,
         psum_buffer_reads=psum_buffer_reads,
         psum_buffer_writes=psum_buffer_writes,
         line_buffer_writes=passes * layer.h * layer.w,
-        window_reads=passes * window_reads,
+        window_reads=slices * window_reads,
         out_buffer_writes=passes * out_buffered,
         out_buffer_reads=passes * out_buffered,
     )

@@ -13,8 +13,10 @@ is taken to the cycle the last output beat is taken, both included.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .config import META_FIFO_DEPTH, LayerSpec, TileConfig
+from .mapping import fold_rows
 
 __all__ = ["PassTiming", "pass_timing"]
 
@@ -39,19 +41,39 @@ def _next_position(phase: int, block: int, s: int, zp: bool) -> tuple[int, int]:
     return (0, block + 1) if phase == s - 1 else (phase + 1, block)
 
 
-def pass_timing(layer: LayerSpec, tile: TileConfig, mode: str) -> PassTiming:
-    """Simulate the tile's control for one pass of ``layer`` in ``mode`` ("red"/"zp")."""
+def pass_timing(layer: LayerSpec, tile: TileConfig, mode: str, kh0: int = 0,
+                kw0: int = 0) -> PassTiming:
+    """Simulate the tile's control for one pass of ``layer`` in ``mode`` ("red"/"zp")
+    with the kernel fold at ``(kh0, kw0)`` (:mod:`red.mapping`).
+
+    The fold matters only through the input rows and columns its blocks read
+    (:func:`red.mapping.fold_rows`), and the channel slices not at all, so passes that
+    share those share one simulation (cached).
+    """
     if mode not in ("red", "zp"):
         raise ValueError(f"mode={mode!r}: the RTL tile runs 'red' or 'zp'")
+    reads = (fold_rows(layer.k, tile.kernel, layer.s, kh0),
+             fold_rows(layer.k, tile.kernel, layer.s, kw0))
+    shape = LayerSpec(cin=1, cout=1, h=layer.h, w=layer.w, k=layer.k, s=layer.s,
+                      p=layer.p, op=layer.op)
+    return _pass_timing(shape, tile, mode, reads)
+
+
+@lru_cache(maxsize=256)
+def _pass_timing(layer: LayerSpec, tile: TileConfig, mode: str,
+                 reads: tuple[tuple[int, int], tuple[int, int]]) -> PassTiming:
     zp = mode == "zp"
-    B, L, S = tile.in_bits, tile.out_pixels, tile.max_stride
+    B, L = tile.in_bits, tile.out_pixels
     H, W, s, p = layer.h, layer.w, layer.s, layer.p
     ho, wo = layer.ho, layer.wo
-    q0, p_mod_s, taps = p // s, p % s, layer.taps
+    q0, p_mod_s = p // s, p % s
+    (jmin_h, jmax_h), (jmin_w, _) = reads
     n_rows, n_cols = (ho, wo) if zp else (layer.nb_h, layer.nb_w)
-    s_row, s_col = (1, S) if zp else (s, s)
+    s_row, s_col = (1, tile.slot_banks) if zp else (s, s)
     a0 = b0 = 0 if zp else p_mod_s
-    row_slack = tile.line_rows - taps + 1
+    # Rows from q - jmax on are kept: the line buffer takes row r while
+    # r < q - jmax + line_rows.
+    row_slack = tile.line_rows - jmax_h
 
     # input buffer
     in_row = in_col = 0
@@ -81,8 +103,12 @@ def pass_timing(layer: LayerSpec, tile: TileConfig, mode: str) -> PassTiming:
         if o_valid and not take:
             merge_stall += 1
         group_ready = advance and (not busy or bit == 0)
-        need_row, need_col = min(q_h, H - 1), min(q_w, W - 1)
-        inputs_here = complete or in_row > need_row or (in_row == need_row and in_col > need_col)
+        # The block's newest input is (q_h - jmin_h, q_w - jmin_w), clamped to the map;
+        # a block whose inputs all lie before the map reads nothing and need not wait.
+        base_h, base_w = q_h - jmin_h, q_w - jmin_w
+        need_row, need_col = min(base_h, H - 1), min(base_w, W - 1)
+        inputs_here = (complete or base_h < 0 or base_w < 0 or in_row > need_row
+                       or (in_row == need_row and in_col > need_col))
         issue = (not seq_done) and inputs_here and group_ready and len(fifo) < META_FIFO_DEPTH
         accept = (not complete) and (seq_done or in_row < q_h + row_slack)
         emit = (not finished) and emit_row < rows_done

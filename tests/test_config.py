@@ -551,8 +551,11 @@ def test_widths_hold_extremes_at_all_min_all_max(params):
 def _check_widths(t, res, shift_add, xsum, codes_max, tight):
     for v in res:
         assert fits_signed(v, t.mvm_width), (t, v, t.mvm_width)
-        # a merged output adds up to kernel^2 group results (ZP mode)
-        assert fits_signed(v * t.groups, t.out_width), (t, v, t.out_width)
+        # a step's merged value adds up to kernel^2 group results (ZP mode) ...
+        assert fits_signed(v * t.groups, t.merge_width), (t, v, t.merge_width)
+        # ... and an output, over all passes, one result per row tile and kernel tap
+        terms = -(-t.max_cin // t.rows) * max(t.kernel, t.max_k) ** 2
+        assert fits_signed(v * terms, t.out_width), (t, v, t.out_width)
     for v in shift_add:
         assert fits_signed(v, t.shift_add_width), (t, v, t.shift_add_width)
     for v in xsum:
@@ -585,19 +588,19 @@ def _check_widths(t, res, shift_add, xsum, codes_max, tight):
 # ---------------------------------------------------------------------------------------
 
 TILE = TileConfig(rows=8, cols=16, cell_bits=2, w_bits=4, kernel=3, max_stride=4,
-                  max_in=16)               # 16 columns / 2 slices = 8 output channels
-FIT = dict(cin=8, cout=8, h=16, w=16, k=3, s=4, p=2, op=3)
+                  max_in=16, max_cin=20, max_k=7)   # 16 columns / 2 slices = 8 outputs
+FIT = dict(cin=20, cout=100, h=16, w=16, k=7, s=4, p=2, op=3)
 
 
-def test_check_layer_accepts_fitting_layer():
+def test_check_layer_accepts_what_passes_fix():
+    """cin over rows, cout over the logical columns, k over the kernel: passes."""
     TILE.check_layer(LayerSpec(**FIT))
     TILE.check_layer(LayerSpec(cin=1, cout=1, h=1, w=1, k=1))
 
 
 @pytest.mark.parametrize("over, field, value, limit_name, limit", [
-    (dict(cin=9), "cin", 9, "rows", 8),
-    (dict(cout=9), "cout", 9, "cols", 8),
-    (dict(k=4), "k", 4, "kernel", 3),
+    (dict(cin=21), "cin", 21, "max_cin", 20),
+    (dict(k=8), "k", 8, "max_k", 7),
     (dict(s=5, op=0), "s", 5, "max_stride", 4),
     (dict(h=17), "h", 17, "max_in", 16),
     (dict(w=17), "w", 17, "max_in", 16),

@@ -97,6 +97,7 @@ def test_counter_path_equals_model_path(layer, mode):
         "out_buffer_writes": layer.ho * layer.wo,
         "out_buffer_reads": layer.ho * layer.wo,
         "merge_additions": est.merge_additions,
+        "psum_additions": 0,                   # one pass adds no partial sums
         "weight_writes": layer.cin * layer.cout * layer.k * layer.k,   # not priced
     }
     from_counters = energy_from_counters(counters, layer, TILE)

@@ -7,6 +7,7 @@ RED_TILE.md describes the data flows; the model computes them from per-axis prod
 from __future__ import annotations
 
 import math
+import dataclasses
 from collections import Counter
 
 import numpy as np
@@ -22,6 +23,9 @@ from red.workloads import WORKLOADS, get_workload
 # slices = 4/2 = 2, so 4 logical columns; 3 input channels per crossbar.
 SMALL_TILE = TileConfig(rows=3, cols=8, cell_bits=2, w_bits=4, in_bits=4, kernel=5,
                         max_stride=4, max_in=16)
+
+# The same crossbars with a 2x2 kernel: k > 2 runs in kernel folds.
+FOLD_TILE = dataclasses.replace(SMALL_TILE, kernel=2)
 
 LAYERS = [
     LayerSpec(cin=3, cout=4, h=4, w=3, k=3, s=2, p=1, op=1),
@@ -40,15 +44,19 @@ def _tiles(n: int, size: int) -> list[int]:
 
 
 def brute_force(layer: LayerSpec, tile: TileConfig, mode: str) -> dict:
-    """Count steps and events by visiting every pass, step and group."""
-    k, s, p, bx = layer.k, layer.s, layer.p, tile.in_bits
+    """Count steps and events by visiting every pass (cin tile x cout tile x kernel
+    fold of ``tile.kernel x tile.kernel`` kernel pixels), step and group."""
+    k, s, p, bx, K = layer.k, layer.s, layer.p, tile.in_bits, tile.kernel
     slices = tile.w_bits // tile.cell_bits
     ho = (layer.h - 1) * s - 2 * p + k + layer.op
     wo = (layer.w - 1) * s - 2 * p + k + layer.op
     cin_tiles = _tiles(layer.cin, tile.rows)
     cout_tiles = _tiles(layer.cout, tile.cols // slices)
+    folds = [(kh0, kw0) for kh0 in range(0, k, K) for kw0 in range(0, k, K)]
     count = Counter()
-    # results[(cout tile, value position)]: group results accumulated into that value.
+    # results[key]: group results added into one value: per pass and output position in
+    # RED and ZP (a step merges its groups), per cout tile and uncropped position in PF
+    # (the overlap-add of every pass).
     results = Counter()
 
     def in_output(oh, ow):
@@ -56,24 +64,29 @@ def brute_force(layer: LayerSpec, tile: TileConfig, mode: str) -> dict:
 
     for rows in cin_tiles:
         for co_tile, cols in enumerate(cout_tiles):
-            count["passes"] += 1
-            positions_read = set()
+            for kh0, kw0 in folds:
+                count["passes"] += 1
+                window = [(kh, kw) for kh in range(kh0, min(kh0 + K, k))
+                          for kw in range(kw0, min(kw0 + K, k))]
+                positions_read = set()
 
-            def drive(value_position, useful):
-                count["group_activations"] += 1
-                count["wasted_group_steps"] += not useful
-                count["adc_conversions"] += bx * cols * slices
-                count["row_drives"] += bx * rows
-                results[co_tile, value_position] += 1
+                def drive(value_position, useful):
+                    count["group_activations"] += 1
+                    count["wasted_group_steps"] += not useful
+                    count["adc_conversions"] += bx * cols * slices
+                    count["row_drives"] += bx * rows
+                    key = (co_tile, value_position) if mode == "pf" else \
+                        (count["passes"], value_position)
+                    results[key] += 1
+                    return key
 
-            if mode == "red":
-                blocks_h = sorted({(o + p) // s for o in range(ho)})
-                blocks_w = sorted({(o + p) // s for o in range(wo)})
-                for qh in blocks_h:
-                    for qw in blocks_w:
-                        count["steps"] += 1
-                        for kh in range(k):
-                            for kw in range(k):
+                if mode == "red":
+                    blocks_h = sorted({(o + p) // s for o in range(ho)})
+                    blocks_w = sorted({(o + p) // s for o in range(wo)})
+                    for qh in blocks_h:
+                        for qw in blocks_w:
+                            count["steps"] += 1
+                            for kh, kw in window:
                                 ih, iw = qh - kh // s, qw - kw // s
                                 oh, ow = qh * s + kh % s - p, qw * s + kw % s - p
                                 if (0 <= ih < layer.h and 0 <= iw < layer.w
@@ -82,48 +95,59 @@ def brute_force(layer: LayerSpec, tile: TileConfig, mode: str) -> dict:
                                     drive((oh, ow), useful=True)
                                 else:
                                     count["gated_group_steps"] += 1
-            elif mode == "zp":
-                pad = k - 1 - p
-                zh = (layer.h - 1) * s + 1 + 2 * pad + layer.op
-                zw = (layer.w - 1) * s + 1 + 2 * pad + layer.op
-                raw = np.zeros((zh, zw), dtype=bool)
-                raw[pad:pad + (layer.h - 1) * s + 1:s, pad:pad + (layer.w - 1) * s + 1:s] = True
-                for oh in range(ho):
-                    for ow in range(wo):
-                        count["steps"] += 1
-                        for a in range(k):
-                            for b in range(k):
+                elif mode == "zp":
+                    pad = k - 1 - p
+                    zh = (layer.h - 1) * s + 1 + 2 * pad + layer.op
+                    zw = (layer.w - 1) * s + 1 + 2 * pad + layer.op
+                    raw = np.zeros((zh, zw), dtype=bool)
+                    raw[pad:pad + (layer.h - 1) * s + 1:s,
+                        pad:pad + (layer.w - 1) * s + 1:s] = True
+                    for oh in range(ho):
+                        for ow in range(wo):
+                            count["steps"] += 1
+                            for kh, kw in window:
+                                # flipped kernel: tap kh reads window row k-1-kh
+                                a, b = k - 1 - kh, k - 1 - kw
                                 positions_read.add((oh + a, ow + b))
                                 drive((oh, ow), useful=bool(raw[oh + a, ow + b]))
-            else:
-                for ih in range(layer.h):
-                    for iw in range(layer.w):
-                        count["steps"] += 1
-                        positions_read.add((ih, iw))
-                        for kh in range(k):
-                            for kw in range(k):
+                else:
+                    for ih in range(layer.h):
+                        for iw in range(layer.w):
+                            count["steps"] += 1
+                            positions_read.add((ih, iw))
+                            for kh, kw in window:
                                 uh, uw = ih * s + kh, iw * s + kw    # uncropped map
                                 count["psum_buffer_writes"] += cols
                                 drive((uh, uw), useful=in_output(uh - p, uw - p))
-            count["input_buffer_reads"] += rows * len(positions_read)
+                count["input_buffer_reads"] += rows * len(positions_read)
 
     count["steps"] //= count["passes"]
-    for (co_tile, _), n in results.items():
-        count["merge_additions"] += cout_tiles[co_tile] * (n - 1)
+    passes_per_cout_tile = count["passes"] // len(cout_tiles)
     if mode == "pf":
+        for (co_tile, _), n in results.items():
+            count["merge_additions"] += cout_tiles[co_tile] * (n - 1)
         count["psum_buffer_reads"] = count["merge_additions"] + layer.cout * ho * wo
+    else:
+        # Within a pass: RED adds the results that land on one pixel; ZP adds every
+        # group of the fold, zero-inserted or not.
+        for (n_pass, _), n in results.items():
+            co_tile = (n_pass - 1) // passes_per_cout_tile
+            count["merge_additions"] += cout_tiles[co_tile] * (n - 1)
+        # Every pass after the first of a cout tile adds the previous pass's output.
+        count["psum_additions"] = (passes_per_cout_tile - 1) * ho * wo * layer.cout
     count["compute_cycles"] = count["passes"] * count["steps"] * bx
     return count
 
 
 @pytest.mark.parametrize("layer", LAYERS, ids=str)
 @pytest.mark.parametrize("mode", ["red", "zp", "pf"])
-def test_counts_match_brute_force(layer, mode):
-    expected = brute_force(layer, SMALL_TILE, mode)
-    got = estimate(layer, SMALL_TILE, mode).as_dict()
+@pytest.mark.parametrize("tile", [SMALL_TILE, FOLD_TILE], ids=["one fold", "folds"])
+def test_counts_match_brute_force(layer, mode, tile):
+    expected = brute_force(layer, tile, mode)
+    got = estimate(layer, tile, mode).as_dict()
     for field in ("passes", "steps", "compute_cycles", "group_activations",
                   "gated_group_steps", "wasted_group_steps", "adc_conversions",
-                  "row_drives", "input_buffer_reads", "merge_additions",
+                  "row_drives", "input_buffer_reads", "merge_additions", "psum_additions",
                   "psum_buffer_reads", "psum_buffer_writes"):
         assert got[field] == expected[field], field
     assert got["total_cycles"] == got["compute_cycles"] + got["fill_drain_cycles"]
@@ -285,18 +309,19 @@ def test_pass_splitting_multiplies_cycles():
             assert getattr(split, field) == 6 * getattr(one, field), (mode, field)
 
 
-def test_cin_tiles_add_one_merge_per_partial_sum():
+def test_cin_tiles_add_one_partial_sum_per_output_and_pass():
     layer = LayerSpec(cin=6, cout=1, h=2, w=2, k=2, s=2)       # each output: one term
     tile = TileConfig(rows=2, cols=2, cell_bits=2, w_bits=4, in_bits=2, kernel=2)
     red = estimate(layer, tile, "red")
     assert red.cin_tiles == 3
-    assert red.merge_additions == 4 * 4 * (3 - 1)               # 16 outputs, 3 partials
+    assert red.merge_additions == 0                             # one group per output
+    assert red.psum_additions == 4 * 4 * (3 - 1)                # 16 outputs, 3 partials
 
 
-def test_kernel_larger_than_tile_is_rejected():
+def test_kernel_larger_than_max_k_is_rejected():
     layer = LayerSpec(cin=2, cout=2, h=4, w=4, k=5, s=2, name="big")
-    tile = TileConfig(kernel=3)
-    with pytest.raises(ConfigError, match=r"big.*k=5.*kernel=3"):
+    tile = TileConfig(kernel=3, max_k=4)
+    with pytest.raises(ConfigError, match=r"big.*k=5.*max_k=4"):
         estimate(layer, tile, "red")
     with pytest.raises(ConfigError, match="k=5"):
         compare(layer, tile)
