@@ -1,6 +1,6 @@
 """Input line buffer of raw pixels and the zero-skipping window read view."""
 
-from amaranth.hdl import Module, Mux, Signal
+from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -23,7 +23,8 @@ class InputBuffer(wiring.Component):
     raises the limit as blocks retire the oldest row), so a pixel is never overwritten
     before the last block that reads it.
 
-    The read side is the zero-skipping window: for the block ``(q_h, q_w)`` every read
+    The read side is the zero-skipping window: for the window base ``(q_h, q_w)`` (the
+    block minus the fold's smallest input offset, so it may be negative) every read
     ``g`` fetches raw pixel ``x[q_h - jh[g]][q_w - jw[g]]`` in the same cycle, with
     ``in_range[g]`` low (and the pixel 0) when it falls outside the input. Reads never
     look at pixels that have not arrived: the tile issues a block only after
@@ -45,16 +46,17 @@ class InputBuffer(wiring.Component):
         Channels of the layer (the pixel sum covers channels ``0 .. cin-1``).
     h, w : In
         Input height and width of the layer.
-    row_limit : In
+    row_limit : In(signed)
         Rows ``< row_limit`` may be written.
     in_row, in_col : Out
         Position of the next pixel expected on ``i``.
     complete : Out(1)
         All ``h*w`` pixels have arrived.
     q_h, q_h_slot, q_w : In
-        The block being read, and ``q_h mod line_rows`` (kept by the caller's counters).
+        The window base being read (signed), and ``q_h mod line_rows`` (kept by the
+        caller's counters).
     jh, jw : In(Array)
-        Per read, its offset into the window (``kh div s``, ``kw div s``).
+        Per read, its offset into the window (``< kernel``).
     pixels : Out(Array of buffered_pixel_layout), in_range : Out(reads)
         The window reads, combinational.
     """
@@ -63,7 +65,7 @@ class InputBuffer(wiring.Component):
         self._config = require_tile_config(config)
         self._reads = reads
         dim = unsigned_width(config.max_in)
-        pos = unsigned_width(config.max_blocks + config.max_out)
+        pos = signed(unsigned_width(config.max_blocks + config.max_out) + 1)
         offset = unsigned_width(config.kernel - 1)
         super().__init__({
             "i": In(stream.Signature(pixel_layout(config))),
@@ -136,7 +138,7 @@ class InputBuffer(wiring.Component):
                 col.eq(self.q_w - jw),
                 read_slot.eq(Mux(self.q_h_slot >= jh, self.q_h_slot - jh,
                                  self.q_h_slot + n_slots - jh)),
-                ok.eq((self.q_h >= jh) & (row < self.h) & (self.q_w >= jw) & (col < self.w)),
+                ok.eq((row >= 0) & (row < self.h) & (col >= 0) & (col < self.w)),
                 port.addr.eq(read_slot * c.max_in + col),
                 self.in_range[g].eq(ok),
             ]

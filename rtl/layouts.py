@@ -7,7 +7,7 @@ from red.config import TileConfig, unsigned_width
 
 __all__ = ["require_tile_config", "MODE_RED", "MODE_ZP", "pixel_layout", "weight_beat_layout",
            "weight_beats", "buffered_pixel_layout", "MODE_CODES", "layer_fields",
-           "out_pixel_layout", "out_beat_layout", "layer_layout", "step_meta_layout"]
+           "out_pixel_layout", "merged_pixel_layout", "out_beat_layout", "layer_layout", "step_meta_layout"]
 
 def require_tile_config(config) -> TileConfig:
     """Return ``config`` if it is a :class:`TileConfig`; raise a clear TypeError if not."""
@@ -57,8 +57,15 @@ def weight_beats(config: TileConfig, w):
 
 
 def out_pixel_layout(config: TileConfig) -> data.ArrayLayout:
-    """One output pixel: ``logical_cols`` signed ``out_width`` channels (>= cout are 0)."""
+    """One output pixel: ``logical_cols`` signed ``out_width`` channels (>= cout are 0),
+    wide enough for the sum over every pass of a layer."""
     return data.ArrayLayout(signed(config.out_width), config.logical_cols)
+
+
+def merged_pixel_layout(config: TileConfig) -> data.ArrayLayout:
+    """One step's merged pixel as the output banks hold it: ``logical_cols`` signed
+    ``merge_width`` channels."""
+    return data.ArrayLayout(signed(config.merge_width), config.logical_cols)
 
 
 def out_beat_layout(config: TileConfig) -> data.StructLayout:
@@ -73,39 +80,48 @@ def out_beat_layout(config: TileConfig) -> data.StructLayout:
 
 
 def layer_layout(config: TileConfig) -> data.StructLayout:
-    """The runtime layer configuration port (see :class:`red.config.LayerSpec`)."""
+    """The runtime configuration of one pass (see :mod:`red.mapping`): the channels of
+    its slices (``cin <= rows``, ``cout <= logical_cols``), the layer's input size,
+    kernel, stride, padding and output padding (:class:`red.config.LayerSpec`), the data
+    flow, the fold ``(kh0, kw0)`` and whether the pass adds the partial-sum input."""
     return data.StructLayout({
         "cin": unsigned_width(config.rows),
         "cout": unsigned_width(config.logical_cols),
         "h": unsigned_width(config.max_in),
         "w": unsigned_width(config.max_in),
-        "k": unsigned_width(config.kernel),
+        "k": unsigned_width(config.max_k),
         "s": unsigned_width(config.max_stride),
-        "p": unsigned_width(config.kernel - 1),
+        "p": unsigned_width(config.max_k - 1),
         "op": unsigned_width(config.max_stride - 1),
         "mode": 1,
+        "kh0": unsigned_width(config.max_k - 1),
+        "kw0": unsigned_width(config.max_k - 1),
+        "accumulate": 1,
     })
 
 
-def layer_fields(layer, mode: str) -> dict:
+def layer_fields(layer, mode: str, kh0: int = 0, kw0: int = 0,
+                 accumulate: bool = False) -> dict:
     """Field values of :func:`layer_layout` that run ``layer`` (a
-    :class:`red.config.LayerSpec`) in ``mode`` (a key of :data:`MODE_CODES`)."""
+    :class:`red.config.LayerSpec`, with the pass's channel counts) in ``mode`` (a key of
+    :data:`MODE_CODES`) with the fold ``(kh0, kw0)``."""
     return {"cin": layer.cin, "cout": layer.cout, "h": layer.h, "w": layer.w, "k": layer.k,
-            "s": layer.s, "p": layer.p, "op": layer.op, "mode": MODE_CODES[mode]}
+            "s": layer.s, "p": layer.p, "op": layer.op, "mode": MODE_CODES[mode],
+            "kh0": kh0, "kw0": kw0, "accumulate": int(accumulate)}
 
 
 def step_meta_layout(config: TileConfig) -> data.StructLayout:
     """What the merge must know about a step whose group results it receives.
 
     ``row``: block row (RED) or output row (ZP), counted from 0; ``idx``/``bank``: the
-    output-bank word and bank column the step's pixels go to; ``last``: last step of its
-    row; ``row_ok``/``col_ok``: which phases land inside the output (RED); ``live``:
-    groups that were not gated.
+    output-bank word and (ZP) bank column the step's pixels go to; ``last``: last step
+    of its row; ``row_ok``/``col_ok``: which phases land inside the output (RED);
+    ``live``: groups that were not gated.
     """
     return data.StructLayout({
         "row": unsigned_width(max(config.max_blocks, config.max_out)),
-        "idx": unsigned_width(config.max_blocks - 1),
-        "bank": unsigned_width(config.max_stride - 1),
+        "idx": unsigned_width(config.bank_words - 1),
+        "bank": unsigned_width(config.slot_banks - 1),
         "last": 1,
         "row_ok": config.max_stride,
         "col_ok": config.max_stride,

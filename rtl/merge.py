@@ -1,4 +1,5 @@
-"""Output merge: add the groups of each phase and reorder blocks into raster rows."""
+"""Output merge: add the groups of each output slot, reorder blocks into raster rows and
+add the previous pass's partial sums."""
 
 from amaranth.hdl import Array, Cat, Module, Mux, Signal
 from amaranth.lib import data, memory, stream, wiring
@@ -7,7 +8,8 @@ from amaranth.lib.wiring import In, Out
 from red.config import COUNTER_WIDTH, TileConfig, unsigned_width
 
 from ._arith import tree_sum
-from .layouts import require_tile_config, MODE_ZP, out_beat_layout, out_pixel_layout, step_meta_layout
+from .layouts import (require_tile_config, MODE_ZP, merged_pixel_layout, out_beat_layout,
+                      out_pixel_layout, step_meta_layout)
 from .mvm import mvm_output_layout
 
 __all__ = ["OutputMerge"]
@@ -18,48 +20,64 @@ def _popcount(bits, width):
 
 
 class OutputMerge(wiring.Component):
-    """Adds group results per output phase and emits output pixels in raster order.
+    """Adds group results per output slot and emits output pixels in raster order, with
+    the partial sum of the previous pass added.
 
-    **Write side.** Each step delivers every group's result at once. In RED mode the
-    results of the groups of phase ``(a, b) = (kh mod s, kw mod s)`` are added and
-    written to output bank ``(a, b)``; in ZP mode all groups are added into one pixel,
-    written to bank ``(0, ow mod max_stride)``. Banks are ``max_stride^2`` memories of
-    two block rows each (ping-pong): a step of block row ``n`` is written only once the
-    emitter has left block row ``n - 2``; otherwise ``ready`` stays low and the tile stalls.
+    **Slots.** In RED mode group ``(gh, gw)`` of a step adds into slot
+    ``(gh mod s, gw mod s)``: with the fold at ``(kh0, kw0)`` its kernel pixel
+    ``kh0 + gh`` has output phase ``(kh0 + gh) mod s``, so the groups of one slot share a
+    phase and different slots have different phases. Slot ``(u, v)`` therefore holds
+    phase ``((rot_h + u) mod s, (rot_w + v) mod s)`` (``rot = kh0 mod s``), and there are
+    ``slot_banks = min(max_stride, kernel)`` slots per axis however large the stride:
+    the phases no slot holds receive nothing from this pass and are emitted as 0.
+
+    **Write side.** Each step delivers every group's result at once. In RED mode each
+    slot's sum is written to output bank ``(u, v)``; in ZP mode all groups are added
+    into one pixel, written to bank ``(0, ow mod slot_banks)``. Banks are
+    ``slot_banks^2`` memories of two halves (ping-pong): a step of block row ``n`` is
+    written only once the emitter has left block row ``n - 2``; otherwise ``ready`` stays
+    low and the tile stalls.
 
     **Emit side.** Output rows ``0 .. Ho-1`` are walked in order; row ``oh`` belongs to
-    block row ``m`` and bank row ``a`` (RED: ``oh + p = (m + p div s)*s + a``; ZP:
+    block row ``m`` and phase row ``a`` (RED: ``oh + p = (m + p div s)*s + a``; ZP:
     ``m = oh``, ``a = 0``). Once block row ``m`` is complete, the row is read out
     ``min(out_pixels, s_col, remaining)`` pixels per beat, one beat per cycle, from
-    distinct bank columns (``s_col`` is ``s`` in RED mode and ``max_stride`` in ZP mode).
+    distinct bank columns (``s_col`` is ``s`` in RED mode and ``slot_banks`` in ZP mode).
+    With ``accumulate``, each beat waits for one partial-sum beat on ``ps`` (the
+    previous pass's output beat at the same place) and emits the sum, lane by lane.
     Nothing outside ``[0, Ho) x [0, Wo)`` is ever emitted.
 
     Latency: a row's first beat is valid 1 cycle after its block row completes (one
-    synchronous memory read). Throughput: one beat per cycle.
+    synchronous memory read). Throughput: one beat per cycle (and per partial-sum beat).
 
     Members
     -------
     clear : In(1)
-        Start of a layer.
+        Start of a pass.
     results : In(ArrayLayout(mvm_output_layout, groups)), valid : In(1), ready : Out(1)
         Group results of one step and its metadata ``meta``.
     meta : In(step_meta_layout)
-    mode, cout, ho, wo : In
-        Layer configuration.
+    mode, cout, ho, wo, accumulate : In
+        Pass configuration.
     s_row, s_col, a0, b0 : In
-        Placement: bank rows per block row, bank columns, first bank row and column
-        (RED: ``s, s, p mod s, p mod s``; ZP: ``1, max_stride, 0, 0``).
-    phase_h, phase_w : In(ArrayLayout)
-        Per group, ``kh mod s`` and ``kw mod s``.
+        Placement: phase rows per block row, bank columns, first phase row and column
+        (RED: ``s, s, p mod s, p mod s``; ZP: ``1, slot_banks, 0, 0``).
+    rot_h, rot_w : In
+        Phase of slot 0 (RED: ``kh0 mod s``, ``kw0 mod s``; ZP: 0).
+    slot_h, slot_w : In(ArrayLayout)
+        Per group row ``gh`` (column ``gw``), its slot ``gh mod s`` (``gw mod s``).
     active : In(groups)
-        Groups of the layer's ``k x k`` kernel.
+        Groups inside the layer's kernel.
+    ps : In(stream.Signature(out_beat_layout))
+        Partial-sum beats (taken only with ``accumulate``).
     o : Out(stream.Signature(out_beat_layout))
         Output beats.
     done : Out(1)
         Every output row has been emitted and taken.
-    merge_additions, out_writes, out_reads : Out(COUNTER_WIDTH)
-        Two-operand additions of group results (per output channel), output pixels
-        written into the banks inside ``[0, Ho) x [0, Wo)``, output pixels emitted.
+    merge_additions, psum_additions, out_writes, out_reads : Out(COUNTER_WIDTH)
+        Two-operand additions of group results and of partial sums (per output
+        channel), output pixels written into the banks inside ``[0, Ho) x [0, Wo)``,
+        output pixels emitted.
     """
 
     def __init__(self, config: TileConfig):
@@ -78,16 +96,21 @@ class OutputMerge(wiring.Component):
             "cout": In(unsigned_width(c.logical_cols)),
             "ho": In(out_dim),
             "wo": In(out_dim),
+            "accumulate": In(1),
             "s_row": In(stride),
             "s_col": In(stride),
             "a0": In(phase),
             "b0": In(phase),
-            "phase_h": In(data.ArrayLayout(phase, c.groups)),
-            "phase_w": In(data.ArrayLayout(phase, c.groups)),
+            "rot_h": In(phase),
+            "rot_w": In(phase),
+            "slot_h": In(data.ArrayLayout(phase, c.kernel)),
+            "slot_w": In(data.ArrayLayout(phase, c.kernel)),
             "active": In(c.groups),
+            "ps": In(stream.Signature(out_beat_layout(c))),
             "o": Out(stream.Signature(out_beat_layout(c))),
             "done": Out(1),
             "merge_additions": Out(COUNTER_WIDTH),
+            "psum_additions": Out(COUNTER_WIDTH),
             "out_writes": Out(COUNTER_WIDTH),
             "out_reads": Out(COUNTER_WIDTH),
         })
@@ -95,17 +118,17 @@ class OutputMerge(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         c = self._config
-        S, G, L = c.max_stride, c.groups, c.out_pixels
-        px = out_pixel_layout(c)
-        half = c.max_blocks
+        K, G, L, SB = c.kernel, c.groups, c.out_pixels, c.slot_banks
+        px = merged_pixel_layout(c)
+        half = c.bank_words
 
         banks = [[memory.Memory(shape=px.size, depth=c.out_bank_depth, init=[])
-                  for b in range(S)] for a in range(S)]
-        for a in range(S):
-            for b in range(S):
-                m.submodules[f"bank_{a}_{b}"] = banks[a][b]
-        writes = [[banks[a][b].write_port() for b in range(S)] for a in range(S)]
-        reads = [[banks[a][b].read_port() for b in range(S)] for a in range(S)]
+                  for v in range(SB)] for u in range(SB)]
+        for u in range(SB):
+            for v in range(SB):
+                m.submodules[f"bank_{u}_{v}"] = banks[u][v]
+        writes = [[banks[u][v].write_port() for v in range(SB)] for u in range(SB)]
+        reads = [[banks[u][v].read_port() for v in range(SB)] for u in range(SB)]
 
         # -- emitter state -----------------------------------------------------------
         emit_row = Signal.like(self.meta.row)   # block row m being emitted
@@ -120,11 +143,11 @@ class OutputMerge(wiring.Component):
             self.ready.eq(meta.row < emit_row + 2),
             take.eq(self.valid & self.ready),
         ]
-        match = [[Signal(G, name=f"match_{a}_{b}") for b in range(S)] for a in range(S)]
-        for a in range(S):
-            for b in range(S):
-                m.d.comb += match[a][b].eq(Cat(
-                    self.active[g] & (self.phase_h[g] == a) & (self.phase_w[g] == b)
+        match = [[Signal(G, name=f"match_{u}_{v}") for v in range(SB)] for u in range(SB)]
+        for u in range(SB):
+            for v in range(SB):
+                m.d.comb += match[u][v].eq(Cat(
+                    self.active[g] & (self.slot_h[g // K] == u) & (self.slot_w[g % K] == v)
                     for g in range(G)))
 
         def group_sum(mask):
@@ -136,32 +159,32 @@ class OutputMerge(wiring.Component):
 
         total = group_sum(self.active)
         address = meta.row[0] * half + meta.idx
-        for a in range(S):
-            for b in range(S):
-                port = writes[a][b]
-                phase_word = group_sum(match[a][b])
+        for u in range(SB):
+            for v in range(SB):
+                port = writes[u][v]
+                slot_word = group_sum(match[u][v])
                 m.d.comb += [port.addr.eq(address)]
-                if a == 0:
+                if u == 0:
                     m.d.comb += [
-                        port.data.eq(Mux(zp, total.as_value(), phase_word.as_value())),
-                        port.en.eq(take & (~zp | (meta.bank == b))),
+                        port.data.eq(Mux(zp, total.as_value(), slot_word.as_value())),
+                        port.en.eq(take & (~zp | (meta.bank == v))),
                     ]
                 else:
-                    m.d.comb += [port.data.eq(phase_word.as_value()), port.en.eq(take & ~zp)]
+                    m.d.comb += [port.data.eq(slot_word.as_value()), port.en.eq(take & ~zp)]
 
         # Event counts of one step.
-        adds = Signal(unsigned_width(S * S * G))
-        written = Signal(unsigned_width(S * S))
+        adds = Signal(unsigned_width(G))
+        written = Signal(unsigned_width(c.max_stride ** 2))
         n_active = _popcount(self.active, G)
         red_adds = []
-        for a in range(S):
-            for b in range(S):
-                n = _popcount(meta.live & match[a][b], G)
+        for u in range(SB):
+            for v in range(SB):
+                n = _popcount(meta.live & match[u][v], G)
                 red_adds.append(Mux(n > 0, n - 1, 0))
         m.d.comb += [
             adds.eq(Mux(zp, Mux(n_active > 0, n_active - 1, 0), tree_sum(red_adds))),
-            written.eq(Mux(zp, 1, tree_sum(meta.row_ok[a] & meta.col_ok[b]
-                                           for a in range(S) for b in range(S)))),
+            written.eq(Mux(zp, 1, _popcount(meta.row_ok, c.max_stride) *
+                           _popcount(meta.col_ok, c.max_stride))),
         ]
         with m.If(self.clear):
             m.d.sync += [rows_done.eq(0), self.merge_additions.eq(0), self.out_writes.eq(0)]
@@ -173,10 +196,14 @@ class OutputMerge(wiring.Component):
             ]
 
         # -- emit side -----------------------------------------------------------------
+        # (a_e, b_e): phase of the next beat's first pixel; (u_e, v_e): its slot,
+        # (phase - rot) mod s_row / s_col, kept beside it so no lane divides.
         oh = Signal.like(self.ho)
         ow = Signal.like(self.wo)
-        a_e = Signal.like(self.a0)
-        b_e = Signal.like(self.b0)
+        # Slots are a bit wider than phases: compared with constants below, they must not
+        # make the comparison constant (Verilator's CMPCONST) on small strides.
+        a_e, u_e = Signal.like(self.a0), Signal(unsigned_width(c.max_stride))
+        b_e, v_e = Signal.like(self.b0), Signal.like(u_e)
         idx_e = Signal.like(meta.idx)
         count = Signal(unsigned_width(L))
         remaining = Signal.like(self.wo)
@@ -184,34 +211,51 @@ class OutputMerge(wiring.Component):
         limit = Mux(self.s_col < L, self.s_col, L)
         m.d.comb += count.eq(Mux(remaining < limit, remaining, limit))
 
+        def wrap_sub(x, y, modulus):
+            """``(x - y) mod modulus`` for ``x, y < modulus``."""
+            return Mux(x >= y, x - y, x + modulus - y)
+
+        def wrap_add(x, y, modulus):
+            """``(x + y) mod modulus`` for ``x < modulus``, ``y <= modulus``."""
+            total = x + y
+            return Mux(total >= modulus, total - modulus, total)
+
+        u0, v0 = Signal.like(u_e), Signal.like(v_e)
+        m.d.comb += [u0.eq(wrap_sub(self.a0, self.rot_h, self.s_row)),
+                     v0.eq(wrap_sub(self.b0, self.rot_w, self.s_col))]
+
         r_valid = Signal()
-        r_a = Signal.like(a_e)
-        r_b = Signal.like(b_e)
+        r_u = Signal.like(u_e)
+        r_v = Signal.like(v_e)
         r_count = Signal.like(count)
+        out_take = Signal()
         issue = Signal()
-        m.d.comb += issue.eq(~self.clear & ~finished & (emit_row < rows_done) &
-                             (~r_valid | self.o.ready))
+        m.d.comb += [
+            out_take.eq(self.o.valid & self.o.ready),
+            issue.eq(~self.clear & ~finished & (emit_row < rows_done) & (~r_valid | out_take)),
+        ]
 
         read_base = emit_row[0] * half + idx_e
-        for a in range(S):
-            for b in range(S):
-                port = reads[a][b]
-                # Lanes that wrap past s_col read the next word; the last bank never wraps.
-                wrapped = (b_e > b) if b < S - 1 else 0
-                m.d.comb += [port.addr.eq(read_base + wrapped), port.en.eq(issue)]
+        for v in range(SB):
+            # Bank column v holds the pixel of lane (v - v_e) mod s_col; it lies in the
+            # next block when that lane's phase wraps past s_col.
+            lane = wrap_sub(v, v_e, self.s_col)
+            wrapped = b_e + lane >= self.s_col
+            for u in range(SB):
+                m.d.comb += [reads[u][v].addr.eq(read_base + wrapped), reads[u][v].en.eq(issue)]
 
-        b_next = Signal(unsigned_width(2 * S))
-        m.d.comb += b_next.eq(b_e + count)
         with m.If(self.clear):
             m.d.sync += [
-                oh.eq(0), ow.eq(0), a_e.eq(self.a0), b_e.eq(self.b0), idx_e.eq(0),
-                emit_row.eq(0), finished.eq(0), r_valid.eq(0), self.out_reads.eq(0),
+                oh.eq(0), ow.eq(0), a_e.eq(self.a0), b_e.eq(self.b0), u_e.eq(u0),
+                v_e.eq(v0), idx_e.eq(0), emit_row.eq(0), finished.eq(0), r_valid.eq(0),
+                self.out_reads.eq(0), self.psum_additions.eq(0),
             ]
         with m.Else():
             with m.If(issue):
-                m.d.sync += [r_valid.eq(1), r_a.eq(a_e), r_b.eq(b_e), r_count.eq(count)]
+                m.d.sync += [r_valid.eq(1), r_u.eq(u_e), r_v.eq(v_e), r_count.eq(count)]
                 with m.If(count == remaining):  # end of the output row
-                    m.d.sync += [ow.eq(0), b_e.eq(self.b0), idx_e.eq(0), oh.eq(oh + 1)]
+                    m.d.sync += [ow.eq(0), b_e.eq(self.b0), v_e.eq(v0), idx_e.eq(0),
+                                 oh.eq(oh + 1), u_e.eq(wrap_add(u_e, 1, self.s_row))]
                     with m.If(oh == self.ho - 1):
                         m.d.sync += finished.eq(1)
                     with m.If(a_e == self.s_row - 1):
@@ -219,23 +263,39 @@ class OutputMerge(wiring.Component):
                     with m.Else():
                         m.d.sync += a_e.eq(a_e + 1)
                 with m.Else():
-                    m.d.sync += ow.eq(ow + count)
+                    m.d.sync += [ow.eq(ow + count), v_e.eq(wrap_add(v_e, count, self.s_col))]
+                    b_next = b_e + count
                     with m.If(b_next >= self.s_col):
                         m.d.sync += [b_e.eq(b_next - self.s_col), idx_e.eq(idx_e + 1)]
                     with m.Else():
                         m.d.sync += b_e.eq(b_next)
-            with m.Elif(self.o.ready):
+            with m.Elif(out_take):
                 m.d.sync += r_valid.eq(0)
-            with m.If(self.o.valid & self.o.ready):
+            with m.If(out_take):
                 m.d.sync += self.out_reads.eq(self.out_reads + r_count)
+                with m.If(self.accumulate):
+                    m.d.sync += self.psum_additions.eq(self.psum_additions +
+                                                       r_count * self.cout)
 
-        # Lane i shows bank (r_a, (r_b + i) mod s_col) of the read just completed.
-        bank_data = Array(Array(reads[a][b].data for b in range(S)) for a in range(S))
-        m.d.comb += [self.o.valid.eq(r_valid), self.o.payload.count.eq(r_count)]
+        # Lane i shows slot (r_u, (r_v + i) mod s_col) of the read just completed, or 0
+        # where no slot holds that phase, plus the partial sum with ``accumulate``.
+        bank_data = Array(Array(reads[u][v].data for v in range(SB)) for u in range(SB))
+        m.d.comb += [
+            self.o.valid.eq(r_valid & (~self.accumulate | self.ps.valid)),
+            self.ps.ready.eq(r_valid & self.accumulate & self.o.ready),
+            self.o.payload.count.eq(r_count),
+        ]
         for i in range(L):
-            column = Signal(unsigned_width(2 * S), name=f"lane{i}_bank")
-            m.d.comb += column.eq(Mux(r_b + i >= self.s_col, r_b + i - self.s_col, r_b + i))
+            column = Signal(unsigned_width(2 * c.max_stride), name=f"lane{i}_slot")
+            m.d.comb += column.eq(wrap_add(r_v, i, self.s_col))   # i < r_count <= s_col
+            merged = Signal(px, name=f"lane{i}_merged")
+            psum = Signal(out_pixel_layout(c), name=f"lane{i}_psum")
             with m.If(i < r_count):
-                m.d.comb += self.o.payload.pixels[i].eq(bank_data[r_a][column])
+                with m.If((r_u < SB) & (column < SB)):
+                    m.d.comb += merged.eq(bank_data[r_u][column])
+                with m.If(self.accumulate):
+                    m.d.comb += psum.eq(self.ps.payload.pixels[i])
+            for j in range(c.logical_cols):
+                m.d.comb += self.o.payload.pixels[i][j].eq(merged[j] + psum[j])
         m.d.comb += self.done.eq(finished & ~r_valid)
         return m

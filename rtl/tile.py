@@ -6,6 +6,7 @@ from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from red.config import COUNTER_WIDTH, META_FIFO_DEPTH, TileConfig, unsigned_width
+from red.counters import TILE_COUNTERS
 
 from ._arith import tree_sum
 from .input_buffer import InputBuffer
@@ -17,28 +18,27 @@ from .mvm import MVMInstance, MVMUnit
 
 __all__ = ["RedTile", "TILE_COUNTERS"]
 
-#: Hardware counters of the tile, in port order (each COUNTER_WIDTH bits, cleared by
-#: ``start``). See :class:`RedTile` for what each counts.
-TILE_COUNTERS = (
-    "total_cycles", "compute_cycles", "load_cycles", "steps", "group_activations",
-    "gated_group_steps", "crossbar_steps", "adc_conversions", "row_drives", "weight_writes",
-    "line_buffer_writes", "window_reads", "merge_additions", "out_buffer_writes",
-    "out_buffer_reads",
-)
-
 _IDLE, _LOAD, _RUN = 0, 1, 2
 
 
 class RedTile(wiring.Component):
     """A complete deconvolution tile: ``kernel^2`` crossbar groups, one per kernel pixel.
 
-    **Use.** Drive ``layer`` and pulse ``start`` while not ``busy``. The tile then takes
-    ``cin`` weight beats on ``w``, beat ``ci`` holding ``w[ci][co][kh][kw]`` for every
-    group ``(kh, kw)`` and output channel ``co`` (:func:`~red.rtl.layouts.weight_beat_layout`;
-    each beat programs crossbar row ``ci`` of every group in one cycle, slicing in
-    hardware), then ``h*w`` raw input pixels on ``i`` in raster order,
-    and produces ``Ho*Wo`` output pixels on ``o`` in raster order. ``done`` rises when
-    the last output beat has been taken and stays high until the next ``start``.
+    **Use.** Drive ``layer`` with one pass of a layer's schedule (:mod:`red.mapping`) and
+    pulse ``start`` while not ``busy``. The tile then takes ``cin`` weight beats on
+    ``w``, beat ``ci`` holding the weights of input channel ``ci`` for every group
+    ``(gh, gw)`` (kernel pixel ``(kh0+gh, kw0+gw)``) and output channel ``co``
+    (:func:`~red.rtl.layouts.weight_beat_layout`; each beat programs crossbar row ``ci``
+    of every group in one cycle, slicing in hardware), then ``h*w`` raw input pixels on
+    ``i`` in raster order, and produces ``Ho*Wo`` output pixels on ``o`` in raster
+    order. With ``accumulate`` every output beat waits for one beat on ``ps``, the
+    previous pass's output beat at the same place, and carries the sum: the partial
+    sums of a layer's passes add here, in ``out_width`` bits that cannot overflow
+    (``TileConfig.out_width``). ``done`` rises when the last output beat has been taken
+    and stays high until the next ``start``.
+
+    **Folds.** Group ``(gh, gw)`` acts as kernel pixel ``(kh, kw) = (kh0+gh, kw0+gw)``;
+    groups past the layer's kernel are idle. Below, ``kh`` and ``kw`` are those pixels.
 
     **RED mode** (``mode=0``): output block ``(q_h, q_w)`` (``q = floor((o+p)/s)``)
     is one step; group ``(kh, kw)`` reads raw pixel ``x[q_h - kh div s][q_w - kw div s]``
@@ -69,8 +69,10 @@ class RedTile(wiring.Component):
     Members
     -------
     layer : In(layer_layout)
-        Runtime layer: cin, cout, h, w, k (<= kernel), s (<= max_stride), p, op, mode.
-        Must be valid (see :class:`red.config.LayerSpec` and ``TileConfig.check_layer``).
+        Runtime pass (:func:`~red.rtl.layouts.layer_layout`): the pass's cin and cout
+        slices, the layer's h, w, k (<= max_k), s (<= max_stride), p, op, the mode, the
+        fold kh0, kw0 and accumulate. Must be a pass of
+        :func:`red.mapping.schedule`.
     start : In(1)
         Latch ``layer``, clear the counters and begin.
     busy, done : Out(1)
@@ -78,6 +80,8 @@ class RedTile(wiring.Component):
         Weight beats, one per input channel.
     i : In(stream.Signature(pixel_layout))
         Raw input pixels (channels ``>= cin`` ignored).
+    ps : In(stream.Signature(out_beat_layout))
+        Partial-sum beats, taken one per output beat with ``accumulate``.
     o : Out(stream.Signature(out_beat_layout))
         Output beats (channels ``>= cout`` are 0).
     total_cycles : Out
@@ -96,13 +100,15 @@ class RedTile(wiring.Component):
         Sums over the kernel's groups of their :class:`MVMUnit` counters (planes applied,
         ADC conversions, DAC row drives).
     weight_writes, line_buffer_writes : Out
-        Weights programmed (``cout*k*k`` per beat); raw pixels written into the line
-        buffer (each exactly once).
+        Weights programmed (``cout`` per group inside the kernel, per beat); raw pixels
+        written into the line buffer (each exactly once).
     window_reads : Out
         Raw pixels delivered from the line buffer per step (a pixel shared by several
         groups in one step counts once; zero-insertion zeros and padding are not reads).
     merge_additions : Out
         Two-operand additions of group results, per output channel.
+    psum_additions : Out
+        Partial sums added to output pixels (with ``accumulate``), per output channel.
     out_buffer_writes, out_buffer_reads : Out
         Output pixels inside the output map written into / read out of the output banks.
     """
@@ -116,6 +122,7 @@ class RedTile(wiring.Component):
             "done": Out(1),
             "w": In(stream.Signature(weight_beat_layout(config))),
             "i": In(stream.Signature(pixel_layout(config))),
+            "ps": In(stream.Signature(out_beat_layout(config))),
             "o": Out(stream.Signature(out_beat_layout(config))),
         }
         members.update({name: Out(COUNTER_WIDTH) for name in TILE_COUNTERS})
@@ -139,7 +146,7 @@ class RedTile(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         c = self._config
-        K, S, G, NB = c.kernel, c.max_stride, c.groups, c.line_rows
+        K, S, G, NB, SB = c.kernel, c.max_stride, c.groups, c.line_rows, c.slot_banks
 
         groups = self.groups
         for g, unit in enumerate(groups):
@@ -168,9 +175,8 @@ class RedTile(wiring.Component):
         zp = Signal()
         ho = Signal(unsigned_width(c.max_out))
         wo = Signal(unsigned_width(c.max_out))
-        q0 = Signal(unsigned_width(K))                # floor(p / s)
+        q0 = Signal(unsigned_width(c.max_k))          # floor(p / s)
         p_mod_s = Signal(unsigned_width(S - 1))        # p mod s
-        taps = Signal(unsigned_width(K))              # T = ceil(k / s)
         n_rows = Signal(unsigned_width(max(c.max_blocks, c.max_out)))
         n_cols = Signal.like(n_rows)
         s, p, k = layer.s, layer.p, layer.k
@@ -180,22 +186,44 @@ class RedTile(wiring.Component):
             wo.eq((layer.w - 1) * s - 2 * p + k + layer.op),
             q0.eq(p // s),
             p_mod_s.eq(p % s),
-            taps.eq((k + s - 1) // s),
             n_rows.eq(Mux(zp, ho, (ho - 1 + p) // s - q0 + 1)),
             n_cols.eq(Mux(zp, wo, (wo - 1 + p) // s - q0 + 1)),
         ]
-        jh = [Signal(unsigned_width(K - 1), name=f"jh{g}") for g in range(G)]
-        jw = [Signal(unsigned_width(K - 1), name=f"jw{g}") for g in range(G)]
-        rh = [Signal(unsigned_width(S - 1), name=f"rh{g}") for g in range(G)]
-        rw = [Signal(unsigned_width(S - 1), name=f"rw{g}") for g in range(G)]
+        # The fold: group (gh, gw) is kernel pixel (kh0 + gh, kw0 + gw). Per group row
+        # (column) its input offset relative to the fold's smallest, its phase, its slot
+        # in the merge and whether it lies inside the kernel; all fixed for the pass, so
+        # registered once at start rather than divided every cycle.
+        jmin_h, jmin_w = Signal(unsigned_width(c.max_k - 1)), Signal(unsigned_width(c.max_k - 1))
+        jmax_h, jmax_w = Signal.like(jmin_h), Signal.like(jmin_w)
+        axes = {}
+        for axis, offset in (("h", self.layer.kh0), ("w", self.layer.kw0)):
+            rel = [Signal(unsigned_width(K - 1), name=f"j{axis}_{i}") for i in range(K)]
+            phase = [Signal(unsigned_width(S - 1), name=f"r{axis}_{i}") for i in range(K)]
+            slot = [Signal(unsigned_width(S - 1), name=f"slot{axis}_{i}") for i in range(K)]
+            inside = Signal(K, name=f"inside_{axis}")
+            jmin, jmax = (jmin_h, jmax_h) if axis == "h" else (jmin_w, jmax_w)
+            new_s, new_k = self.layer.s, self.layer.k
+            with m.If(start):
+                last = Mux(offset + K < new_k, offset + K, new_k) - 1
+                m.d.sync += [jmin.eq(offset // new_s), jmax.eq(last // new_s)]
+                for i in range(K):
+                    pixel = offset + i
+                    m.d.sync += [
+                        rel[i].eq(pixel // new_s - offset // new_s),
+                        phase[i].eq(pixel % new_s),
+                        slot[i].eq(i % new_s),
+                        inside[i].eq(pixel < new_k),
+                    ]
+            axes[axis] = (rel, phase, slot, inside)
+        (jh_rel, rh_axis, slot_h, inside_h), (jw_rel, rw_axis, slot_w, inside_w) = \
+            axes["h"], axes["w"]
+        jh = [jh_rel[g // K] for g in range(G)]
+        jw = [jw_rel[g % K] for g in range(G)]
+        rh = [rh_axis[g // K] for g in range(G)]
+        rw = [rw_axis[g % K] for g in range(G)]
         active = Signal(G)
         for g in range(G):
-            kh, kw = g // K, g % K
-            m.d.comb += [
-                jh[g].eq(kh // s), rh[g].eq(kh % s),
-                jw[g].eq(kw // s), rw[g].eq(kw % s),
-                active[g].eq((kh < k) & (kw < k)),
-            ]
+            m.d.comb += active[g].eq(inside_h[g // K] & inside_w[g % K])
 
         # -- weight loading: one beat per input channel programs that row in every group --
         ci = Signal(unsigned_width(c.rows))
@@ -213,7 +241,8 @@ class RedTile(wiring.Component):
         with m.If(start):
             m.d.sync += ci.eq(0)
         with m.Elif(loading & self.w.valid):
-            m.d.sync += self.weight_writes.eq(self.weight_writes + layer.cout * k * k)
+            m.d.sync += self.weight_writes.eq(self.weight_writes +
+                                              layer.cout * tree_sum(active[g] for g in range(G)))
             with m.If(ci == layer.cin - 1):
                 m.d.sync += state.eq(_RUN)
             with m.Else():
@@ -227,8 +256,8 @@ class RedTile(wiring.Component):
         r_h, r_w = Signal.like(p_mod_s), Signal.like(p_mod_s)   # ZP: phase of the pixel
         base_h = Signal(signed(unsigned_width(c.max_out) + 2))   # RED: q*s - p
         base_w = Signal.like(base_h)
-        zp_bank = Signal(unsigned_width(S - 1))                  # ZP: ow mod max_stride
-        zp_idx = Signal(unsigned_width(c.max_blocks - 1))        # ZP: ow div max_stride
+        zp_bank = Signal(unsigned_width(SB - 1))                 # ZP: ow mod slot_banks
+        zp_idx = Signal(unsigned_width(c.bank_words - 1))        # ZP: ow div slot_banks
         srow, scol = Signal.like(n_rows), Signal.like(n_cols)
         seq_done = Signal()
 
@@ -240,12 +269,16 @@ class RedTile(wiring.Component):
                 col_ok[a].eq((a < s) & (base_w + a >= 0) & (base_w + a < wo)),
             ]
 
-        # Window reads and what each group receives.
+        # Window reads and what each group receives. The window base is the block minus
+        # the fold's smallest input offset: the newest input row the block reads.
+        base_row, base_col = Signal.like(buf.q_h), Signal.like(buf.q_w)
+        m.d.comb += [base_row.eq(q_h - jmin_h), base_col.eq(q_w - jmin_w)]
         m.d.comb += [
             buf.clear.eq(start), buf.cin.eq(layer.cin), buf.h.eq(layer.h), buf.w.eq(layer.w),
-            buf.q_h.eq(q_h), buf.q_w.eq(q_w), buf.q_h_slot.eq(q_h_slot),
-            buf.row_limit.eq(Mux(seq_done, (1 << len(buf.row_limit)) - 1,
-                                 q_h + NB - taps + 1)),
+            buf.q_h.eq(base_row), buf.q_w.eq(base_col), buf.q_h_slot.eq(q_h_slot),
+            # Rows from the block's oldest, q_h - jmax, on are kept (jmax - jmin < NB).
+            buf.row_limit.eq(Mux(seq_done, (1 << (len(buf.row_limit) - 1)) - 1,
+                                 q_h - jmax_h + NB)),
             buf.i.valid.eq(self.i.valid & running),
             buf.i.payload.eq(self.i.payload),
             self.i.ready.eq(buf.i.ready & running),
@@ -267,11 +300,13 @@ class RedTile(wiring.Component):
                 m.d.comb += x.eq(buf.pixels[g])
             xs.append(x)
 
-        # A step may issue once the last raw pixel it reads has arrived.
-        need_row = Mux(q_h < layer.h - 1, q_h, layer.h - 1)
-        need_col = Mux(q_w < layer.w - 1, q_w, layer.w - 1)
+        # A step may issue once the last raw pixel it reads has arrived; a window wholly
+        # before the map reads nothing and need not wait.
+        need_row = Mux(base_row < layer.h - 1, base_row, layer.h - 1)
+        need_col = Mux(base_col < layer.w - 1, base_col, layer.w - 1)
         inputs_here = Signal()
-        m.d.comb += inputs_here.eq(buf.complete | (buf.in_row > need_row) |
+        m.d.comb += inputs_here.eq(buf.complete | (base_row < 0) | (base_col < 0) |
+                                   (buf.in_row > need_row) |
                                    ((buf.in_row == need_row) & (buf.in_col > need_col)))
         issue = Signal()
         m.d.comb += issue.eq(running & ~seq_done & inputs_here & groups[0].i.ready &
@@ -301,8 +336,11 @@ class RedTile(wiring.Component):
             return [scol.eq(0), q_w.eq(q0), r_w.eq(p_mod_s), base_w.eq(-p_mod_s),
                     zp_bank.eq(0), zp_idx.eq(0)]
 
+        # The slot of the first window base, (q0 - jmin) mod NB, from a non-negative
+        # dividend (jmin < max_k).
+        first_slot = (q0 + NB * -(-c.max_k // NB) - self.layer.kh0 // s) % NB
         with m.If(start):
-            m.d.sync += [srow.eq(0), q_h.eq(q0), q_h_slot.eq(q0), r_h.eq(p_mod_s),
+            m.d.sync += [srow.eq(0), q_h.eq(q0), q_h_slot.eq(first_slot), r_h.eq(p_mod_s),
                          base_h.eq(-p_mod_s), seq_done.eq(0), *restart_columns()]
         with m.Elif(issue):
             with m.If(last_col):
@@ -325,7 +363,7 @@ class RedTile(wiring.Component):
                         m.d.sync += [r_w.eq(0), q_w.eq(q_w + 1)]
                     with m.Else():
                         m.d.sync += r_w.eq(r_w + 1)
-                    with m.If(zp_bank == S - 1):
+                    with m.If(zp_bank == SB - 1):
                         m.d.sync += [zp_bank.eq(0), zp_idx.eq(zp_idx + 1)]
                     with m.Else():
                         m.d.sync += zp_bank.eq(zp_bank + 1)
@@ -340,21 +378,26 @@ class RedTile(wiring.Component):
             merge.mode.eq(layer.mode),
             merge.cout.eq(layer.cout),
             merge.ho.eq(ho), merge.wo.eq(wo),
+            merge.accumulate.eq(layer.accumulate),
             merge.s_row.eq(Mux(zp, 1, s)),
-            merge.s_col.eq(Mux(zp, S, s)),
+            merge.s_col.eq(Mux(zp, SB, s)),
             merge.a0.eq(Mux(zp, 0, p_mod_s)),
             merge.b0.eq(Mux(zp, 0, p_mod_s)),
+            # Needed in the start cycle (the emitter starts from it): not registered.
+            merge.rot_h.eq(Mux(zp, 0, layer.kh0 % s)),
+            merge.rot_w.eq(Mux(zp, 0, layer.kw0 % s)),
             merge.active.eq(active),
             meta_fifo.r_en.eq(merge.valid & merge.ready),
         ]
+        for i in range(K):
+            m.d.comb += [merge.slot_h[i].eq(slot_h[i]), merge.slot_w[i].eq(slot_w[i])]
         for g, unit in enumerate(groups):
             m.d.comb += [
                 merge.results[g].eq(unit.o.payload),
                 unit.o.ready.eq(merge.valid & merge.ready),
-                merge.phase_h[g].eq(Mux(zp, 0, rh[g])),
-                merge.phase_w[g].eq(Mux(zp, 0, rw[g])),
             ]
         wiring.connect(m, merge.o, wiring.flipped(self.o))
+        wiring.connect(m, wiring.flipped(self.ps), merge.ps)
 
         with m.If(running & merge.done & buf.complete):
             m.d.sync += [state.eq(_IDLE), self.done.eq(1)]
@@ -380,6 +423,7 @@ class RedTile(wiring.Component):
             self.adc_conversions.eq(masked["adc_conversions"]),
             self.row_drives.eq(masked["row_drives"]),
             self.merge_additions.eq(merge.merge_additions),
+            self.psum_additions.eq(merge.psum_additions),
             self.out_buffer_writes.eq(merge.out_writes),
             self.out_buffer_reads.eq(merge.out_reads),
         ]
