@@ -141,7 +141,7 @@ def _native(tile: TileConfig, layer: LayerSpec, work: Path, optimisation: str,
     from red.gen.native import build_native, run_native
     from red.gen.verilog import generate
     from red.sim.tb_harness import HARNESS_FILES
-    from red.sim.tb_tile import layer_word
+    from red.sim.passes import layer_word
     start = time.perf_counter()
     binary = build_native(generate("harness", tile), tile, work / "native", optimisation)
     build_s = time.perf_counter() - start

@@ -1,16 +1,23 @@
 """The simulation harness: a Verilog module that runs whole layers on the tile without
 the testbench touching every cycle.
 
-``red_harness`` wraps ``red_tile``. The testbench writes a layer's weight beats and input
-pixels as ``$readmemh`` files, pulses ``load`` and ``start``, and waits for ``finished``;
-the harness streams both memories into the tile and writes every output beat the tile
-emits to a file (``$fwrite``, one hexadecimal beat per line). Files are named by the
-plusargs ``+red_w=``, ``+red_i=`` and ``+red_o=``.
+``red_harness`` wraps ``red_tile`` and runs one pass of a layer's schedule
+(:mod:`red.mapping`) per ``start``. The testbench writes the pass's weight beats and
+input pixels as ``$readmemh`` files, pulses ``load`` and ``start``, and waits for
+``finished``; the harness streams both memories into the tile and keeps every output
+beat the tile emits in an output memory, in order. That memory is also the tile's
+partial-sum input: a pass that accumulates takes, beat by beat, the previous pass's
+output beats from it and overwrites them with its own, so the partial sums of a layer
+never leave the simulation and nothing but the tile adds them. With ``write_out`` (the
+last pass of a cout slice) the beats are also written to a file (``$fwrite``, one
+hexadecimal beat per line). Files are named by the plusargs ``+red_w=``, ``+red_i=``
+and ``+red_o=``.
 
-Idle cycles and back-pressure come from hardware: three xorshift32 generators seeded
+Idle cycles and back-pressure come from hardware: four xorshift32 generators seeded
 from ``seed`` (one per stream). Before each cycle in which the harness may offer a
-weight or input beat it withholds ``valid`` when the generator's low byte is below
-``idle``; ``o.ready`` is low when the output generator's low byte is below ``stall``.
+weight, input or partial-sum beat it withholds ``valid`` when the generator's low byte
+is below ``idle``; ``o.ready`` is low when the output generator's low byte is below
+``stall``.
 So a per-cycle probability ``P`` is the threshold ``round(256 * P)``
 (:func:`stall_threshold`), the same for every simulator and run at full speed. A beat
 once offered stays offered until taken (the stream rule).
@@ -18,8 +25,8 @@ once offered stays offered until taken (the stream rule).
 The harness generates its own clock (``clk``, period :data:`CLOCK_PERIOD_NS`), so the
 testbench writes no input in a cycle in which it has nothing to say (Verilator needs
 ``--timing``). The tile's counters are passed through as outputs of the same names. The
-layer, counts,
-seed and thresholds are registered at ``load``, so nothing in the tile depends
+layer, counts, seed, thresholds and ``write_out`` are registered at ``load``, so nothing
+in the tile depends
 combinationally on the harness's inputs: Verilator then evaluates the design once per
 clock edge, not again whenever the testbench writes an input.
 """
@@ -29,7 +36,8 @@ from __future__ import annotations
 from red.config import COUNTER_WIDTH, TileConfig
 
 __all__ = ["HARNESS_NAME", "harness_verilog", "harness_public_vlt", "stall_threshold",
-           "RANDOM_BITS", "CLOCK_PERIOD_NS", "HARNESS_INPUTS"]
+           "RANDOM_BITS", "CLOCK_PERIOD_NS", "HARNESS_INPUTS", "MEMORY_WORD_BITS",
+           "memory_words"]
 
 HARNESS_NAME = "red_harness"
 
@@ -39,9 +47,21 @@ CLOCK_PERIOD_NS = 10
 #: Width of the idle/stall thresholds: a per-cycle probability in steps of 1/256.
 RANDOM_BITS = 8
 
+#: Width of one word of the weight and pixel memories: a beat is stored as consecutive
+#: words, low bits first. Simulators read ``$readmemh`` words digit by digit across the
+#: whole word, so a 6,400-bit weight beat in one word made Verilator spend 54% of a
+#: paper-tile run in ``VlReadMem::setData``; 64-bit words read in linear time.
+MEMORY_WORD_BITS = 64
+
+
+def memory_words(bits: int) -> int:
+    """Memory words of one beat of ``bits`` bits."""
+    return -(-bits // MEMORY_WORD_BITS)
+
 
 #: The ports the testbench writes (at layer boundaries only).
-HARNESS_INPUTS = ("rst", "load", "start", "layer", "n_w", "n_i", "seed", "idle", "stall")
+HARNESS_INPUTS = ("rst", "load", "start", "layer", "n_w", "n_i", "seed", "idle", "stall",
+                  "write_out")
 
 
 def harness_public_vlt(counters: tuple[str, ...]) -> str:
@@ -71,6 +91,8 @@ def harness_verilog(config: TileConfig, tile_name: str, counters: tuple[str, ...
     obeat_w = out_beat_layout(c).size
     w_depth = c.rows
     i_depth = c.max_in * c.max_in
+    o_depth = c.max_out_beats
+    w_words, i_words = memory_words(wbeat_w), memory_words(px_w)
     counter_ports = "".join(f"    output wire [{COUNTER_WIDTH - 1}:0] {name},\n"
                             for name in counters)
     counter_conns = "".join(f"        .{name}({name}),\n" for name in counters)
@@ -87,6 +109,7 @@ module {HARNESS_NAME} (
     input  wire [31:0] seed,
     input  wire [{RANDOM_BITS - 1}:0] idle,     // withhold valid when random byte < idle
     input  wire [{RANDOM_BITS - 1}:0] stall,    // withhold o.ready when random byte < stall
+    input  wire write_out,             // also write the pass's output beats to +red_o
 {counter_ports}    output wire busy,
     output reg  finished,              // the layer is done and its output file closed
     output reg  [31:0] out_beats       // output beats written
@@ -94,8 +117,12 @@ module {HARNESS_NAME} (
     reg clk = 1'b0;
     always #{CLOCK_PERIOD_NS // 2} clk = ~clk;
 
-    reg [{wbeat_w - 1}:0] wmem [0:{w_depth - 1}];
-    reg [{px_w - 1}:0] imem [0:{i_depth - 1}];
+    // Weight and pixel beats as {w_words} and {i_words} words of {MEMORY_WORD_BITS} bits, low word first.
+    reg [{MEMORY_WORD_BITS - 1}:0] wmem [0:{w_depth * w_words - 1}];
+    reg [{MEMORY_WORD_BITS - 1}:0] imem [0:{i_depth * i_words - 1}];
+    wire [{w_words * MEMORY_WORD_BITS - 1}:0] w_beat;
+    wire [{i_words * MEMORY_WORD_BITS - 1}:0] i_beat;
+    reg [{obeat_w - 1}:0] omem [0:{o_depth - 1}];   // output beats = next partial sums
     reg [8*1024-1:0] w_file, i_file, o_file;
     integer o_fd;
 
@@ -118,14 +145,24 @@ module {HARNESS_NAME} (
     reg [{layer_w - 1}:0] layer_q;
     reg [31:0] n_w_q, n_i_q, seed_q;
     reg [{RANDOM_BITS - 1}:0] idle_q, stall_q;
-    reg start_q;
-    reg [31:0] rand_w, rand_i, rand_o;
-    reg [31:0] w_idx, i_idx;
-    reg w_valid, i_valid, o_ready, running;
-    wire w_ready, i_ready, o_valid, done;
+    reg start_q, write_out_q;
+    reg [31:0] rand_w, rand_i, rand_p, rand_o;
+    reg [31:0] w_idx, i_idx, p_idx, n_p;
+    reg w_valid, i_valid, p_valid, o_ready, running;
+    wire w_ready, i_ready, p_ready, o_valid, done;
     wire [{obeat_w - 1}:0] o_payload;
     wire [31:0] w_next = w_idx + {{31'd0, w_valid & w_ready}};
     wire [31:0] i_next = i_idx + {{31'd0, i_valid & i_ready}};
+    wire [31:0] p_next = p_idx + {{31'd0, p_valid & p_ready}};
+    genvar word;
+    generate
+        for (word = 0; word < {w_words}; word = word + 1) begin : w_words
+            assign w_beat[word * {MEMORY_WORD_BITS} +: {MEMORY_WORD_BITS}] = wmem[w_idx * {w_words} + word];
+        end
+        for (word = 0; word < {i_words}; word = word + 1) begin : i_words
+            assign i_beat[word * {MEMORY_WORD_BITS} +: {MEMORY_WORD_BITS}] = imem[i_idx * {i_words} + word];
+        end
+    endgenerate
 
     {tile_name} tile (
         .clk(clk),
@@ -136,10 +173,13 @@ module {HARNESS_NAME} (
         .done(done),
         .w__valid(w_valid),
         .w__ready(w_ready),
-        .w__payload(wmem[w_idx[{max(1, (w_depth - 1).bit_length()) - 1}:0]]),
+        .w__payload(w_beat[{wbeat_w - 1}:0]),
         .i__valid(i_valid),
         .i__ready(i_ready),
-        .i__payload(imem[i_idx[{max(1, (i_depth - 1).bit_length()) - 1}:0]]),
+        .i__payload(i_beat[{px_w - 1}:0]),
+        .ps__valid(p_valid),
+        .ps__ready(p_ready),
+        .ps__payload(omem[p_idx[{max(1, (o_depth - 1).bit_length()) - 1}:0]]),
         .o__valid(o_valid),
         .o__ready(o_ready),
 {counter_conns}        .o__payload(o_payload)
@@ -149,41 +189,50 @@ module {HARNESS_NAME} (
     /* verilator lint_off BLKSEQ */
     always @(posedge clk) begin
         if (load) begin
-            $readmemh(w_file, wmem, 0, n_w - 1);
-            $readmemh(i_file, imem, 0, n_i - 1);
+            $readmemh(w_file, wmem, 0, n_w * {w_words} - 1);
+            $readmemh(i_file, imem, 0, n_i * {i_words} - 1);
             if (o_fd != 0) $fclose(o_fd);
             o_fd = $fopen(o_file, "w");
-            {{layer_q, n_w_q, n_i_q, seed_q, idle_q, stall_q}} <=
-                {{layer, n_w, n_i, seed, idle, stall}};
+            {{layer_q, n_w_q, n_i_q, seed_q, idle_q, stall_q, write_out_q}} <=
+                {{layer, n_w, n_i, seed, idle, stall, write_out}};
         end
         start_q <= start & !rst;
         if (rst) begin
-            {{w_valid, i_valid, o_ready, running, finished}} <= 5'b0;
+            {{w_valid, i_valid, p_valid, o_ready, running, finished}} <= 6'b0;
             out_beats <= 32'd0;
         end else if (start_q) begin
-            {{w_valid, i_valid, o_ready, finished}} <= 4'b0;
+            {{w_valid, i_valid, p_valid, o_ready, finished}} <= 5'b0;
             running <= 1'b1;
             w_idx <= 32'd0;
             i_idx <= 32'd0;
+            p_idx <= 32'd0;
+            n_p <= out_beats;              // the previous pass's beats are the partial sums
             out_beats <= 32'd0;
             rand_w <= (seed_q ^ 32'h9e3779b9) | 32'd1;
             rand_i <= (seed_q ^ 32'h7f4a7c15) | 32'd1;
+            rand_p <= (seed_q ^ 32'h2545f491) | 32'd1;
             rand_o <= (seed_q ^ 32'h85ebca6b) | 32'd1;
         end else if (running) begin
             rand_w <= xorshift(rand_w);
             rand_i <= xorshift(rand_i);
+            rand_p <= xorshift(rand_p);
             rand_o <= xorshift(rand_o);
             w_idx <= w_next;
             i_idx <= i_next;
+            p_idx <= p_next;
             // An offered beat stays offered until taken; otherwise offer the next one
             // unless this cycle is idle.
             if (!w_valid || w_ready)
                 w_valid <= w_next < n_w_q && rand_w[{RANDOM_BITS - 1}:0] >= idle_q;
             if (!i_valid || i_ready)
                 i_valid <= i_next < n_i_q && rand_i[{RANDOM_BITS - 1}:0] >= idle_q;
+            if (!p_valid || p_ready)
+                p_valid <= p_next < n_p && rand_p[{RANDOM_BITS - 1}:0] >= idle_q;
             o_ready <= rand_o[{RANDOM_BITS - 1}:0] >= stall_q;
             if (o_valid && o_ready) begin
-                $fwrite(o_fd, "%h\\n", o_payload);
+                // Beat j of an accumulating pass was read as partial sum j this cycle.
+                omem[out_beats[{max(1, (o_depth - 1).bit_length()) - 1}:0]] <= o_payload;
+                if (write_out_q) $fwrite(o_fd, "%h\\n", o_payload);
                 out_beats <= out_beats + 32'd1;
             end
             if (done) begin

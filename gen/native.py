@@ -4,7 +4,8 @@ bare Verilator binary (``verilator --binary``), no cocotb, no VPI.
 This is the physical limit the cocotb fast path is measured against in ``make bench``:
 the same Verilog files, the same data files and layer, the same Verilator and C++
 optimisation. :func:`build_native` compiles ``red_native`` (reset, then ``load``,
-``start`` and a wait for ``finished``, repeated ``+repeat=N`` times) around
+``start`` and a wait for ``finished``, repeated ``+repeat=N`` times; one pass, written
+out) around
 :data:`red.gen.harness.HARNESS_NAME`, which generates the clock; :func:`run_native`
 runs it and returns the simulated cycles and the wall time.
 """
@@ -45,7 +46,7 @@ module {NATIVE_TOP};
     /* verilator lint_off PINCONNECTEMPTY */
     {HARNESS_NAME} harness (
         .rst(rst), .load(load), .start(start), .layer(layer), .n_w(n_w),
-        .n_i(n_i), .seed(seed), .idle(idle), .stall(stall), .busy(busy),
+        .n_i(n_i), .seed(seed), .idle(idle), .stall(stall), .write_out(1'b1), .busy(busy),
         .finished(finished), .out_beats(out_beats));
     integer repeats, n;
     initial begin

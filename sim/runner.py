@@ -201,7 +201,7 @@ def _public_rules(generated: Generated) -> str:
     """Verilator control file text giving VPI access to the top module's signals only
     (for the harness, only to the ports its testbench touches)."""
     if generated.name == HARNESS_NAME:
-        from red.rtl.tile import TILE_COUNTERS
+        from red.counters import TILE_COUNTERS
         return harness_public_vlt(TILE_COUNTERS)
     return f'`verilator_config\npublic_flat_rw -module "{generated.name}" -var "*"\n'
 

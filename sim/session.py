@@ -1,19 +1,23 @@
-"""Run deconvolution layers on the generated tile in one simulation and collect results.
+"""Run deconvolution layers of any size on the generated tile in one simulation and
+collect results.
 
-This is what ``red sim`` and the tile regression share: write each layer's data, hand
-the job to :mod:`red.sim.tb_tile`, and read back the RTL's outputs and counters.
+This is what ``red sim``, ``red report`` and the tile regression share: write each
+layer's data, hand the job to the testbench (which runs each layer as its schedule of
+passes, :mod:`red.mapping`), and read back the RTL's outputs and counters.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
+import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from red.config import LayerSpec, TileConfig
-from red.golden import crossbar_deconv2d
 
 from .runner import RunResult, SimulationError, failure_messages, run_job
 
@@ -38,12 +42,18 @@ class LayerRun:
 
 @dataclass(frozen=True)
 class LayerResult:
-    """What the RTL did with one :class:`LayerRun`."""
+    """What the RTL did with one :class:`LayerRun`: its output, the golden output, the
+    hardware counters summed over the layer's passes and per pass."""
 
     run: LayerRun
     y: np.ndarray
     y_golden: np.ndarray
     counters: dict
+    pass_counters: list[dict]
+
+    @property
+    def passes(self) -> int:
+        return len(self.pass_counters)
 
     @property
     def match(self) -> bool:
@@ -62,52 +72,92 @@ def random_layer_data(layer: LayerSpec, tile: TileConfig, rng: np.random.Generat
             draw(tile.w_min, tile.w_max, (layer.cin, layer.cout, layer.k, layer.k)))
 
 
-def golden(tile: TileConfig, run: LayerRun) -> np.ndarray:
-    L = run.layer
-    return crossbar_deconv2d(run.x, run.w, L.s, L.p, L.op, rows=tile.rows,
-                             cell_bits=tile.cell_bits, w_bits=tile.w_bits,
-                             in_bits=tile.in_bits, adc_bits=tile.adc_bits)
+class _ProgressTail:
+    """Calls ``progress`` with each line the testbench appends to ``path``, from a
+    background thread, while the simulation runs (the simulator is a subprocess)."""
+
+    def __init__(self, path: Path, progress: Callable[[str], None] | None):
+        self.path, self.progress = path, progress
+        self.path.write_text("")
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        offset = 0
+        while True:
+            stopping = self.stop.wait(0.5)
+            text = self.path.read_text()
+            complete = text[offset:].rpartition("\n")[0]
+            if complete:
+                offset += len(complete) + 1
+                for line in complete.splitlines():
+                    self.progress(line)
+            if stopping:
+                return
+
+    def __enter__(self):
+        if self.progress is not None:
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.progress is not None:
+            self.stop.set()
+            self.thread.join()
 
 
 def simulate_layers(tile: TileConfig, runs: list[LayerRun], *, sim: str, work_dir,
                     seed: int = 0, stall: float = 0.0, waves: bool = False,
                     testcase: str = "run_layers", fail_on_mismatch: bool = False,
-                    generated=None, path: str = "harness") -> tuple[list[LayerResult], RunResult]:
-    """Run ``runs`` back to back on one build of the tile.
+                    generated=None, path: str = "harness",
+                    progress: Callable[[str], None] | None = None,
+                    ) -> tuple[list[LayerResult], RunResult]:
+    """Run ``runs`` back to back on one build of the tile, each layer as its schedule of
+    passes (any size ``tile.check_layer`` accepts).
 
     ``path`` is a key of :data:`PATHS`. ``generated`` (a :class:`red.gen.verilog.Generated`
-    of that path's top) skips generating the Verilog again. Returns the per-layer results
-    (RTL output, golden output, hardware counters) and the
-    simulator run. Raises :class:`red.sim.runner.SimulationError` when the simulation
-    itself fails (build error, timeout, protocol assertion).
+    of that path's top) skips generating the Verilog again. ``progress`` receives a line
+    per pass while the simulation runs. Returns the per-layer results (RTL output,
+    golden output, hardware counters) and the simulator run. Raises
+    :class:`red.sim.runner.SimulationError` when the simulation itself fails (build
+    error, timeout, protocol assertion).
     """
     work_dir = Path(work_dir).resolve()
     data_dir = work_dir / "layers"
-    data_dir.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(data_dir, ignore_errors=True)     # no stale golden output survives
+    data_dir.mkdir(parents=True)
     entries = []
+    saved: dict[tuple[int, int], dict] = {}   # runs that share their data share its files
     for n, run in enumerate(runs):
         tile.check_layer(run.layer)
-        paths = {key: data_dir / f"{n}_{key}.npy" for key in ("x", "w", "y")}
-        np.save(paths["x"], run.x)
-        np.save(paths["w"], run.w)
+        data = saved.get((id(run.x), id(run.w)))
+        if data is None:
+            data = {key: str(data_dir / f"{n}_{key}.npy") for key in ("x", "w", "y_golden")}
+            np.save(data["x"], run.x)
+            np.save(data["w"], run.w)
+            saved[id(run.x), id(run.w)] = data
         entries.append({"layer": run.layer.describe() | {"name": run.layer.name},
-                        "mode": run.mode, **{k: str(v) for k, v in paths.items()}})
+                        "mode": run.mode, **data, "y": str(data_dir / f"{n}_y.npy")})
     results_file = work_dir / "layer_results.json"
+    progress_file = work_dir / "progress.log"
     job = {"seed": seed, "stall": stall, "layers": entries, "results": str(results_file),
-           "fail_on_mismatch": fail_on_mismatch, "harness_dir": str(work_dir)}
+           "fail_on_mismatch": fail_on_mismatch, "harness_dir": str(work_dir),
+           "progress": str(progress_file)}
     top, module = PATHS[path]
     plusargs = []
     if path == "harness":
         from .tb_harness import HARNESS_FILES
         plusargs = [f"+{arg}={work_dir / file}" for arg, file in HARNESS_FILES.items()]
-    result = run_job(top, tile, module, job, sim=sim, work_dir=work_dir, waves=waves,
-                     testcase=testcase, generated=generated, plusargs=plusargs)
+    with _ProgressTail(progress_file, progress):
+        result = run_job(top, tile, module, job, sim=sim, work_dir=work_dir, waves=waves,
+                         testcase=testcase, generated=generated, plusargs=plusargs)
     if not result.passed:
         raise SimulationError("tile simulation failed: " + "; ".join(failure_messages(result)))
     if testcase != "run_layers":
         return [], result
     recorded = json.loads(results_file.read_text())
-    layer_results = [LayerResult(run=run, y=np.load(entry["y"]), y_golden=golden(tile, run),
-                                 counters=rec["counters"])
+    layer_results = [LayerResult(run=run, y=np.load(entry["y"]),
+                                 y_golden=np.load(entry["y_golden"]),
+                                 counters=rec["counters"], pass_counters=rec["pass_counters"])
                      for run, entry, rec in zip(runs, entries, recorded)]
     return layer_results, result

@@ -2,13 +2,15 @@
 the fast path, in which no Python runs per clock cycle.
 
 The job (``$RED_JOB``, written by :mod:`red.sim.session`) lists layers with their data
-files, as for :mod:`red.sim.tb_tile`. Per layer the test writes the weight beats and
+files, as for :mod:`red.sim.tb_tile`. Each layer runs as its schedule of passes
+(:class:`red.sim.passes.LayerPasses`); per pass the test writes the weight beats and
 input pixels as ``$readmemh`` files, pulses ``load`` and ``start``, waits for the
-harness's ``finished`` (a value-change trigger, not a per-cycle poll), then reads the
-hardware counters and the output beats the harness wrote, and compares the output map
-with :func:`red.golden.crossbar_deconv2d` (the scoreboard). Idle cycles and
-back-pressure come from the harness's own generators, seeded per layer from the job's
-seed (``seed + layer index``); the seed is logged.
+harness's ``finished`` (a value-change trigger, not a per-cycle poll) and reads the
+hardware counters. The partial sums between passes stay in the harness's output memory;
+after the last pass of a cout slice the test reads the output beats the harness wrote.
+The output map is compared with :func:`red.golden.crossbar_deconv2d` (the scoreboard).
+Idle cycles and back-pressure come from the harness's own generators, seeded per pass
+from the job's seed (``seed + layer index * 65536 + pass index``); the seed is logged.
 """
 
 from __future__ import annotations
@@ -19,21 +21,20 @@ import cocotb
 from cocotb.triggers import First, ReadOnly, RisingEdge, Timer
 
 from red.config import TileConfig
-from red.gen.harness import stall_threshold
-from red.rtl.tile import TILE_COUNTERS
+from red.counters import TILE_COUNTERS
+from red.gen.harness import MEMORY_WORD_BITS, stall_threshold
 
 from .agents import CLOCK_PERIOD_NS, load_job, reset
-from .tb_tile import (LayerRecorder, layer_budget, layer_word, load_layers, output_map,
-                      pixel_words, weight_words)
+from .passes import LayerPasses
+from .tb_tile import LayerRecorder, load_layers
 
 __all__ = ["HARNESS_FILES", "run_layers"]
 
 #: The harness's data files, by plusarg (see red.gen.harness).
 HARNESS_FILES = {"red_w": "w.hex", "red_i": "i.hex", "red_o": "o.hex"}
 
-
-def _write_hex(path: Path, words) -> None:
-    path.write_text("".join(f"{word:x}\n" for word in words))
+#: Passes per layer the per-pass seeds keep apart.
+_SEED_STRIDE = 1 << 16
 
 
 @cocotb.test()
@@ -51,31 +52,38 @@ async def run_layers(dut):
     await reset(dut)
     recorder = LayerRecorder(dut, job, cfg)
     for n, (layer, mode, x, w, entry) in enumerate(load_layers(job)):
-        _write_hex(folder / HARNESS_FILES["red_w"], weight_words(cfg, w))
-        _write_hex(folder / HARNESS_FILES["red_i"], pixel_words(cfg, x))
-        dut.layer.value = layer_word(cfg, layer, mode)
-        dut.n_w.value = layer.cin
-        dut.n_i.value = layer.h * layer.w
-        dut.seed.value = (seed + n) & 0xFFFFFFFF
-        dut.idle.value = threshold
-        dut.stall.value = threshold
-        dut.load.value = 1
-        await RisingEdge(dut.clk)
-        dut.load.value = 0
-        dut.start.value = 1
-        await RisingEdge(dut.clk)
-        dut.start.value = 0
-        budget = layer_budget(cfg, layer, x, w) * (4 if stall else 1)
-        timeout = Timer(budget * CLOCK_PERIOD_NS, unit="ns")
-        if await First(RisingEdge(dut.finished), timeout) is timeout:
-            raise AssertionError(f"layer {n} ({layer}, {mode}): not finished after "
-                                 f"{budget} cycles")
-        await ReadOnly()
-        counters = {name: getattr(dut, name).value.to_unsigned() for name in TILE_COUNTERS}
-        beats = dut.out_beats.value.to_unsigned()
-        await RisingEdge(dut.clk)
-        lines = (folder / HARNESS_FILES["red_o"]).read_text().split()
-        assert len(lines) == beats, f"{len(lines)} beats in the file, harness counted {beats}"
-        y = output_map(cfg, layer, [int(line, 16) for line in lines])
-        recorder.record(n, layer, mode, x, w, entry, y, counters)
+        passes = LayerPasses(cfg, layer, mode, x, w, word_bits=MEMORY_WORD_BITS)
+        for words in passes:
+            (folder / HARNESS_FILES["red_w"]).write_text(words.weights)
+            (folder / HARNESS_FILES["red_i"]).write_text(words.pixels)
+            dut.layer.value = words.word
+            dut.n_w.value = words.layer.cin
+            dut.n_i.value = words.layer.h * words.layer.w
+            dut.seed.value = (seed + n * _SEED_STRIDE + words.run.index) & 0xFFFFFFFF
+            dut.idle.value = threshold
+            dut.stall.value = threshold
+            dut.write_out.value = int(words.run.last)
+            dut.load.value = 1
+            await RisingEdge(dut.clk)
+            dut.load.value = 0
+            dut.start.value = 1
+            await RisingEdge(dut.clk)
+            dut.start.value = 0
+            budget = words.budget * (4 if stall else 1)
+            timeout = Timer(budget * CLOCK_PERIOD_NS, unit="ns")
+            if await First(RisingEdge(dut.finished), timeout) is timeout:
+                raise AssertionError(f"layer {n} ({layer}, {mode}) pass {words.run.index}: "
+                                     f"not finished after {budget} cycles")
+            await ReadOnly()
+            counters = {name: getattr(dut, name).value.to_unsigned() for name in TILE_COUNTERS}
+            beats = dut.out_beats.value.to_unsigned()
+            await RisingEdge(dut.clk)
+            lines = []
+            if words.run.last:
+                lines = (folder / HARNESS_FILES["red_o"]).read_text().split()
+                assert len(lines) == beats, \
+                    f"{len(lines)} beats in the file, harness counted {beats}"
+            passes.take_output(words, lines, counters)
+            recorder.passed(n, layer, mode, passes, words)
+        recorder.record(n, layer, mode, x, w, entry, passes)
     recorder.finish()

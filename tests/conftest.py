@@ -14,6 +14,8 @@ This file deliberately defines no fixtures.
 
 from __future__ import annotations
 
+import red  # noqa: F401  -- first: it limits OpenBLAS's threads before numpy loads
+
 import os
 
 from hypothesis import HealthCheck, settings

@@ -1,10 +1,13 @@
 """``red sim``: every exit code, the files it writes, and refusals of bad input."""
 
+import dataclasses
 import json
+import math
 import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from red import cli
 from red.config import LayerSpec
@@ -36,6 +39,25 @@ def test_match_exits_0_and_writes_everything(tmp_path):
     assert x.shape == (3, 3, 4) and w.shape == (3, 2, 3, 3)
 
 
+@pytest.mark.parametrize("sim", ["icarus", "verilator"])
+def test_layer_larger_than_the_tile_runs_in_passes(tmp_path, sim):
+    """cin over rows, cout over the logical columns, k over the kernel, the largest
+    stride: the layer runs in passes, bit-exact, with the model's cycles and events."""
+    layer = LayerSpec(cin=5, cout=6, h=2, w=3, k=4, s=4, p=1, op=2)
+    out = tmp_path / "run"
+    proc = red_sim("--layer", str(layer), "--tile", TILE, "--sim", sim, "--seed", "3",
+                   "--out", str(out))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = json.loads((out / "report.json").read_text())
+    # TILE: 4 rows, 8 columns / (4-bit weights / 2-bit cells) = 4 outputs, 3x3 kernel.
+    passes = math.ceil(5 / 4) * math.ceil(6 / 4) * math.ceil(4 / 3) ** 2
+    assert report["passes"] == passes == len(report["schedule"])
+    assert report["match"] is True and report["problems"] == []
+    assert report["cycles"]["total"] == report["model"]["total_cycles"]
+    assert report["cycles"]["compute"] == passes * layer.nb_h * layer.nb_w * 4
+    assert sum(p["cycles"]["total"] for p in report["schedule"]) == report["cycles"]["total"]
+
+
 def test_given_data_zp_mode(tmp_path):
     rng = np.random.default_rng(9)
     x = rng.integers(-8, 8, (3, 3, 4))
@@ -64,8 +86,7 @@ def test_mismatch_exits_1_and_still_writes(tmp_path, monkeypatch):
         results, run = real(*args, **kwargs)
         bad = results[0].y.copy()
         bad[0, 0, 0] += 1
-        return [session.LayerResult(results[0].run, bad, results[0].y_golden,
-                                    results[0].counters)], run
+        return [dataclasses.replace(results[0], y=bad)], run
 
     monkeypatch.setattr(session, "simulate_layers", corrupted)
     out = tmp_path / "run"
@@ -82,7 +103,8 @@ def _bad_inputs(tmp_path):
     np.save(tmp_path / "x_float.npy", np.zeros((3, 3, 4)))
     np.save(tmp_path / "w_ok.npy", np.zeros((3, 2, 3, 3), dtype=np.int64))
     return [
-        (["--layer", "cin=5,cout=2,h=3,w=4,k=3,s=2,p=1"], "cin=5", "rows=4"),
+        (["--layer", "cin=5000,cout=2,h=3,w=4,k=3,s=2,p=1"], "cin=5000", "max_cin=4096"),
+        (["--layer", "cin=1,cout=1,h=3,w=3,k=70,s=1,p=34"], "k=70", "max_k=64"),
         (["--layer", "cin=1,cout=1,h=7,w=2,k=3,s=1"], "h=7", "max_in=6"),
         (["--layer", "cin=1,cout=1,h=2,w=2,k=3,s=5"], "s=5", "max_stride=4"),
         (["--layer", LAYER, "--x", str(tmp_path / "x_big.npy"),

@@ -10,7 +10,7 @@ import pytest
 from red.config import PAPER_TILE, LayerSpec
 from red.golden import deconv2d
 from red.model import estimate
-from red.rtl.tile import TILE_COUNTERS
+from red.counters import TILE_COUNTERS
 from red.sim.session import LayerRun, random_layer_data, simulate_layers
 
 SEED = 128
