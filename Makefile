@@ -43,8 +43,9 @@ test: setup
 test-slow: setup
 	$(PY) -m pytest -m slow -q
 
-# The main job: scaled-down DCGAN and FCN layers on the RTL (RED and ZP, checked against
-# the golden and the analytical model), then the full-size layers from the model.
+# The main job: the full-size DCGAN and FCN-8s layers on the RTL (RED and ZP, checked
+# against the golden and the analytical model, within a cycle budget), the rest of the
+# full-size figures from the model (red.report).
 demo: setup
 	$(RED) report --out $(OUT)/report
 	@echo "report: $(OUT)/report/report.md"

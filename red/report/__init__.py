@@ -1,0 +1,136 @@
+"""``red report``: RED against zero insertion (ZP) and padding-free (PF) on the full-size
+DCGAN and FCN deconvolution layers, with the RTL as witness.
+
+Every layer runs at full size on its network's tile (the paper's crossbar, sized per
+network; larger layers run in passes). By default the RTL simulates every RED and ZP run
+of DCGAN and FCN-8s within a cycle budget and must equal the golden contract model and
+the analytical model exactly; the rest comes from the model, and every figure says which
+(``source``). ``--full`` simulates everything; ``--quick`` simulates small scaled copies.
+
+One module per job:
+
+* :mod:`~red.report.plan`: the tiles, and which runs the RTL simulates;
+* :mod:`~red.report.rtl`: the simulations and their comparison with golden and model;
+* :mod:`~red.report.sweep`: the figures of every layer and network, the cost of the pass
+  schedule (reprogramming, resident weights), our ranges beside the papers';
+* :mod:`~red.report.plots` and :mod:`~red.report.prose`: ``speedup.png``,
+  ``energy.png`` and ``report.md``.
+
+Outputs in the chosen folder: ``report.md``, ``report.json``, ``speedup.png``,
+``energy.png``; the simulations' work files go to ``sim/<tile>/``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable
+
+from red.config import ConfigError
+from red.energy import DEFAULT_ENERGY, EnergyTable
+from red.workloads import get_workload
+
+from . import plots, prose, rtl, sweep
+from .plan import DEFAULT, FULL, QUICK, REPORT_WORKLOADS, RTL_CYCLE_BUDGET, RTL_NETWORKS, \
+    make_plan
+
+__all__ = ["REPORT_WORKLOADS", "EXIT_OK", "EXIT_FAILED", "build_report"]
+
+EXIT_OK, EXIT_FAILED = 0, 1
+
+#: Output files, by role.
+FILES = {"markdown": "report.md", "json": "report.json", "speedup_plot": "speedup.png",
+         "energy_plot": "energy.png"}
+
+
+#: Serializes progress lines: the simulation thread reports too.
+_PRINTING = threading.Lock()
+
+
+def _stderr(line: str) -> None:
+    with _PRINTING:
+        print(f"red report: {line}", file=sys.stderr, flush=True)
+
+
+def build_report(out: str | Path, *, quick: bool, sim: str, full: bool = False,
+                 table: EnergyTable = DEFAULT_ENERGY,
+                 workloads: tuple[str, ...] = REPORT_WORKLOADS,
+                 progress: Callable[[str], None] = _stderr) -> int:
+    """Write the report into ``out``; return :data:`EXIT_OK` or :data:`EXIT_FAILED`.
+
+    Parameters
+    ----------
+    out : path
+        Output folder (created).
+    quick, full : bool
+        The variant (:mod:`red.report.plan`): ``quick`` simulates small scaled copies of
+        two layers, ``full`` every full-size run, neither the default budgeted set. The
+        model part is always complete.
+    sim : {"verilator", "icarus"}
+        Simulator of the RTL part.
+    table : EnergyTable
+        Energy per event.
+    workloads : tuple of str
+        Networks of the report (names of ``red.workloads``).
+    progress : callable
+        Receives one line per step (default: standard error, prefixed ``red report:``).
+
+    Raises
+    ------
+    ConfigError
+        ``quick`` and ``full`` together, or an unknown workload (nothing written).
+    """
+    if quick and full:
+        raise ConfigError("--quick and --full exclude each other")
+    for network in workloads:
+        get_workload(network)
+    started = time.monotonic()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    model = sweep.ModelCache()
+    variant = QUICK if quick else FULL if full else DEFAULT
+    plan = make_plan(variant, tuple(workloads), model)
+
+    # The model runs in worker processes while a thread drives the simulator (another
+    # process); the workers are forked first, before the thread exists.
+    with model.computing(sweep.model_keys(plan.workloads, plan.tiles), progress) as collect, \
+            ThreadPoolExecutor(max_workers=1) as thread:
+        simulating = thread.submit(rtl.simulate, plan, sim, out / "sim", progress)
+        collect()
+        outcome = simulating.result()
+    rtl_data, rtl_figures, problems = rtl.rtl_part(plan, outcome, model, table, sim)
+    model_data = sweep.model_part(plan.workloads, plan.tiles, model, table, rtl_figures)
+
+    progress("plots")
+    plots.plot_speedups(model_data, out / FILES["speedup_plot"])
+    plots.plot_energy(model_data, out / FILES["energy_plot"])
+    report = {
+        "command": "red report" + {QUICK: " --quick", FULL: " --full"}.get(variant, ""),
+        "variant": variant, "workloads": list(plan.workloads),
+        "plan": {"tiles": {key: tile.describe() for key, tile in plan.tiles.items()},
+                 "rtl_networks": list(RTL_NETWORKS), "rtl_cycle_budget": RTL_CYCLE_BUDGET},
+        "energy_table": table.describe(),
+        "pass_cost": {"array_read_ns": sweep.ARRAY_READ_NS,
+                      "set_pulse_ns": sweep.RERAM_SET_PULSE_NS,
+                      "reset_pulse_ns": sweep.RERAM_RESET_PULSE_NS,
+                      "cell_write_pj": sweep.RERAM_CELL_WRITE_PJ,
+                      "source": sweep.RERAM_WRITE_SOURCE},
+        "rtl": rtl_data,
+        "model": model_data,
+        "summary": sweep.summary(model_data),
+        "rtl_equals_model": not problems,
+        "problems": problems,
+        "files": FILES,
+    }
+    report["seconds"] = round(time.monotonic() - started, 1)
+    (out / FILES["json"]).write_text(json.dumps(report, indent=1) + "\n")
+    (out / FILES["markdown"]).write_text(prose.render_markdown(report) + "\n")
+    progress(f"wrote {out / FILES['markdown']} and {out / FILES['json']} "
+             f"in {report['seconds']} s" + (f"; {len(problems)} problem(s)" if problems else ""))
+    for problem in problems:
+        progress(f"problem: {problem}")
+    return EXIT_FAILED if problems else EXIT_OK

@@ -1,0 +1,174 @@
+"""The RTL's part of ``red report``: simulate the plan's runs and hold them to the golden
+and the analytical model.
+
+One simulation per tile (one build, every run of that tile back to back; a layer larger
+than the tile runs its whole pass schedule, :mod:`red.sim.session`), no stalls. For each
+run the RTL's output must equal the golden contract model (checked by the session), its
+total, compute and load cycles must equal the model's, and so must every event counter
+the model mirrors. Any difference, or a failed simulation, is a problem: the report
+lists it and exits 1.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from red.counters import CYCLE_COUNTERS
+from red.energy import EnergyTable, energy_from_counters, energy_from_estimate
+from red.model import MIRRORED_COUNTERS
+
+from .plan import Plan, PlannedRun
+from .sweep import ModelCache
+
+__all__ = ["SEED", "PROGRESS_SECONDS", "EVENTS", "RtlOutcome", "simulate", "rtl_part"]
+
+#: Seed of the random weights and inputs of the simulated layers.
+SEED = 2019
+
+#: The event counters compared with the model (its cycles are compared on their own).
+EVENTS = tuple(name for name in MIRRORED_COUNTERS if name not in CYCLE_COUNTERS)
+
+#: Least seconds between two progress lines of one simulation (passes of small layers
+#: finish many per second).
+PROGRESS_SECONDS = 10.0
+
+
+@dataclass
+class RtlOutcome:
+    """What the simulations returned, per tile key: the results in the order of
+    ``Plan.simulated()[key]`` (``red.sim.session.LayerResult``), or an error."""
+
+    results: dict[str, list]
+    errors: dict[str, str]
+    seconds: dict[str, float]
+
+
+def _throttled(progress: Callable[[str], None], prefix: str) -> Callable[[str], None]:
+    """``progress`` with ``prefix``, at most one line per :data:`PROGRESS_SECONDS`."""
+    last = -PROGRESS_SECONDS
+
+    def forward(line: str) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - last >= PROGRESS_SECONDS:
+            last = now
+            progress(prefix + line)
+    return forward
+
+
+def simulate(plan: Plan, sim: str, work_dir: Path,
+             progress: Callable[[str], None]) -> RtlOutcome:
+    """Simulate every run of ``plan`` that the RTL runs; one simulation per tile, in
+    ``work_dir/<tile key>``."""
+    from red.sim.runner import SimulationError
+    from red.sim.session import LayerRun, random_layer_data, simulate_layers
+
+    outcome = RtlOutcome(results={}, errors={}, seconds={})
+    rng = np.random.default_rng(SEED)
+    for key, runs in plan.simulated().items():
+        tile = plan.tiles[key]
+        data = {}
+        for run in runs:                      # RED and ZP of a layer share its data
+            if run.simulated.name not in data:
+                data[run.simulated.name] = random_layer_data(run.simulated, tile, rng)
+        passes = sum(plan.passes(run) for run in runs)
+        progress(f"RTL {key}: {len(runs)} runs, {passes} passes in one {sim} simulation "
+                 "(one build, cached) ...")
+        started = time.monotonic()
+        try:
+            outcome.results[key], _ = simulate_layers(
+                tile, [LayerRun(run.simulated, run.mode, *data[run.simulated.name])
+                       for run in runs],
+                sim=sim, work_dir=work_dir / key, seed=SEED, stall=0.0,
+                progress=_throttled(progress, f"RTL {key}: "))
+        except SimulationError as exc:
+            outcome.errors[key] = " ".join(str(exc).splitlines()[:3])
+            progress(f"RTL {key}: simulation failed: {outcome.errors[key]}")
+        outcome.seconds[key] = round(time.monotonic() - started, 1)
+        progress(f"RTL {key}: done in {outcome.seconds[key]} s")
+    return outcome
+
+
+def _entry(run: PlannedRun) -> dict:
+    """The fields every ``rtl.runs`` entry has."""
+    return {"name": run.layer.name, "network": run.network, "mode": run.mode,
+            "source": run.source, "reason": run.reason, "tile": run.tile,
+            "full_size": run.layer.describe(),
+            "scaled": run.simulated.describe() if run.scaled else None}
+
+
+def _checked(plan: Plan, run: PlannedRun, result, model: ModelCache,
+             table: EnergyTable) -> dict:
+    """An RTL run held to the golden (``result.match``) and to the model."""
+    layer, tile, counters = run.simulated, plan.tiles[run.tile], result.counters
+    est = model(layer, tile, run.mode)
+    differing = {name: {"rtl": counters[name], "model": getattr(est, name)}
+                 for name in EVENTS if counters[name] != getattr(est, name)}
+    cycles_equal = all(counters[name] == getattr(est, name) for name in CYCLE_COUNTERS)
+    entry = {
+        "passes": {"rtl": result.passes, "model": est.passes},
+        "rtl": {name: counters[name] for name in CYCLE_COUNTERS},
+        "model": {name: getattr(est, name) for name in CYCLE_COUNTERS},
+        "golden_match": result.match,
+        "cycles_equal": cycles_equal,
+        "events_equal": not differing,
+        "differing_events": differing,
+        "energy_pj": {"rtl_counters": energy_from_counters(counters, layer, tile, table).total,
+                      "model": energy_from_estimate(est, layer, tile, table).total},
+        "counters": dict(counters),
+    }
+    entry["ok"] = (result.match and cycles_equal and not differing
+                   and result.passes == est.passes)
+    return entry
+
+
+def rtl_part(plan: Plan, outcome: RtlOutcome, model: ModelCache, table: EnergyTable,
+             sim: str) -> tuple[dict, dict, list[str]]:
+    """``report.json``'s ``rtl`` part, the RTL's figures of full-size layers for the
+    model part (``(layer name, mode) -> (counters, passes)``), and the problems."""
+    entries, figures, problems = [], {}, []
+    results = {id(run): result for key, runs in plan.simulated().items()
+               for run, result in zip(runs, outcome.results.get(key, ()))}
+    for run in plan.runs:
+        entry = _entry(run)
+        if run.simulated is None:
+            est = model(run.layer, plan.tiles[run.tile], run.mode)
+            entry.update(passes={"model": est.passes},
+                         model={name: getattr(est, name) for name in CYCLE_COUNTERS},
+                         ok=None)
+        elif run.tile in outcome.errors:
+            entry.update(error=outcome.errors[run.tile], ok=False)
+        else:
+            result = results[id(run)]
+            entry.update(_checked(plan, run, result, model, table))
+            if not run.scaled:
+                figures[run.layer.name, run.mode] = (result.counters, result.passes)
+            problems += _problems(entry)
+        entries.append(entry)
+    problems += [f"RTL simulation of tile {key} failed: {error}"
+                 for key, error in outcome.errors.items()]
+    part = {"sim": sim, "seed": SEED, "stall": 0.0, "seconds": outcome.seconds, "errors": outcome.errors,
+            "mirrored_events": list(EVENTS), "runs": entries}
+    return part, figures, problems
+
+
+def _problems(entry: dict) -> list[str]:
+    where = f"{entry['name']}{' (scaled)' if entry['scaled'] else ''} {entry['mode'].upper()}"
+    problems = []
+    if not entry["golden_match"]:
+        problems.append(f"{where}: RTL output != golden output")
+    for name in CYCLE_COUNTERS:
+        if entry["rtl"][name] != entry["model"][name]:
+            problems.append(f"{where}: {name} RTL {entry['rtl'][name]} != model "
+                            f"{entry['model'][name]}")
+    if entry["passes"]["rtl"] != entry["passes"]["model"]:
+        problems.append(f"{where}: passes RTL {entry['passes']['rtl']} != model "
+                        f"{entry['passes']['model']}")
+    for name, pair in entry["differing_events"].items():
+        problems.append(f"{where}: {name} RTL {pair['rtl']} != model {pair['model']}")
+    return problems
