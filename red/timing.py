@@ -7,7 +7,9 @@ counter exactly when the input is offered every cycle and the output is always r
 Only control state is simulated, no data: it runs at a few million cycles per minute.
 
 Counting rule (the same as the hardware counter): from the cycle the first input pixel
-is taken to the cycle the last output beat is taken, both included.
+is taken, or the first step issued if that is earlier (a fold whose first windows lie
+before the input), to the cycle the last output beat is taken, both included; with input
+offered from the start, that is the pass's first running cycle.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ class PassTiming:
     total_cycles: int
     compute_cycles: int
     first_issue: int
-    """Cycle of the first step, counted from the first input pixel taken (cycle 0)."""
+    """Cycle of the first step, counted from the pass's first running cycle (cycle 0)."""
     merge_stall_cycles: int
     """Cycles the groups were frozen because the output banks were full."""
 

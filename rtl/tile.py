@@ -85,8 +85,8 @@ class RedTile(wiring.Component):
     o : Out(stream.Signature(out_beat_layout))
         Output beats (channels ``>= cout`` are 0).
     total_cycles : Out
-        Cycles from the first input beat taken to the last output beat taken, both
-        included.
+        Cycles from the first input beat taken (or the first step issued, if a fold's
+        first steps read no input) to the last output beat taken, both included.
     compute_cycles : Out
         Cycles in which the crossbar groups step.
     load_cycles : Out
@@ -403,7 +403,10 @@ class RedTile(wiring.Component):
             m.d.sync += [state.eq(_IDLE), self.done.eq(1)]
 
         # -- counters --------------------------------------------------------------------
-        first_in = self.i.valid & self.i.ready & (self.line_buffer_writes == 0)
+        # A pass begins when it takes its first input pixel or, in a fold whose first
+        # windows lie wholly before the input, issues its first step (which waits for no
+        # input): both in the first running cycle when input is offered.
+        begins = (self.i.valid & self.i.ready) | issue
         counting = Signal()
         last_out = Signal()
         m.d.comb += last_out.eq(self.o.valid & self.o.ready &
@@ -445,7 +448,7 @@ class RedTile(wiring.Component):
         with m.If(start):
             m.d.sync += [counter.eq(0) for counter in own]
         with m.Else():
-            count_span(self.total_cycles, counting, first_in, last_out)
+            count_span(self.total_cycles, counting, begins & (self.total_cycles == 0), last_out)
             count_span(self.load_cycles, loading_count, first_w, last_w)
             with m.If(groups[0].stepping):
                 m.d.sync += self.compute_cycles.eq(self.compute_cycles + 1)

@@ -3,13 +3,17 @@
 One build per (tile, simulator); every layer of a seeded random set runs in RED and ZP
 mode on the same data, back to back in one simulation, with random input gaps and
 output back-pressure. Each output is compared bit for bit with ``red.golden``; the
-compute-cycle counter must equal the formula, and the event counters the model.
+compute-cycle counter must equal the formula, and the event counters the model. On the
+``passes`` tile the layers exceed the tile (input channels over its rows, output
+channels over its logical columns, kernels over its kernel, strides up to 8) and run in
+passes whose partial sums the tile adds.
 """
 
 import numpy as np
 import pytest
 
 from red.config import ConfigError, LayerSpec, TileConfig
+from red.mapping import schedule
 from red.model import estimate
 from red.sim.runner import SIMULATORS
 from red.sim.session import PATHS, LayerRun, random_layer_data, simulate_layers
@@ -21,14 +25,23 @@ TILES = {
                            max_stride=4, max_in=6),
     "clipping": TileConfig(rows=4, cols=12, cell_bits=1, w_bits=3, in_bits=3, adc_bits=2,
                            kernel=3, max_stride=4, max_in=6, out_pixels=2),
+    # 2 rows, 2 logical columns, a 2x2 kernel and a clipping ADC: layers in passes.
+    "passes": TileConfig(rows=2, cols=4, cell_bits=2, w_bits=4, in_bits=3, adc_bits=2,
+                         kernel=2, max_stride=8, max_in=4, max_cin=5, max_k=5,
+                         out_pixels=4),
 }
 
+#: Largest (cin, cout, k) drawn per tile: one pass on the first two, several on the last.
+LIMITS = {"lossless": (4, 4, 3), "clipping": (4, 4, 3), "passes": (5, 5, 5)}
 
-def random_layers(tile: TileConfig, rng: np.random.Generator, count: int):
-    """Valid random layers that fit ``tile``; the first ones pin the corner cases."""
-    K, S, M = tile.kernel, tile.max_stride, tile.max_in
+
+def random_layers(tile: TileConfig, limits: tuple[int, int, int], rng: np.random.Generator,
+                  count: int):
+    """Valid random layers within ``limits``; the first ones pin the corner cases."""
+    cin_max, cout_max, K = limits
+    S, M = tile.max_stride, tile.max_in
     pinned = [
-        LayerSpec(cin=tile.rows, cout=tile.logical_cols, h=M, w=M - 1, k=K, s=2, p=K - 1,
+        LayerSpec(cin=cin_max, cout=cout_max, h=M, w=M - 1, k=K, s=2, p=K - 1,
                   op=1),                                               # limits, p = k-1
         LayerSpec(cin=1, cout=1, h=1, w=1, k=1, s=1),                  # 1x1, k = 1
         LayerSpec(cin=2, cout=3, h=2, w=3, k=2, s=S, p=1, op=S - 1),   # s > k, op = s-1
@@ -40,8 +53,8 @@ def random_layers(tile: TileConfig, rng: np.random.Generator, count: int):
         s = int(rng.integers(1, S + 1))
         try:
             layers.append(LayerSpec(
-                cin=int(rng.integers(1, tile.rows + 1)),
-                cout=int(rng.integers(1, tile.logical_cols + 1)),
+                cin=int(rng.integers(1, cin_max + 1)),
+                cout=int(rng.integers(1, cout_max + 1)),
                 h=int(rng.integers(1, M + 1)), w=int(rng.integers(1, M + 1)),
                 k=k, s=s, p=int(rng.integers(0, k)), op=int(rng.integers(0, s))))
         except ConfigError:      # empty output: draw again
@@ -49,10 +62,13 @@ def random_layers(tile: TileConfig, rng: np.random.Generator, count: int):
     return layers
 
 
-def make_runs(tile: TileConfig, seed: int, count: int):
+def make_runs(tile: TileConfig, seed: int, count: int, limits=None):
+    """RED and ZP runs of random layers, on the same data; ``limits`` (cin, cout, k)
+    default to one pass of ``tile``."""
+    limits = limits or (tile.rows, tile.logical_cols, tile.kernel)
     rng = np.random.default_rng(seed)
     runs = []
-    for layer in random_layers(tile, rng, count):
+    for layer in random_layers(tile, limits, rng, count):
         x, w = random_layer_data(layer, tile, rng)
         runs += [LayerRun(layer, "red", x, w), LayerRun(layer, "zp", x, w)]
     return runs
@@ -67,7 +83,8 @@ def test_tile_regression(tile_name, sim, path, tmp_path):
     tile = TILES[tile_name]
     seed = SEED + sorted(TILES).index(tile_name)
     print(f"seed={seed} sim={sim} tile={tile} path={path}")
-    runs = make_runs(tile, seed, count=10)
+    runs = make_runs(tile, seed, count=10 if tile_name != "passes" else 6,
+                     limits=LIMITS[tile_name])
     results, _ = simulate_layers(tile, runs, sim=sim, work_dir=tmp_path, seed=seed,
                                  stall=0.3, path=path)
     assert len(results) == len(runs)
@@ -79,7 +96,8 @@ def test_tile_regression(tile_name, sim, path, tmp_path):
             diff = np.argwhere(result.y != result.y_golden)
             problems.append(f"{where}: {len(diff)} outputs differ, first at {diff[0].tolist()}")
         counters = result.counters
-        steps = layer.nb_h * layer.nb_w if mode == "red" else layer.ho * layer.wo
+        passes = len(schedule(layer, tile))
+        steps = passes * (layer.nb_h * layer.nb_w if mode == "red" else layer.ho * layer.wo)
         if counters["steps"] != steps or counters["compute_cycles"] != steps * tile.in_bits:
             problems.append(f"{where}: steps {counters['steps']}, compute "
                             f"{counters['compute_cycles']}; expected {steps}, "
@@ -87,16 +105,17 @@ def test_tile_regression(tile_name, sim, path, tmp_path):
         model = estimate(layer, tile, mode)
         for name in ("compute_cycles", "group_activations", "gated_group_steps",
                      "adc_conversions", "row_drives", "window_reads", "merge_additions",
-                     "line_buffer_writes", "out_buffer_writes", "out_buffer_reads"):
+                     "psum_additions", "line_buffer_writes", "out_buffer_writes",
+                     "out_buffer_reads"):
             if counters[name] != getattr(model, name):
                 problems.append(f"{where}: {name} RTL {counters[name]} != model "
                                 f"{getattr(model, name)}")
         if counters["total_cycles"] < model.total_cycles:
             problems.append(f"{where}: total {counters['total_cycles']} below the "
                             f"stall-free model's {model.total_cycles}")
-        if counters["line_buffer_writes"] != layer.h * layer.w:
+        if counters["line_buffer_writes"] != passes * layer.h * layer.w:
             problems.append(f"{where}: {counters['line_buffer_writes']} pixels buffered")
-        if counters["out_buffer_reads"] != layer.ho * layer.wo:
+        if counters["out_buffer_reads"] != passes * layer.ho * layer.wo:
             problems.append(f"{where}: {counters['out_buffer_reads']} pixels emitted")
     # RED and ZP ran on the same data: identical outputs, clipping ADC included.
     for red, zp in zip(results[0::2], results[1::2]):
@@ -112,7 +131,8 @@ def test_total_cycles_equal_model(tile_name, sim, tmp_path):
     tile = TILES[tile_name]
     seed = SEED + 100 + sorted(TILES).index(tile_name)
     print(f"seed={seed} sim={sim} tile={tile}")
-    results, _ = simulate_layers(tile, make_runs(tile, seed, count=6), sim=sim,
+    runs = make_runs(tile, seed, count=6, limits=LIMITS[tile_name])
+    results, _ = simulate_layers(tile, runs, sim=sim,
                                  work_dir=tmp_path, seed=seed, stall=0.0)
     got = [(str(r.run.layer), r.run.mode, r.counters["total_cycles"]) for r in results]
     want = [(str(r.run.layer), r.run.mode,

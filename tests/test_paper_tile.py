@@ -1,29 +1,28 @@
 """The configuration the papers evaluate (red.config.PAPER_TILE: 128x128 arrays, 2-bit
 cells, 16-bit weights and inputs, an 8-bit ADC that clips at 128 rows of 2-bit cells,
-K5), end to end on the fast path: the full-size DCGAN layer on Verilator and a small
-layer on Icarus, RED and ZP on the same data, bit-exact with the clipping contract, and
-every counter equal to the model."""
+K5), end to end on the fast path: the full-size DCGAN layer and a layer in four passes
+(two clipped row tiles, two cout slices) on Verilator and a small layer on Icarus, RED
+and ZP on the same data, bit-exact with the clipping contract, and every counter equal
+to the model."""
 
 import numpy as np
 import pytest
 
 from red.config import PAPER_TILE, LayerSpec
 from red.golden import deconv2d
-from red.model import estimate
-from red.counters import TILE_COUNTERS
+from red.model import MIRRORED_COUNTERS, estimate
 from red.sim.session import LayerRun, random_layer_data, simulate_layers
 
 SEED = 128
 
-#: Every hardware counter the model mirrors: all but the two it has no field for.
-MIRRORED = tuple(name for name in TILE_COUNTERS
-                 if name not in ("crossbar_steps", "weight_writes"))
-
-LAYERS = {
+LAYERS = [
     # DCGAN (Radford et al.), last generator layer: 128 -> 3 channels, 32x32 -> 64x64.
-    "verilator": LayerSpec(cin=128, cout=3, h=32, w=32, k=5, s=2, p=2, op=1),
-    "icarus": LayerSpec(cin=128, cout=2, h=1, w=2, k=5, s=2, p=2, op=1),
-}
+    ("verilator", LayerSpec(cin=128, cout=3, h=32, w=32, k=5, s=2, p=2, op=1)),
+    # Two row tiles (128 + 72 channels, each clipped on its own) and two cout slices
+    # (16 + 4): four passes whose partial sums the tile adds.
+    ("verilator", LayerSpec(cin=200, cout=20, h=3, w=4, k=5, s=2, p=2, op=1)),
+    ("icarus", LayerSpec(cin=128, cout=2, h=1, w=2, k=5, s=2, p=2, op=1)),
+]
 
 
 def clipping_data(layer, rng):
@@ -41,9 +40,8 @@ def clipping_data(layer, rng):
     return x, w
 
 
-@pytest.mark.parametrize("sim", sorted(LAYERS))
-def test_paper_tile_layer(sim, tmp_path):
-    layer = LAYERS[sim]
+@pytest.mark.parametrize("sim, layer", LAYERS, ids=lambda v: str(v))
+def test_paper_tile_layer(sim, layer, tmp_path):
     print(f"seed={SEED} sim={sim} layer={layer} tile={PAPER_TILE}")
     x, w = clipping_data(layer, np.random.default_rng(SEED))
     runs = [LayerRun(layer, mode, x, w) for mode in ("red", "zp")]
@@ -56,6 +54,7 @@ def test_paper_tile_layer(sim, tmp_path):
         assert result.match, f"{mode}: RTL != golden"
         model = estimate(layer, PAPER_TILE, mode)
         differ = {name: (result.counters[name], getattr(model, name))
-                  for name in MIRRORED if result.counters[name] != getattr(model, name)}
+                  for name in MIRRORED_COUNTERS
+                  if result.counters[name] != getattr(model, name)}
         assert not differ, f"{mode}: counter != model: {differ}"
     assert np.array_equal(results[0].y, results[1].y)
