@@ -193,19 +193,22 @@ class RedTile(wiring.Component):
         # (column) its input offset relative to the fold's smallest, its phase, its slot
         # in the merge and whether it lies inside the kernel; all fixed for the pass, so
         # registered once at start rather than divided every cycle.
+        # The window base needs the fold's smallest input offset per axis, jmin; the line
+        # buffer's row limit its largest along the rows, jmax_h.
         jmin_h, jmin_w = Signal(unsigned_width(c.max_k - 1)), Signal(unsigned_width(c.max_k - 1))
-        jmax_h, jmax_w = Signal.like(jmin_h), Signal.like(jmin_w)
+        jmax_h = Signal.like(jmin_h)
+        new_s, new_k = self.layer.s, self.layer.k
+        with m.If(start):
+            last_row = Mux(self.layer.kh0 + K < new_k, self.layer.kh0 + K, new_k) - 1
+            m.d.sync += [jmin_h.eq(self.layer.kh0 // new_s), jmin_w.eq(self.layer.kw0 // new_s),
+                         jmax_h.eq(last_row // new_s)]
         axes = {}
         for axis, offset in (("h", self.layer.kh0), ("w", self.layer.kw0)):
             rel = [Signal(unsigned_width(K - 1), name=f"j{axis}_{i}") for i in range(K)]
             phase = [Signal(unsigned_width(S - 1), name=f"r{axis}_{i}") for i in range(K)]
             slot = [Signal(unsigned_width(S - 1), name=f"slot{axis}_{i}") for i in range(K)]
             inside = Signal(K, name=f"inside_{axis}")
-            jmin, jmax = (jmin_h, jmax_h) if axis == "h" else (jmin_w, jmax_w)
-            new_s, new_k = self.layer.s, self.layer.k
             with m.If(start):
-                last = Mux(offset + K < new_k, offset + K, new_k) - 1
-                m.d.sync += [jmin.eq(offset // new_s), jmax.eq(last // new_s)]
                 for i in range(K):
                     pixel = offset + i
                     m.d.sync += [
