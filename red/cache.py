@@ -15,8 +15,13 @@ __all__ = ["cache_root", "locked"]
 
 
 def cache_root() -> Path:
-    """The cache folder: ``$RED_CACHE_DIR``, else ``~/.cache/red``."""
-    return Path(os.environ.get("RED_CACHE_DIR", Path.home() / ".cache" / "red"))
+    """The cache folder: ``$RED_CACHE_DIR``, else ``~/.cache/red``; created, and refused
+    with :class:`~red.config.ConfigError` when it cannot be a writable folder."""
+    from .outdir import check_writable_folder
+    variable = os.environ.get("RED_CACHE_DIR")
+    if variable is None:
+        return check_writable_folder(Path.home() / ".cache" / "red", "the cache folder")
+    return check_writable_folder(variable, "RED_CACHE_DIR")
 
 
 @contextlib.contextmanager

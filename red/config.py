@@ -19,7 +19,7 @@ from pathlib import Path
 __all__ = [
     "ConfigError", "TileConfig", "LayerSpec", "signed_width", "unsigned_width",
     "lossless_adc_bits", "parse_kv", "load_toml", "COUNTER_WIDTH", "KERNEL_MAX", "META_FIFO_DEPTH",
-    "EXACT_BITS", "PAPER_TILE", "MAX_CIN",
+    "EXACT_BITS", "PAPER_TILE", "MAX_CIN", "read_toml",
 ]
 
 #: Width of every hardware event and cycle counter: 2^48 events outlast any simulation.
@@ -65,9 +65,15 @@ def lossless_adc_bits(rows: int, cell_bits: int) -> int:
     return unsigned_width(rows * ((1 << cell_bits) - 1))
 
 
+def _shown(value, limit: int = 40) -> str:
+    """``repr(value)``, cut to ``limit`` characters (an error line echoes it)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit - 3]}... ({len(text)} characters)"
+
+
 def _require(cls_name: str, field: str, value, ok: bool, limit: str):
     if not ok:
-        raise ConfigError(f"{cls_name}.{field}={value!r} is invalid: {limit}")
+        raise ConfigError(f"{cls_name}.{field}={_shown(value)} is invalid: {limit}")
 
 
 def _require_int(cls_name: str, field: str, value, minimum: int | None = None,
@@ -531,20 +537,32 @@ def parse_kv(text: str, cls) -> dict:
             kwargs[key] = None
         else:
             try:
-                kwargs[key] = int(value, 0)
+                # Plain digits are decimal (``08`` is 8); 0x/0o/0b prefixes are allowed.
+                kwargs[key] = int(value, 10 if value.isdigit() else 0)
             except ValueError:
-                raise ConfigError(
-                    f"{cls.__name__}.{key}={value!r} is invalid: must be an integer") from None
+                raise ConfigError(f"{cls.__name__}.{key}={_shown(value)} is invalid: must "
+                                  "be an integer (at most 4300 digits)") from None
     return kwargs
+
+
+def read_toml(path: str | Path) -> dict:
+    """The tables of the TOML file ``path``; :class:`ConfigError` (one line) when it
+    cannot be read, is not UTF-8 or is not TOML."""
+    path = Path(path)
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a UTF-8 text file (TOML must be UTF-8)") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
 
 
 def load_toml(path: str | Path) -> tuple[TileConfig | None, LayerSpec | None]:
     """Read ``[tile]`` and/or ``[layer]`` tables from a TOML file."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+    data = read_toml(path)
     unknown = set(data) - {"tile", "layer"}
     if unknown:
         raise ConfigError(f"{path}: unknown table(s) {sorted(unknown)}; expected [tile], [layer]")

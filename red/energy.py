@@ -34,12 +34,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
-from .config import ConfigError, LayerSpec, TileConfig
+from .config import ConfigError, LayerSpec, TileConfig, read_toml
 from .mapping import schedule
 from .model import Estimate
 
@@ -84,6 +83,11 @@ class EnergyTable:
                 raise ConfigError(f"{type(self).__name__}.{field.name}={value!r} is "
                                   "invalid: must be a finite number >= 0 (pJ)")
             object.__setattr__(self, field.name, float(value))
+        # Every mode drives crossbars, so a table that prices some per-step event gives
+        # every mode a non-zero energy (the report divides by it).
+        if not (self.adc_conversion or self.dac_row_drive or self.crossbar_step):
+            raise ConfigError(f"{type(self).__name__}: adc_conversion, dac_row_drive and "
+                              "crossbar_step are all 0; at least one must be > 0 (pJ)")
 
     def describe(self) -> dict:
         """``{name: {"pJ": value, "source": text}}``; the source of an overridden value
@@ -111,10 +115,7 @@ def load_energy_table(path: str | Path) -> EnergyTable:
         or a value that is not a finite number ``>= 0``.
     """
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+    data = read_toml(path)
     unknown = set(data) - {"energy"}
     if unknown:
         raise ConfigError(f"{path}: unknown table(s) {sorted(unknown)}; expected [energy]")

@@ -15,7 +15,8 @@ that cycle is its value just before the edge (what the edge samples). A handshak
   included: the group is occupied either way);
 * ``utilization``: ``compute_cycles / total_cycles``.
 
-A dump is assumed to hold one layer (as ``red sim --waves`` writes it).
+A dump must hold one whole one-pass layer (as ``red sim --waves`` writes it): one in
+which the tile's ``done`` never rises is refused.
 """
 
 from __future__ import annotations
@@ -65,6 +66,8 @@ def measure(path: str | Path) -> WaveMeasurement:
     """Measure a tile waveform; see the module docstring for the counting rule."""
     import pywellen
     path = Path(path)
+    if path.is_dir():
+        raise WaveformError(f"{path}: is a folder, not a waveform file (FST or VCD)")
     if not path.is_file():
         raise WaveformError(f"{path}: no such file")
     try:
@@ -97,7 +100,12 @@ def measure(path: str | Path) -> WaveMeasurement:
     if not len(edges):
         raise WaveformError(f"{path}: the clock never rises")
     sample = {name: _Trace(var(name), edges).values.astype(bool)
-              for name in ("i__valid", "i__ready", "o__valid", "o__ready")}
+              for name in ("i__valid", "i__ready", "o__valid", "o__ready", "done")}
+    # A dump cut short (a truncated VCD parses) ends before the layer: refuse it
+    # rather than measure part of the layer.
+    if not sample["done"].any():
+        raise WaveformError(f"{path}: the layer never finishes in it (the tile's done "
+                            "never rises): a truncated or partial dump")
     groups = {}
     for name, v in by_name.items():
         scope, _, leaf = name.rpartition(".")

@@ -157,6 +157,28 @@ def test_bad_arguments_exit_2_with_one_line(args, named):
     assert lines[0].startswith("red: error: ") and named in lines[0]
 
 
+def test_configs_from_a_toml_file_and_decimal_leading_zeros(tmp_path):
+    config = tmp_path / "cfg.toml"
+    config.write_text("[tile]\nrows = 32\n[layer]\ncin = 64\ncout = 32\nh = 8\nw = 8\n"
+                      "k = 4\ns = 2\np = 1\n")
+    from_file = run_red("model", "--layer", str(config), "--tile", str(config), "--json")
+    assert from_file.returncode == 0, from_file.stderr
+    data = json.loads(from_file.stdout)
+    # A file's [tile] is a whole TileConfig (defaults: 16 columns of 4-bit weights in
+    # 2-bit cells = 8 outputs, kernel 3): 64/32 row tiles x 32/8 cout x 2x2 folds of K4.
+    assert data["tile"]["rows"] == 32 and data["layers"][0]["red"]["passes"] == 2 * 4 * 4
+    zeros = run_red("model", "--layer", "cin=64,cout=32,h=08,w=8,k=4,s=2,p=1", "--json")
+    assert zeros.returncode == 0 and json.loads(zeros.stdout)["layers"][0]["layer"]["h"] == 8
+    no_table = tmp_path / "tile_only.toml"
+    no_table.write_text("[tile]\nrows = 4\n")
+    result = run_red("model", "--layer", str(no_table))
+    assert result.returncode == 2 and "no [layer] table" in result.stderr
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes(b"\xff\xfe[tile]\n")
+    result = run_red("model", "--layer", LAYER, "--tile", str(latin))
+    assert result.returncode == 2 and "UTF-8" in result.stderr
+
+
 def test_main_returns_exit_status(capsys):
     assert main(["model", "--workload", "unknown"]) == 2
     assert capsys.readouterr().err.startswith("red: error: unknown workload 'unknown'")

@@ -3,8 +3,11 @@
 import dataclasses
 import json
 import math
+import os
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -102,7 +105,24 @@ def _bad_inputs(tmp_path):
     np.save(tmp_path / "x_shape.npy", np.zeros((3, 4, 3), dtype=np.int64))
     np.save(tmp_path / "x_float.npy", np.zeros((3, 3, 4)))
     np.save(tmp_path / "w_ok.npy", np.zeros((3, 2, 3, 3), dtype=np.int64))
+    with open(tmp_path / "x_zip.npy", "wb") as f:       # an .npz under a .npy name
+        np.savez(f, np.zeros((3, 3, 4), dtype=np.int64))
+    (tmp_path / "x_empty.npy").write_bytes(b"")
+    (tmp_path / "x_text.npy").write_text("1 2 3\n")
+    with open(tmp_path / "x_huge.npy", "wb") as f:      # a header, no data
+        np.lib.format.write_array_header_1_0(
+            f, {"descr": "<i8", "fortran_order": False, "shape": (2_000_000_000, 3, 3)})
+    (tmp_path / "a_file").write_text("not a folder")
+    npy = [(name, str(tmp_path / f"x_{name}.npy")) for name in ("zip", "empty", "text")]
     return [
+        *[(["--layer", LAYER, "--x", path, "--w", str(tmp_path / "w_ok.npy")], "--x",
+           "not a .npy array") for _, path in npy],
+        (["--layer", LAYER, "--x", str(tmp_path / "x_huge.npy"),
+          "--w", str(tmp_path / "w_ok.npy")], "(2000000000, 3, 3)", "(3, 3, 4)"),
+        (["--layer", LAYER, "--x", str(tmp_path), "--w", str(tmp_path / "w_ok.npy")],
+         "--x", "folder"),
+        (["--layer", LAYER, "--seed=-1"], "--seed -1", "[0, 2^32)"),
+        (["--layer", LAYER, "--tile", "rows=4,cols=" + "9" * 5000], "cols=", "integer"),
         (["--layer", "cin=5000,cout=2,h=3,w=4,k=3,s=2,p=1"], "cin=5000", "max_cin=4096"),
         (["--layer", "cin=1,cout=1,h=3,w=3,k=70,s=1,p=34"], "k=70", "max_k=64"),
         (["--layer", "cin=1,cout=1,h=7,w=2,k=3,s=1"], "h=7", "max_in=6"),
@@ -122,10 +142,66 @@ def _bad_inputs(tmp_path):
 def test_bad_input_exits_2_writes_nothing(tmp_path):
     for args, *needles in _bad_inputs(tmp_path):
         out = tmp_path / "out"
-        proc = red_sim(*args, "--tile", TILE, "--sim", "icarus", "--out", str(out))
+        tile = [] if "--tile" in args else ["--tile", TILE]
+        proc = red_sim(*args, *tile, "--sim", "icarus", "--out", str(out))
         assert proc.returncode == 2, (args, proc.stdout, proc.stderr)
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
         for needle in needles:
             assert needle in lines[0], (needle, lines[0])
         assert not out.exists(), f"{args} wrote {out}"
+        assert len(lines[0]) < 300, lines[0]
+
+
+def test_unusable_output_or_cache_folder_exits_2(tmp_path):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("not a folder")
+    cases = [(str(a_file / "sub"), {}, "cannot create"), (str(a_file), {}, "not a folder"),
+             ("", {}, "give a folder"),
+             (str(tmp_path / "out"), {"RED_CACHE_DIR": str(a_file)}, "RED_CACHE_DIR")]
+    for out, env, needle in cases:
+        proc = subprocess.run([sys.executable, "-m", "red.cli", "sim", "--layer", LAYER,
+                               "--tile", TILE, "--sim", "icarus", "--out", out],
+                              capture_output=True, text=True, env={**os.environ, **env})
+        lines = proc.stderr.strip().splitlines()
+        assert proc.returncode == 2 and len(lines) == 1, (out, env, proc.stderr)
+        assert needle in lines[0], (needle, lines[0])
+    assert not (tmp_path / "out").exists()
+
+
+def test_second_run_into_a_busy_folder_is_refused_and_stale_files_go(tmp_path):
+    out = tmp_path / "run"
+    (out / "y.npy").mkdir(parents=True)          # in the way: replaced
+    (out / "waves.fst").write_text("an earlier run's waveform")
+    first = subprocess.Popen([sys.executable, "-m", "red.cli", "sim", "--layer", LAYER,
+                              "--tile", TILE, "--sim", "icarus", "--out", str(out)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    second = None
+    for _ in range(100):                          # the first run holds the folder
+        if list(out.glob(".red-run-*")):
+            second = red_sim("--layer", LAYER, "--tile", TILE, "--sim", "icarus",
+                             "--out", str(out))
+            break
+        time.sleep(0.05)
+    assert first.wait(timeout=120) == 0, first.communicate()
+    assert second is not None and second.returncode == 2, second
+    assert "in use by another red run" in second.stderr
+    assert (out / "y.npy").is_file() and not (out / "waves.fst").exists()
+    assert json.loads((out / "report.json").read_text())["match"] is True
+
+
+def test_interrupt_exits_130_and_keeps_nothing(tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "red.cli", "sim", "--layer",
+                             "cin=9,cout=9,h=6,w=6,k=5,s=2,p=1,op=1", "--tile", TILE,
+                             "--sim", "icarus", "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for _ in range(200):                          # wait until the run has started
+        if list(out.glob(".red-run-*/sim")):
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert stderr.strip().splitlines() == ["red: interrupted; nothing of this run was kept"]
+    assert [p.name for p in out.iterdir()] == [".red.lock"]

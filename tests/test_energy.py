@@ -160,6 +160,8 @@ def test_toml_override(tmp_path):
     ("[enrgy]\nadc_conversion = 1.0\n", "enrgy"),
     ("adc_conversion = 1.0\n", "adc_conversion"),
     ("[energy\n", "energy.toml"),
+    ("[energy]\nadc_conversion = 0\ndac_row_drive = 0\ncrossbar_step = 0\n"
+     "buffer_access = 0\ndigital_add = 0\n", "all 0"),
 ])
 def test_toml_errors_name_the_problem(tmp_path, text, named):
     path = tmp_path / "energy.toml"

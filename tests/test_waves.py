@@ -38,6 +38,13 @@ def test_waveform_equals_counters_and_model(sim, mode, stall, tmp_path):
         assert wave["input_starved_cycles"] == wave["output_stalled_cycles"] == 0
     assert (out / report["files"]["waveform"]).exists()
     assert measure(out / report["files"]["waveform"]).as_dict() == wave
+    if sim == "verilator" and mode == "red" and not stall:
+        # Cut at a line boundary, a VCD still parses; the cut layer must be refused.
+        lines = (out / "dump.vcd").read_text().splitlines(keepends=True)
+        cut = tmp_path / "cut.vcd"
+        cut.write_text("".join(lines[:len(lines) * 3 // 4]))
+        with pytest.raises(WaveformError, match="never finishes"):
+            measure(cut)
 
 
 def test_unreadable_waveform_is_refused(tmp_path, capsys):
@@ -47,3 +54,5 @@ def test_unreadable_waveform_is_refused(tmp_path, capsys):
         measure(bogus)
     assert cli.main(["waves", str(tmp_path / "missing.fst")]) == 2
     assert "missing.fst" in capsys.readouterr().err
+    assert cli.main(["waves", str(tmp_path)]) == 2
+    assert "is a folder" in capsys.readouterr().err
