@@ -120,8 +120,8 @@ module {HARNESS_NAME} (
     // Weight and pixel beats as {w_words} and {i_words} words of {MEMORY_WORD_BITS} bits, low word first.
     reg [{MEMORY_WORD_BITS - 1}:0] wmem [0:{w_depth * w_words - 1}];
     reg [{MEMORY_WORD_BITS - 1}:0] imem [0:{i_depth * i_words - 1}];
-    wire [{w_words * MEMORY_WORD_BITS - 1}:0] w_beat;
-    wire [{i_words * MEMORY_WORD_BITS - 1}:0] i_beat;
+    reg [{w_words * MEMORY_WORD_BITS - 1}:0] w_beat;
+    reg [{i_words * MEMORY_WORD_BITS - 1}:0] i_beat;
     reg [{obeat_w - 1}:0] omem [0:{o_depth - 1}];   // output beats = next partial sums
     reg [8*1024-1:0] w_file, i_file, o_file;
     integer o_fd;
@@ -154,15 +154,17 @@ module {HARNESS_NAME} (
     wire [31:0] w_next = w_idx + {{31'd0, w_valid & w_ready}};
     wire [31:0] i_next = i_idx + {{31'd0, i_valid & i_ready}};
     wire [31:0] p_next = p_idx + {{31'd0, p_valid & p_ready}};
-    genvar word;
-    generate
-        for (word = 0; word < {w_words}; word = word + 1) begin : w_words
-            assign w_beat[word * {MEMORY_WORD_BITS} +: {MEMORY_WORD_BITS}] = wmem[w_idx * {w_words} + word];
-        end
-        for (word = 0; word < {i_words}; word = word + 1) begin : i_words
-            assign i_beat[word * {MEMORY_WORD_BITS} +: {MEMORY_WORD_BITS}] = imem[i_idx * {i_words} + word];
-        end
-    endgenerate
+    // The beats at the indices the next cycle shows, read when an index moves (not
+    // continuous assignments, which Icarus re-evaluates on every word $readmemh writes).
+    integer word;
+    always @(posedge clk) begin
+        if (start_q || (w_valid && w_ready))
+            for (word = 0; word < {w_words}; word = word + 1)
+                w_beat[word * {MEMORY_WORD_BITS} +: {MEMORY_WORD_BITS}] <= wmem[(start_q ? 32'd0 : w_next) * {w_words} + word];
+        if (start_q || (i_valid && i_ready))
+            for (word = 0; word < {i_words}; word = word + 1)
+                i_beat[word * {MEMORY_WORD_BITS} +: {MEMORY_WORD_BITS}] <= imem[(start_q ? 32'd0 : i_next) * {i_words} + word];
+    end
 
     {tile_name} tile (
         .clk(clk),

@@ -452,12 +452,13 @@ def add_report_parser(subparsers) -> None:
                     "RTL run equals the golden and the analytical model; 1: a mismatch "
                     "or a failed simulation (files still written); 2: bad input.")
     parser.add_argument("--out", metavar="DIR", required=True, help="output folder")
-    parser.add_argument("--quick", action="store_true",
-                        help="simulate small scaled-down copies of two layers instead "
-                             "(the full-size figures then all come from the model)")
-    parser.add_argument("--full", action="store_true",
-                        help="simulate every full-size RED and ZP run, FCN-16s/32s and "
-                             "large ZP runs included (many hours; shows its progress)")
+    variant = parser.add_mutually_exclusive_group()
+    variant.add_argument("--quick", action="store_true",
+                         help="simulate small scaled-down copies of two layers instead "
+                              "(the full-size figures then all come from the model)")
+    variant.add_argument("--full", action="store_true",
+                         help="simulate every full-size RED and ZP run, FCN-16s/32s and "
+                              "large ZP runs included (many hours; shows its progress)")
     parser.add_argument("--sim", choices=("verilator", "icarus"), default=None,
                         help="simulator (default: $SIM, else verilator; the full-size RTL "
                              "runs are much slower on icarus)")
