@@ -34,12 +34,12 @@ from dataclasses import dataclass
 from typing import Iterable, Literal, Mapping, get_args
 
 from .config import KERNEL_MAX, ConfigError, LayerSpec, TileConfig
-from .counters import TILE_COUNTERS
+from .counters import CYCLE_COUNTERS, TILE_COUNTERS
 from .mapping import Schedule, fold_offsets, schedule
 from .timing import pass_timing
 
 __all__ = ["Mode", "MODES", "ISAAC_TILE", "Estimate", "estimate", "compare", "speedups",
-           "sum_estimates", "MIRRORED_COUNTERS"]
+           "sum_estimates", "MIRRORED_COUNTERS", "rtl_vs_model"]
 
 Mode = Literal["red", "zp", "pf"]
 MODES: tuple[Mode, ...] = get_args(Mode)
@@ -191,6 +191,22 @@ class Estimate:
 MIRRORED_COUNTERS = tuple(name for name in TILE_COUNTERS
                           if name in {f.name for f in dataclasses.fields(Estimate)}
                           and name not in _PER_LAYER_FIELDS)
+
+
+def rtl_vs_model(counters: Mapping[str, int], passes: int, est: Estimate, *,
+                 cycles: bool = True) -> dict[str, tuple[int, int]]:
+    """The verdict of an RTL run against the model: ``{name: (rtl, model)}`` for every
+    figure that differs, empty when the run equals the model.
+
+    Compared: the number of passes and every counter of :data:`MIRRORED_COUNTERS`
+    (summed over the passes); the cycle counters only with ``cycles`` (a run with input
+    gaps or back-pressure takes longer than the stall-free model, its events do not
+    change). ``red sim``, ``red report`` and the tests all judge with this function.
+    """
+    figures = {"passes": (passes, est.passes)}
+    figures.update({name: (counters[name], getattr(est, name)) for name in MIRRORED_COUNTERS
+                    if cycles or name not in CYCLE_COUNTERS})
+    return {name: pair for name, pair in figures.items() if pair[0] != pair[1]}
 
 
 @dataclass(frozen=True)

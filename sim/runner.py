@@ -238,8 +238,9 @@ def _build(runner, generated: Generated, sim: str, waves: bool, quiet: bool) -> 
                              timescale=TIMESCALE, waves=waves, always=True,
                              log_file=log if quiet else None)
         except (SystemExit, RuntimeError, subprocess.CalledProcessError) as exc:
-            detail = log.read_text()[-4000:] if log.exists() else ""
-            raise SimulationError(f"{sim} build of {generated.name} failed ({exc})\n{detail}")
+            text = log.read_text(errors="replace") if log.exists() else ""
+            raise SimulationError(f"{sim} build of {generated.name} failed: "
+                                  f"{_first_error(text) or exc} (log: {log})\n{text[-4000:]}")
         done.write_text("ok\n")
     return build_dir
 
@@ -302,15 +303,26 @@ def run(top: str, config: TileConfig, test_module: str, *, sim: str | None = Non
         except SystemExit as exc:
             if not results_xml.exists():
                 log = work_dir / "sim.log"
-                detail = log.read_text()[-4000:] if log.exists() else ""
+                text = log.read_text(errors="replace") if log.exists() else ""
                 raise SimulationError(f"{sim} simulation of {generated.name} exited with "
-                                      f"{exc.code} and wrote no results\n{detail}") from None
+                                      f"{exc.code} and wrote no results: "
+                                      f"{_first_error(text) or 'no error line'} (log: {log})"
+                                      f"\n{text[-4000:]}") from None
     try:
         tests, failed = get_results(results_xml)
     except RuntimeError as exc:
         raise SimulationError(str(exc)) from None
     return RunResult(tests=tests, failed=failed, results_xml=results_xml, work_dir=work_dir,
                      build_dir=build_dir, waves=wave_file if waves and wave_file.exists() else None)
+
+
+def _first_error(log: str) -> str | None:
+    """The first line of a simulator log that reports an error (the cause, where a
+    log's last lines are often a banner or a summary)."""
+    for line in log.splitlines():
+        if "%Error" in line or "error:" in line.lower() or line.lstrip().startswith("ERROR"):
+            return line.strip()[:300]
+    return None
 
 
 def run_job(top: str, config: TileConfig, test_module: str, job: dict, *,

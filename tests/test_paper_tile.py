@@ -10,7 +10,7 @@ import pytest
 
 from red.config import PAPER_TILE, LayerSpec
 from red.golden import deconv2d
-from red.model import MIRRORED_COUNTERS, estimate
+from red.model import estimate, rtl_vs_model
 from red.sim.session import LayerRun, random_layer_data, simulate_layers
 
 SEED = 128
@@ -52,9 +52,6 @@ def test_paper_tile_layer(sim, layer, tmp_path):
     for result in results:
         mode = result.run.mode
         assert result.match, f"{mode}: RTL != golden"
-        model = estimate(layer, PAPER_TILE, mode)
-        differ = {name: (result.counters[name], getattr(model, name))
-                  for name in MIRRORED_COUNTERS
-                  if result.counters[name] != getattr(model, name)}
-        assert not differ, f"{mode}: counter != model: {differ}"
+        differ = rtl_vs_model(result.counters, result.passes, estimate(layer, PAPER_TILE, mode))
+        assert not differ, f"{mode}: (RTL, model) differ: {differ}"
     assert np.array_equal(results[0].y, results[1].y)

@@ -13,7 +13,7 @@ from red.config import ConfigError, LayerSpec, TileConfig
 from red.golden import crossbar_deconv2d
 from red.counters import TILE_COUNTERS
 from red.mapping import schedule
-from red.model import MIRRORED_COUNTERS, estimate
+from red.model import estimate, rtl_vs_model
 from red.rtl.layouts import layer_fields, weight_beats
 from red.rtl.tile import RedTile
 
@@ -120,11 +120,10 @@ def check_layers(tile, layers, rng, crossbar="ff"):
                 where = f"{layer} {mode}"
                 if not np.array_equal(y, want):
                     problems.append(f"{where}: output differs from golden")
-                model = estimate(layer, tile, mode).as_dict()
-                for name in MIRRORED_COUNTERS:
-                    if counters[name] != model[name]:
-                        problems.append(f"{where}: {name} {counters[name]} != "
-                                        f"model {model[name]}")
+                passes = len(schedule(layer, tile))
+                for name, (rtl, model) in rtl_vs_model(counters, passes,
+                                                       estimate(layer, tile, mode)).items():
+                    problems.append(f"{where}: {name} {rtl} != model {model}")
 
     simulate(dut, testbench)
     return problems
