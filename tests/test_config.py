@@ -19,8 +19,8 @@ from red.config import (
 )
 from red.golden import crossbar_mvm
 
-# Largest kernel a tile accepts: a module constant (it was a literal 16 before).
-KERNEL_MAX = getattr(red.config, "KERNEL_MAX", 16)
+# Largest kernel a tile accepts.
+KERNEL_MAX = red.config.KERNEL_MAX
 
 
 def mentions(msg: str, n) -> bool:
@@ -382,15 +382,12 @@ def test_layer_output_size_blocks_and_taps(layer):
         assert max(reach) <= L.taps
     # taps = the largest number of kernel taps sharing one phase = ceil(k/s)
     assert L.taps == max(len(range(r, L.k, L.s)) for r in range(L.s))
-    # Buffer sizes of the baselines, when the module defines them:
-    # PF's uncropped map holds every scatter index plus op; ZP's padded, zero-inserted
-    # input is (n-1)s+1 samples, K-1-p padding each side, op more at the far side.
-    for n, name in ((L.h, "h"), (L.w, "w")):
-        if hasattr(L, f"full_{name}"):
-            last = (n - 1) * L.s + L.k - 1
-            assert getattr(L, f"full_{name}") == last + 1 + L.op
-        if hasattr(L, f"zp_{name}"):
-            assert getattr(L, f"zp_{name}") == (n - 1) * L.s + 1 + 2 * (L.k - 1 - L.p) + L.op
+    # Buffer sizes of the baselines: PF's uncropped map holds every scatter index plus
+    # op; ZP's padded, zero-inserted input is (n-1)s+1 samples, K-1-p padding each side,
+    # op more at the far side.
+    for n, full, zp in ((L.h, L.full_h, L.zp_h), (L.w, L.full_w, L.zp_w)):
+        assert full == (n - 1) * L.s + L.k - 1 + 1 + L.op
+        assert zp == (n - 1) * L.s + 1 + 2 * (L.k - 1 - L.p) + L.op
 
 
 def test_layer_sizes_known_workloads():
