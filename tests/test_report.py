@@ -391,3 +391,21 @@ def test_default_figures_come_from_the_rtl_counters(tmp_path, monkeypatch):
 def _layer(described: dict):
     from red.config import LayerSpec
     return LayerSpec(**described)
+
+
+def test_folder_in_use_exits_2_and_is_left_alone(tmp_path):
+    """A report into a folder another red run holds is refused before any work."""
+    import fcntl
+    out = tmp_path / "r"
+    out.mkdir()
+    (out / "report.md").write_text("an earlier report\n")
+    with open(out / ".red.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        result = subprocess.run(
+            [sys.executable, "-m", "red.cli", "report", "--quick", "--sim", "icarus",
+             "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert "in use by another red run" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+    assert (out / "report.md").read_text() == "an earlier report\n"
+    assert sorted(p.name for p in out.iterdir()) == [".red.lock", "report.md"]

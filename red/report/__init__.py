@@ -32,6 +32,7 @@ from typing import Callable
 
 from red.config import ConfigError
 from red.energy import DEFAULT_ENERGY, EnergyTable
+from red.outdir import OutputFolder
 from red.workloads import get_workload
 
 from . import plots, prose, rtl, sweep
@@ -65,7 +66,8 @@ def build_report(out: str | Path, *, quick: bool, sim: str, full: bool = False,
     Parameters
     ----------
     out : path
-        Output folder (created).
+        Output folder (created; filled only when the report is complete, and refused
+        while another run uses it, see :class:`red.outdir.OutputFolder`).
     quick, full : bool
         The variant (:mod:`red.report.plan`): ``quick`` simulates small scaled copies of
         two layers, ``full`` every full-size run, neither the default budgeted set. The
@@ -89,8 +91,21 @@ def build_report(out: str | Path, *, quick: bool, sim: str, full: bool = False,
     for network in workloads:
         get_workload(network)
     started = time.monotonic()
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    # Written into a private scratch folder and moved into ``out`` only when complete:
+    # a failed or interrupted report leaves ``out`` as it was (red.outdir).
+    with OutputFolder(out, owned=(*FILES.values(), "sim")) as folder:
+        status = _build(folder.scratch, quick=quick, full=full, sim=sim, table=table,
+                        workloads=workloads, progress=progress, started=started)
+        folder.commit()
+    progress(f"wrote {folder.path / FILES['markdown']} and {folder.path / FILES['json']} "
+             f"in {time.monotonic() - started:.1f} s")
+    return status
+
+
+def _build(out: Path, *, quick: bool, full: bool, sim: str, table: EnergyTable,
+           workloads: tuple[str, ...], progress: Callable[[str], None],
+           started: float) -> int:
+    """:func:`build_report` into the folder ``out``."""
     model = sweep.ModelCache()
     variant = QUICK if quick else FULL if full else DEFAULT
     plan = make_plan(variant, tuple(workloads), model)
@@ -129,8 +144,8 @@ def build_report(out: str | Path, *, quick: bool, sim: str, full: bool = False,
     report["seconds"] = round(time.monotonic() - started, 1)
     (out / FILES["json"]).write_text(json.dumps(report, indent=1) + "\n")
     (out / FILES["markdown"]).write_text(prose.render_markdown(report) + "\n")
-    progress(f"wrote {out / FILES['markdown']} and {out / FILES['json']} "
-             f"in {report['seconds']} s" + (f"; {len(problems)} problem(s)" if problems else ""))
+    if problems:
+        progress(f"{len(problems)} problem(s)")
     for problem in problems:
         progress(f"problem: {problem}")
     return EXIT_FAILED if problems else EXIT_OK
