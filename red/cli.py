@@ -22,8 +22,8 @@ from .counters import CYCLE_COUNTERS
 from .mapping import schedule
 from .cache import cache_root
 from .outdir import OutputFolder
-from .model import ISAAC_TILE, MODES, compare, estimate, rtl_vs_model, speedups, \
-    sum_estimates
+from .model import ISAAC_TILE, MODES, RTL_MODES, compare, estimate, rtl_vs_model, \
+    speedups, sum_estimates
 from .workloads import WORKLOADS, get_workload
 
 __all__ = ["main", "build_parser", "SUBCOMMANDS", "add_model_parser", "add_gen_parser",
@@ -219,7 +219,6 @@ def run_gen(args: argparse.Namespace) -> int:
 # -- red sim -------------------------------------------------------------------------
 
 EXIT_MISMATCH = 1
-SIM_MODES = ("red", "zp")
 
 #: What ``red sim`` writes into ``--out`` (a later run replaces all of it).
 SIM_OUTPUTS = ("x.npy", "w.npy", "y.npy", "y_golden.npy", "report.json", "sim", "waves.fst",
@@ -238,7 +237,7 @@ def add_sim_parser(subparsers) -> None:
                         help="cin=..,cout=..,h=..,w=..,k=..,s=..,p=..,op=..")
     parser.add_argument("--tile", metavar="KEY=VALUE,...|FILE.toml", default="",
                         help=f"tile parameters (defaults: {_format_tile(TileConfig())})")
-    parser.add_argument("--mode", choices=SIM_MODES, default="red")
+    parser.add_argument("--mode", choices=RTL_MODES, default="red")
     parser.add_argument("--sim", choices=("verilator", "icarus"), default=None,
                         help="simulator (default: $SIM, else verilator)")
     parser.add_argument("--x", metavar="X.npy", help="input [Cin][H][W], signed in_bits")

@@ -39,10 +39,13 @@ from .mapping import Schedule, fold_offsets, schedule
 from .timing import pass_timing
 
 __all__ = ["Mode", "MODES", "ISAAC_TILE", "Estimate", "estimate", "compare", "speedups",
-           "sum_estimates", "MIRRORED_COUNTERS", "rtl_vs_model"]
+           "sum_estimates", "MIRRORED_COUNTERS", "rtl_vs_model", "RTL_MODES"]
 
 Mode = Literal["red", "zp", "pf"]
 MODES: tuple[Mode, ...] = get_args(Mode)
+
+#: The modes the RTL tile runs (PF has no RTL); ``red.rtl.layouts.MODE_CODES`` encodes them.
+RTL_MODES: tuple[Mode, ...] = ("red", "zp")
 
 #: ISAAC-style circuit defaults of RED_TILE.md (128x128 arrays, 2-bit cells, 16-bit
 #: weights and inputs, 1-bit DAC, 8-bit ADC). ``kernel=KERNEL_MAX`` covers FCN-32s;

@@ -52,8 +52,9 @@ def pass_timing(layer: LayerSpec, tile: TileConfig, mode: str, kh0: int = 0,
     (:func:`red.mapping.fold_rows`), and the channel slices not at all, so passes that
     share those share one simulation (cached).
     """
-    if mode not in ("red", "zp"):
-        raise ValueError(f"mode={mode!r}: the RTL tile runs 'red' or 'zp'")
+    from .model import RTL_MODES
+    if mode not in RTL_MODES:
+        raise ValueError(f"mode={mode!r}: the RTL tile runs {' or '.join(RTL_MODES)}")
     reads = (fold_rows(layer.k, tile.kernel, layer.s, kh0),
              fold_rows(layer.k, tile.kernel, layer.s, kw0))
     shape = LayerSpec(cin=1, cout=1, h=layer.h, w=layer.w, k=layer.k, s=layer.s,

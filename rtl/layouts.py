@@ -4,6 +4,7 @@ from amaranth.hdl import signed
 from amaranth.lib import data
 
 from red.config import TileConfig, unsigned_width
+from red.model import RTL_MODES
 
 __all__ = ["require_tile_config", "MODE_RED", "MODE_ZP", "pixel_layout", "weight_beat_layout",
            "weight_beats", "buffered_pixel_layout", "MODE_CODES", "layer_fields",
@@ -20,8 +21,9 @@ def require_tile_config(config) -> TileConfig:
 MODE_RED = 0
 MODE_ZP = 1
 
-#: The ``mode`` field value of each data flow the tile runs, by name.
+#: The ``mode`` field value of each data flow the tile runs (``red.model.RTL_MODES``).
 MODE_CODES = {"red": MODE_RED, "zp": MODE_ZP}
+assert tuple(MODE_CODES) == RTL_MODES
 
 
 def pixel_layout(config: TileConfig) -> data.ArrayLayout:

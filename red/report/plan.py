@@ -23,18 +23,16 @@ from typing import Callable
 
 from red.config import PAPER_TILE, LayerSpec, TileConfig
 from red.mapping import schedule
-from red.model import Estimate
+from red.model import RTL_MODES, Estimate
 from red.workloads import get_workload
 
-__all__ = ["REPORT_WORKLOADS", "REPORT_TILES", "RTL_NETWORKS", "RTL_MODES", "RTL_CYCLE_BUDGET",
+__all__ = ["REPORT_WORKLOADS", "REPORT_TILES", "RTL_NETWORKS", "RTL_CYCLE_BUDGET",
            "QUICK_TILE", "QUICK_SHAPES", "VARIANTS", "DEFAULT", "FULL", "QUICK", "PlannedRun",
            "Plan", "make_plan"]
 
 #: Workloads of the report, in order (see ``red.workloads``).
 REPORT_WORKLOADS = ("dcgan", "fcn8s", "fcn16s", "fcn32s")
 
-#: Modes the RTL runs (PF has no RTL).
-RTL_MODES = ("red", "zp")
 
 #: Kernel of the FCN tiles. FCN's K4 layers fit one fold, and its K16, K32 and K64
 #: layers fold into 4x4 windows exactly (16, 64 and 256 folds), so no group is idle.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from red.counters import CYCLE_COUNTERS
 from red.energy import COMPONENTS
-from red.model import MODES
+from red.model import MODES, RTL_MODES
 
 from .plan import QUICK
 from .sweep import PAPER_CLAIMS
@@ -245,7 +245,7 @@ def _model_rows(items: list[tuple[str, dict]]) -> list[list[str]]:
              *(_uj(entry["energy_pj"][mode]["total"]) for mode in MODES),
              _pct(entry["energy_reduction"]["red_vs_zp"]),
              _pct(entry["energy_reduction"]["red_vs_pf"]),
-             *(_pct(entry["utilization"][mode]) for mode in ("red", "zp"))]
+             *(_pct(entry["utilization"][mode]) for mode in RTL_MODES)]
             for name, entry in items]
 
 
