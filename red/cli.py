@@ -373,7 +373,13 @@ def _simulate(args, layer: LayerSpec, tile: TileConfig, sim: str, x, w, out) -> 
         "model": model_estimate.as_dict(),
         "files": {"x": "x.npy", "w": "w.npy", "y": "y.npy", "y_golden": "y_golden.npy"},
     }
-    problems = [] if result.match else ["RTL output != golden output"]
+    problems = []
+    if not result.match:
+        differing = np.argwhere(result.y != result.y_golden)
+        co, oh, ow = differing[0].tolist()
+        problems.append(f"RTL output != golden output: {len(differing)} outputs differ, first "
+                        f"(co={co}, oh={oh}, ow={ow}): RTL {result.y[co, oh, ow]}, golden "
+                        f"{result.y_golden[co, oh, ow]}")
     if run.waves is not None:
         from red.sim.waves import measure
         kept = out / run.waves.name

@@ -44,8 +44,16 @@ class LayerRecorder:
         # Runs that share their data (RED and ZP of one layer) share the golden output.
         if not Path(entry["y_golden"]).exists():
             np.save(entry["y_golden"], golden_output(self.cfg, layer, x, w))
-        match = bool(np.array_equal(passes.y, np.load(entry["y_golden"])))
-        self.scoreboard.compare(f"layer {n} ({layer}, {mode})", [int(match)], [1])
+        golden = np.load(entry["y_golden"])
+        match = bool(np.array_equal(passes.y, golden))
+        # In order, each output named by (co, oh, ow): the first ten that differ.
+        differing = np.argwhere(passes.y != golden)
+        for co, oh, ow in differing[:10].tolist():
+            self.scoreboard.compare(f"layer {n} ({layer}, {mode}) output (co={co}, oh={oh}, "
+                                    f"ow={ow}) of {len(differing)} differing",
+                                    [passes.y[co, oh, ow]], [golden[co, oh, ow]])
+        if not len(differing):
+            self.scoreboard.compare(f"layer {n} ({layer}, {mode})", [1], [1])
         counters = passes.counters
         self.results.append({"match": match, "counters": counters,
                              "pass_counters": passes.pass_counters})

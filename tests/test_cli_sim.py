@@ -96,7 +96,9 @@ def test_mismatch_exits_1_and_still_writes(tmp_path, monkeypatch):
     status = cli.main(["sim", "--layer", LAYER, "--tile", TILE, "--sim", "icarus",
                        "--out", str(out)])
     assert status == 1
-    assert json.loads((out / "report.json").read_text())["match"] is False
+    report = json.loads((out / "report.json").read_text())
+    assert report["match"] is False
+    assert "1 outputs differ, first (co=0, oh=0, ow=0)" in report["problems"][0]
     assert not np.array_equal(np.load(out / "y.npy"), np.load(out / "y_golden.npy"))
 
 
