@@ -66,13 +66,14 @@ def pass_timing(layer: LayerSpec, tile: TileConfig, mode: str, kh0: int = 0,
 def _pass_timing(layer: LayerSpec, tile: TileConfig, mode: str,
                  reads: tuple[tuple[int, int], tuple[int, int]]) -> PassTiming:
     zp = mode == "zp"
-    B, L = tile.in_bits, tile.out_pixels
+    B = tile.in_bits
     H, W, s, p = layer.h, layer.w, layer.s, layer.p
     ho, wo = layer.ho, layer.wo
     q0, p_mod_s = p // s, p % s
     (jmin_h, jmax_h), (jmin_w, _) = reads
     n_rows, n_cols = (ho, wo) if zp else (layer.nb_h, layer.nb_w)
     s_row, s_col = (1, tile.slot_banks) if zp else (s, s)
+    beat = tile.beat_pixels(s, zp)           # pixels of a full output beat
     a0 = b0 = 0 if zp else p_mod_s
     # Rows from q - jmax on are kept: the line buffer takes row r while
     # r < q - jmax + line_rows.
@@ -169,7 +170,7 @@ def _pass_timing(layer: LayerSpec, tile: TileConfig, mode: str,
                 in_col += 1
 
         if emit:
-            count = min(L, s_col, wo - ow)
+            count = min(beat, wo - ow)
             r_valid, r_count = True, count
             if count == wo - ow:
                 ow, b_e = 0, b0

@@ -62,6 +62,11 @@ class PassWords:
     """``h*w`` input pixels in raster order, one hexadecimal line each (or one per
     memory word)."""
     budget: int
+    """Cycle limit of the pass without stalls (:func:`pass_budget`)."""
+
+    def limit(self, stall: float) -> int:
+        """Cycle limit with input gaps and back-pressure of probability ``stall``."""
+        return self.budget * (4 if stall else 1)
 
 
 class LayerPasses:

@@ -124,7 +124,7 @@ async def run_layer(dut, cfg: TileConfig, layer: LayerSpec, mode: str, x, w,
             sends.append(StreamDriver(dut, "ps", rng, stall).send(previous))
         tasks = [cocotb.start_soon(send) for send in sends]
         sink_task = cocotb.start_soon(sink.run())
-        await _wait_for(dut, "done", 1, words.budget * (4 if stall else 1))
+        await _wait_for(dut, "done", 1, words.limit(stall))
         sink_task.cancel()
         dut.o__ready.value = 0
         for task in tasks:
