@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from red.config import PAPER_TILE, LayerSpec, TileConfig
+from red.sim import SIMULATORS
 
 __all__ = ["BENCHES", "main"]
 
@@ -167,7 +168,8 @@ def bench(name: str, scratch: Path) -> dict:
     _log(f"{name}: generation")
     result["generation"] = _generation(tile)
     result["builds"], result["sims"] = {}, {}
-    for sim, sim_layer in (("verilator", layer), ("icarus", icarus_layer)):
+    for sim in SIMULATORS:
+        sim_layer = icarus_layer if sim == "icarus" else layer
         _log(f"{name}: cold {sim} build")
         result["builds"][sim] = _cold_build(tile, sim)
         _log(f"{name}: {sim} run of {sim_layer}")

@@ -25,9 +25,10 @@ from .outdir import OutputFolder
 from .model import ISAAC_TILE, MODES, RTL_MODES, compare, estimate, rtl_vs_model, \
     speedups, sum_estimates
 from .workloads import WORKLOADS, get_workload
+from .sim import DEFAULT_SIMULATOR, SIMULATORS
 
 __all__ = ["main", "build_parser", "SUBCOMMANDS", "add_model_parser", "add_gen_parser",
-           "add_sim_parser", "add_waves_parser", "add_report_parser"]
+           "add_sim_parser", "add_waves_parser", "add_report_parser", "add_sparsify_parser"]
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -221,8 +222,8 @@ def run_gen(args: argparse.Namespace) -> int:
 EXIT_MISMATCH = 1
 
 #: What ``red sim`` writes into ``--out`` (a later run replaces all of it).
-SIM_OUTPUTS = ("x.npy", "w.npy", "y.npy", "y_golden.npy", "report.json", "sim", "waves.fst",
-               "dump.vcd")
+SIM_OUTPUTS = ("x.npy", "w.npy", "bias.npy", "y.npy", "y_golden.npy", "report.json", "sim",
+               "waves.fst", "dump.vcd")
 
 
 def add_sim_parser(subparsers) -> None:
@@ -238,10 +239,28 @@ def add_sim_parser(subparsers) -> None:
     parser.add_argument("--tile", metavar="KEY=VALUE,...|FILE.toml", default="",
                         help=f"tile parameters (defaults: {_format_tile(TileConfig())})")
     parser.add_argument("--mode", choices=RTL_MODES, default="red")
-    parser.add_argument("--sim", choices=("verilator", "icarus"), default=None,
-                        help="simulator (default: $SIM, else verilator)")
+    parser.add_argument("--sim", choices=SIMULATORS, default=None,
+                        help=f"simulator (default: $SIM, else {DEFAULT_SIMULATOR})")
     parser.add_argument("--x", metavar="X.npy", help="input [Cin][H][W], signed in_bits")
     parser.add_argument("--w", metavar="W.npy", help="weights [Cin][Cout][K][K], signed w_bits")
+    parser.add_argument("--bias", metavar="BIAS.npy",
+                        help="per-output-channel bias [Cout], signed, added once per output")
+    parser.add_argument("--relu", action="store_true", help="apply ReLU to the outputs")
+    parser.add_argument("--early", metavar="off|negative|approx:EPS", default="off",
+                        help="CompRRAE early termination from runtime output bounds: "
+                             "negative (exact, needs --relu) stops outputs that must end "
+                             "negative; approx:EPS (0 < EPS < 1) also stops an output when "
+                             "its bound's width <= EPS * |partial sum| and outputs the "
+                             "bound's midpoint. Applied when each pass computes its outputs' "
+                             "whole sum (cin <= rows, k <= kernel)")
+    sparse = parser.add_mutually_exclusive_group()
+    sparse.add_argument("--sparse", action="store_true",
+                        help="crossbar-aware sparse mapping: reorder the channels "
+                             "(red.sparsity), gate empty weight blocks, drop empty passes; "
+                             "results stay in the layer's channel order")
+    sparse.add_argument("--sparsity", metavar="DIR",
+                        help="the sparse mapping and (pruned) weights written by "
+                             "'red sparsify' (instead of --w)")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of random x and w (without --x/--w) and of --stall")
     parser.add_argument("--stall", type=float, default=0.0, metavar="P",
@@ -254,7 +273,9 @@ def add_sim_parser(subparsers) -> None:
 def _load_array(path: str, name: str, shape: tuple, bits: int):
     """The signed integer array in the ``.npy`` file ``path``, refused with one line
     unless it is one: the header is checked (format, dtype, shape) before any data is
-    read, and no pickled object is ever loaded."""
+    read, and no pickled object is ever loaded. ``shape`` gives each axis's length, or a
+    name for an axis of any length (axes of one name must be equal: ``("cin", "cout",
+    "k", "k")`` is a square kernel)."""
     import tokenize
     import numpy as np
     from .golden import check_signed
@@ -271,15 +292,24 @@ def _load_array(path: str, name: str, shape: tuple, bits: int):
         raise ConfigError(f"{where}: cannot read it ({exc.strerror or exc})") from None
     except (ValueError, EOFError, SyntaxError, tokenize.TokenError):
         raise ConfigError(f"{where}: not a .npy array file (np.save writes one)") from None
-    if dtype.kind not in "iu":
+    if dtype.kind not in "iub":
         raise ConfigError(f"{where}: dtype {dtype}, must hold integers")
-    if file_shape != shape:
-        raise ConfigError(f"{where}: shape {file_shape}, the layer needs {shape}")
+    if not _shape_fits(file_shape, shape):
+        raise ConfigError(f"{where}: shape {file_shape}, the layer needs "
+                          f"({', '.join(map(str, shape))})")
     try:
         array = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:
         raise ConfigError(f"{where}: cannot read the array ({exc})") from None
     return check_signed(f"{where}:", array, bits)
+
+
+def _shape_fits(shape: tuple, pattern: tuple) -> bool:
+    """Whether ``shape`` has the axes of ``pattern`` (:func:`_load_array`)."""
+    named: dict[str, int] = {}
+    return len(shape) == len(pattern) and all(
+        length == (named.setdefault(want, length) if isinstance(want, str) else want)
+        for length, want in zip(shape, pattern))
 
 
 def _config_arg(text: str, cls, table: str):
@@ -305,29 +335,105 @@ def run_sim(args: argparse.Namespace) -> int:
         raise ConfigError(f"--seed {args.seed} is invalid: must be in [0, 2^32)")
     if not 0.0 <= args.stall < 1.0:
         raise ConfigError(f"--stall {args.stall} is invalid: must be in [0, 1)")
-    if (args.x is None) != (args.w is None):
+    if args.sparsity is not None and args.w is not None:
+        raise ConfigError("--sparsity brings its own weights: drop --w")
+    if (args.x is None) != (args.w is None) and args.sparsity is None:
         raise ConfigError("--x and --w go together (or neither, for random data)")
+    from red.sim.session import random_layer_data
+    x, w = random_layer_data(layer, tile, np.random.default_rng(args.seed))
     if args.x is not None:
         x = _load_array(args.x, "x", (layer.cin, layer.h, layer.w), tile.in_bits)
+    if args.w is not None:
         w = _load_array(args.w, "w", (layer.cin, layer.cout, layer.k, layer.k), tile.w_bits)
-    else:
-        from red.sim.session import random_layer_data
-        x, w = random_layer_data(layer, tile, np.random.default_rng(args.seed))
+    reorder = None
+    if args.sparsity is not None:
+        w, reorder = _load_sparsity(args.sparsity, layer, tile)
+    elif args.sparse:
+        from .sparsity import reorder_channels
+        reorder = reorder_channels(w, tile)
+    from .early import EarlySpec, OutputStage
+    bias = None if args.bias is None else _load_array(args.bias, "bias", (layer.cout,),
+                                                      tile.bias_width)
+    stage = OutputStage(bias, args.relu, EarlySpec.parse(args.early))
+    if reorder is not None and stage.early.on:
+        raise ConfigError(f"--early {args.early} and a sparse mapping do not combine: run "
+                          f"one or the other")
 
     from red.sim.runner import default_simulator
     sim = args.sim or default_simulator()
-    if sim not in ("verilator", "icarus"):
-        raise ConfigError(f"SIM={sim!r} is invalid: choose verilator or icarus")
+    if sim not in SIMULATORS:
+        raise ConfigError(f"SIM={sim!r} is invalid: choose {' or '.join(SIMULATORS)}")
     cache_root()                          # an unusable cache fails before any work
     with OutputFolder(args.out, owned=SIM_OUTPUTS) as folder:
-        status = _simulate(args, layer, tile, sim, x, w, folder.scratch)
+        status = _simulate(args, layer, tile, sim, x, w, stage, reorder, folder.scratch)
         if status is not None:
             folder.commit()
             print(f"red sim: report {folder.path / 'report.json'}")
     return EXIT_MISMATCH if status is None else status
 
 
-def _simulate(args, layer: LayerSpec, tile: TileConfig, sim: str, x, w, out) -> int | None:
+def _early_report(layer: LayerSpec, tile: TileConfig, mode: str, x, w, stage) -> dict:
+    """``report.json``'s ``early`` section and, under ``estimate``, the model of the run
+    (:func:`red.model.early_estimate` where early termination applies)."""
+    import numpy as np
+    from .golden import early_deconv2d
+    from .model import early_estimate
+    from red.sim.passes import early_applies
+    section = stage.early.describe() | {"applied": early_applies(tile, layer, stage)}
+    if not section["applied"]:
+        if stage.early.on:
+            section["reason"] = (f"early termination needs each pass to compute its "
+                                 f"outputs' whole sum: cin={layer.cin} <= rows={tile.rows} "
+                                 f"and k={layer.k} <= kernel={tile.kernel}")
+        return section | {"estimate": estimate(layer, tile, mode)}
+    outcome = early_deconv2d(x, w, layer.s, layer.p, layer.op, flow=mode, early=stage.early,
+                             bias=stage.bias, relu=stage.relu, rows=tile.rows,
+                             cell_bits=tile.cell_bits, w_bits=tile.w_bits,
+                             in_bits=tile.in_bits, adc_bits=tile.adc_bits)
+    error = outcome.y - outcome.exact
+    norm = float(np.linalg.norm(outcome.exact))
+    section["error_vs_exact"] = {
+        "outputs_differing": int(np.count_nonzero(error)),
+        "max_abs": int(np.abs(error).max(initial=0)),
+        "relative_l2": float(np.linalg.norm(error)) / norm if norm else 0.0,
+    }
+    return section | {"estimate": early_estimate(layer, tile, mode, stage.early, outcome)}
+
+
+def _load_sparsity(folder: str, layer: LayerSpec, tile: TileConfig):
+    """The weights in the layer's channel order and the :class:`~red.sparsity.Reordering`
+    that ``red sparsify`` wrote into ``folder``, refused with one line unless they fit
+    the layer and the tile."""
+    import numpy as np
+    from pathlib import Path
+    from .sparsity import Reordering, apply_permutation, block_mask, undo_permutation
+    where = Path(folder)
+    if not where.is_dir():
+        raise ConfigError(f"--sparsity {folder}: not a folder (red sparsify --out writes one)")
+    perms = {}
+    for name, n in (("perm_in", layer.cin), ("perm_out", layer.cout)):
+        perm = _load_array(str(where / f"{name}.npy"), "sparsity", (n,), 64)
+        if sorted(perm.tolist()) != list(range(n)):
+            raise ConfigError(f"--sparsity {where / name}.npy: not a permutation of "
+                              f"0..{n - 1}")
+        perms[name] = perm
+    shape = (layer.cin, layer.cout, layer.k, layer.k)
+    permuted = _load_array(str(where / "w.npy"), "sparsity", shape, tile.w_bits)
+    mask = _load_array(str(where / "block_mask.npy"), "sparsity",
+                       ("cout_tiles", "cin_tiles", layer.k, layer.k), 2)
+    if not np.array_equal(mask.astype(bool), block_mask(permuted, tile)):
+        raise ConfigError(f"--sparsity {where / 'block_mask.npy'}: does not match w.npy on "
+                          f"this tile (rows={tile.rows}, logical columns "
+                          f"{tile.logical_cols}): run red sparsify with the same --tile")
+    reorder = Reordering(perms["perm_in"], perms["perm_out"],
+                         empty_blocks=int((~mask.astype(bool)).sum()), start="given")
+    w = undo_permutation(permuted, reorder.perm_in, reorder.perm_out)
+    assert np.array_equal(apply_permutation(w, reorder.perm_in, reorder.perm_out), permuted)
+    return w, reorder
+
+
+def _simulate(args, layer: LayerSpec, tile: TileConfig, sim: str, x, w, stage, reorder,
+              out) -> int | None:
     """Run ``red sim`` into the scratch folder ``out``; return the exit status, or None
     when the simulation itself failed (nothing to keep)."""
     import numpy as np
@@ -335,13 +441,15 @@ def _simulate(args, layer: LayerSpec, tile: TileConfig, sim: str, x, w, out) -> 
     from red.sim.session import LayerRun, simulate_layers
     np.save(out / "x.npy", x)
     np.save(out / "w.npy", w)
+    if stage.bias is not None:
+        np.save(out / "bias.npy", stage.bias)
     print(f"red sim: {layer} mode={args.mode} on {sim}; seed {args.seed}, stall {args.stall} "
           f"(hardware generators); tile {_format_tile(tile)}", flush=True)
     print("red sim: generating, building (cached) and simulating ...", flush=True)
     try:
-        results, run = simulate_layers(tile, [LayerRun(layer, args.mode, x, w)], sim=sim,
-                                       work_dir=out / "sim", seed=args.seed,
-                                       stall=args.stall, waves=args.waves)
+        results, run = simulate_layers(
+            tile, [LayerRun(layer, args.mode, x, w, stage, reorder)], sim=sim,
+            work_dir=out / "sim", seed=args.seed, stall=args.stall, waves=args.waves)
     except SimulationError as exc:
         print(f"red: error: {str(exc).splitlines()[0]}", file=sys.stderr)
         return None
@@ -349,8 +457,15 @@ def _simulate(args, layer: LayerSpec, tile: TileConfig, sim: str, x, w, out) -> 
     np.save(out / "y.npy", result.y)
     np.save(out / "y_golden.npy", result.y_golden)
     counters = result.counters
-    plan = schedule(layer, tile)
-    model_estimate = estimate(layer, tile, args.mode)
+    blocks = None
+    if reorder is not None:
+        from .sparsity import apply_permutation, block_mask
+        blocks = block_mask(apply_permutation(w, reorder.perm_in, reorder.perm_out), tile)
+    plan = schedule(layer, tile, blocks)
+    early = _early_report(layer, tile, args.mode, x, w, stage)
+    model_estimate = early.pop("estimate")
+    if reorder is not None:
+        model_estimate = estimate(layer, tile, args.mode, blocks)
     passes = plan.describe()
     for entry, pass_counters in zip(passes["schedule"], result.pass_counters):
         entry["cycles"] = {"total": pass_counters["total_cycles"],
@@ -368,10 +483,20 @@ def _simulate(args, layer: LayerSpec, tile: TileConfig, sim: str, x, w, out) -> 
         "cin_tiles": plan.cin_tiles, "cout_tiles": plan.cout_tiles, "folds": plan.folds,
         "cycles": {"total": counters["total_cycles"], "compute": counters["compute_cycles"],
                    "load": counters["load_cycles"]},
-        "events": {k: v for k, v in counters.items() if k not in CYCLE_COUNTERS},
+        # skipped_passes: a dropped pass never reaches the tile, so the schedule counts it.
+        "events": {k: v for k, v in counters.items() if k not in CYCLE_COUNTERS}
+                  | {"skipped_passes": plan.skipped_passes},
+        "sparsity": None if reorder is None else {
+            "source": f"red sparsify {args.sparsity}" if args.sparsity else "red sim --sparse",
+            "blocks_total": int(blocks.size), "empty_blocks": int((~blocks).sum()),
+            "skipped_passes": plan.skipped_passes,
+            "perm_in": reorder.perm_in.tolist(), "perm_out": reorder.perm_out.tolist()},
         "schedule": passes["schedule"],
+        "output_stage": {"bias": stage.bias is not None, "relu": stage.relu},
+        "early": early,
         "model": model_estimate.as_dict(),
-        "files": {"x": "x.npy", "w": "w.npy", "y": "y.npy", "y_golden": "y_golden.npy"},
+        "files": {"x": "x.npy", "w": "w.npy", "y": "y.npy", "y_golden": "y_golden.npy"}
+                 | ({"bias": "bias.npy"} if stage.bias is not None else {}),
     }
     problems = []
     if not result.match:
@@ -463,9 +588,9 @@ def add_report_parser(subparsers) -> None:
     variant.add_argument("--full", action="store_true",
                          help="simulate every full-size RED and ZP run, FCN-16s/32s and "
                               "large ZP runs included (many hours; shows its progress)")
-    parser.add_argument("--sim", choices=("verilator", "icarus"), default=None,
-                        help="simulator (default: $SIM, else verilator; the full-size RTL "
-                             "runs are much slower on icarus)")
+    parser.add_argument("--sim", choices=SIMULATORS, default=None,
+                        help=f"simulator (default: $SIM, else {DEFAULT_SIMULATOR}; the "
+                             "full-size RTL runs are much slower on icarus)")
     parser.add_argument("--energy", metavar="FILE.toml",
                         help="per-event energies overriding the defaults ([energy] table, "
                              "pJ; keys as red.energy.EnergyTable)")
@@ -478,18 +603,87 @@ def run_report(args: argparse.Namespace) -> int:
     from .energy import DEFAULT_ENERGY, load_energy_table
     from .report import build_report
     sim = args.sim or default_simulator()
-    if sim not in ("verilator", "icarus"):
-        raise ConfigError(f"SIM={sim!r} is invalid: choose verilator or icarus")
+    if sim not in SIMULATORS:
+        raise ConfigError(f"SIM={sim!r} is invalid: choose {' or '.join(SIMULATORS)}")
     table = load_energy_table(args.energy) if args.energy else DEFAULT_ENERGY
     cache_root()                          # an unusable cache fails before any work
     return build_report(args.out, quick=args.quick, full=args.full, sim=sim, table=table)
+
+
+# -- red sparsify --------------------------------------------------------------------
+
+#: What ``red sparsify`` writes into ``--out`` (a later run replaces all of it).
+SPARSIFY_OUTPUTS = ("w.npy", "perm_in.npy", "perm_out.npy", "block_mask.npy",
+                    "sparsity.json")
+
+
+def add_sparsify_parser(subparsers) -> None:
+    """Register ``red sparsify``: crossbar-aware channel reordering and block pruning."""
+    parser = subparsers.add_parser(
+        "sparsify", help="reorder channels so zero weights fill whole crossbar blocks; "
+                         "optionally prune whole blocks",
+        description="Permute the input and output channels of a layer's weights so that "
+                    "as many crossbar blocks (cin slice x cout slice x kernel pixel of the "
+                    "tile's passes) as possible hold only zeros, then optionally zero the "
+                    "lowest-norm blocks until a fraction of blocks is empty (no "
+                    "retraining). Writes w.npy (permuted and pruned: w[i][j] = "
+                    "original[perm_in[i]][perm_out[j]]), perm_in.npy, perm_out.npy, "
+                    "block_mask.npy ([cout_tile][cin_tile][kh][kw], True = non-empty) "
+                    "and sparsity.json into --out. Exit 0, or 2 for bad input.")
+    parser.add_argument("--w", metavar="W.npy", required=True,
+                        help="weights [Cin][Cout][K][K], signed w_bits")
+    parser.add_argument("--tile", metavar="KEY=VALUE,...|FILE.toml", default="",
+                        help=f"tile parameters (defaults: {_format_tile(TileConfig())})")
+    parser.add_argument("--prune", metavar="FRACTION", default="0",
+                        help="prune whole blocks until this fraction of all blocks is empty, "
+                             "a number in [0, 1] (default 0: reorder only)")
+    parser.add_argument("--out", metavar="DIR", required=True, help="output folder")
+    parser.set_defaults(run=run_sparsify)
+
+
+def _fraction_arg(text: str, what: str) -> float:
+    """A number in [0, 1], refused with one line otherwise (``nan`` and ``inf`` too)."""
+    from .config import _shown
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not 0.0 <= value <= 1.0:
+        raise ConfigError(f"{what} {_shown(text)} is invalid: must be a number in [0, 1]")
+    return value
+
+
+def run_sparsify(args: argparse.Namespace) -> int:
+    """Execute ``red sparsify``; see :func:`add_sparsify_parser`."""
+    import numpy as np
+    from .sparsity import check_weights, sparsify
+    tile = _config_arg(args.tile, TileConfig, "tile")
+    fraction = _fraction_arg(args.prune, "--prune")
+    w = check_weights(_load_array(args.w, "w", ("cin", "cout", "k", "k"), tile.w_bits), tile)
+    with OutputFolder(args.out, owned=SPARSIFY_OUTPUTS) as folder:
+        result = sparsify(w, tile, prune=fraction)
+        np.save(folder.scratch / "w.npy", result.weights)
+        np.save(folder.scratch / "perm_in.npy", result.perm_in)
+        np.save(folder.scratch / "perm_out.npy", result.perm_out)
+        np.save(folder.scratch / "block_mask.npy", result.mask)
+        summary = {**result.describe(), "tile": tile.describe(),
+                   "files": {"w": "w.npy", "perm_in": "perm_in.npy",
+                             "perm_out": "perm_out.npy", "block_mask": "block_mask.npy"}}
+        (folder.scratch / "sparsity.json").write_text(json.dumps(summary, indent=2) + "\n")
+        folder.commit()
+    print(f"red sparsify: {result.blocks_total} blocks; empty: {result.empty_blocks_dense} "
+          f"in the original order, {result.empty_blocks_reordered} reordered, "
+          f"{result.empty_blocks_pruned} pruned (relative weight error "
+          f"{result.relative_weight_error:.4g}); {folder.path / 'sparsity.json'}")
+    return 0
 
 
 # -- command registry ----------------------------------------------------------------
 
 #: One function per subcommand; each adds its parser to the ``red`` subparsers.
 SUBCOMMANDS: tuple[Callable, ...] = (add_model_parser, add_gen_parser, add_sim_parser,
-                                      add_waves_parser, add_report_parser)
+                                      add_waves_parser, add_report_parser,
+                                      add_sparsify_parser)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -216,6 +216,12 @@ class TileConfig:
         return unsigned_width(self.plane_max)
 
     @property
+    def span_width(self) -> int:
+        """Width of a group column's remaining-planes bound ``(2^r - 1) * U`` for early
+        termination (:mod:`red.rtl.early`): ``r <= in_bits - 1``, ``U <= plane_max``."""
+        return unsigned_width(((1 << (self.in_bits - 1)) - 1) * self.plane_max)
+
+    @property
     def x_min(self) -> int:
         return -(1 << (self.in_bits - 1))
 
@@ -285,8 +291,7 @@ class TileConfig:
     def merge_width(self) -> int:
         """Width of one step's merged value: up to ``kernel^2`` group results added (ZP
         mode adds every group)."""
-        lo, hi = self.mvm_range
-        return signed_width(lo * self.groups, hi * self.groups)
+        return signed_width(*self._merge_range)
 
     @property
     def max_row_tiles(self) -> int:
@@ -301,11 +306,37 @@ class TileConfig:
         return self.max_row_tiles * max(self.kernel, self.max_k) ** 2
 
     @property
-    def out_width(self) -> int:
-        """Width of an output pixel channel as emitted: the sum over all passes
-        (:attr:`max_terms` results), so accumulating partial sums never overflows."""
+    def sum_range(self) -> tuple[int, int]:
+        """Range of a layer output before the bias: the sum over all passes
+        (:attr:`max_terms` results)."""
         lo, hi = self.mvm_range
-        return signed_width(lo * self.max_terms, hi * self.max_terms)
+        return lo * self.max_terms, hi * self.max_terms
+
+    @property
+    def bias_width(self) -> int:
+        """Width of a per-output-channel bias: any value a layer output can take before
+        it (:attr:`sum_range`), so a bias never dominates the width of the sum."""
+        return signed_width(*self.sum_range)
+
+    @property
+    def step_width(self) -> int:
+        """Width of one step's output value as the output banks hold it: the merged
+        group results (:attr:`merge_width`) plus the bias, or an early-termination
+        decision (:mod:`red.rtl.early`), which lies between the same limits."""
+        (m_lo, m_hi), (b_lo, b_hi) = self._merge_range, self.sum_range
+        return signed_width(m_lo + b_lo, m_hi + b_hi)
+
+    @property
+    def _merge_range(self) -> tuple[int, int]:
+        lo, hi = self.mvm_range
+        return lo * self.groups, hi * self.groups
+
+    @property
+    def out_width(self) -> int:
+        """Width of an output pixel channel as emitted: the sum over all passes plus the
+        bias, so accumulating partial sums never overflows."""
+        lo, hi = self.sum_range
+        return signed_width(2 * lo, 2 * hi)
 
     # -- tile buffers --------------------------------------------------------------
     @property
@@ -371,6 +402,7 @@ class TileConfig:
             "code_width": self.code_width, "plane_width": self.plane_width,
             "shift_add_width": self.shift_add_width, "x_sum_width": self.x_sum_width,
             "mvm_width": self.mvm_width, "merge_width": self.merge_width,
+            "bias_width": self.bias_width, "step_width": self.step_width,
             "out_width": self.out_width,
         }
 

@@ -13,7 +13,8 @@ TILE_COUNTERS = (
     "total_cycles", "compute_cycles", "load_cycles", "steps", "group_activations",
     "gated_group_steps", "crossbar_steps", "adc_conversions", "row_drives", "weight_writes",
     "line_buffer_writes", "window_reads", "merge_additions", "psum_additions",
-    "out_buffer_writes", "out_buffer_reads",
+    "out_buffer_writes", "out_buffer_reads", "decided_outputs", "skipped_conversions",
+    "skipped_cycles", "skipped_blocks",
 )
 
 #: The counters that count cycles (the rest count events).

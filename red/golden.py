@@ -16,19 +16,26 @@ they can cross-check one another:
   only the taps of its phase.
 
 :func:`crossbar_mvm` and :func:`crossbar_deconv2d` model the crossbar arithmetic
-contract bit for bit, including a clipping ADC.
+contract bit for bit, including a clipping ADC. :func:`output_stage` is the layer's
+output stage (bias, ReLU), and :func:`early_deconv2d` the tile's result under CompRRAE
+early termination (:mod:`red.early`), decided plane by plane from the same bounds the
+RTL computes.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from dataclasses import dataclass
+
 from .config import EXACT_BITS, ConfigError, LayerSpec, lossless_adc_bits
+from .early import EPS_FRAC_BITS, EarlySpec, decide
 from .mapping import cin_slices
 
 __all__ = [
-    "deconv2d", "deconv2d_zp", "deconv2d_pf", "deconv2d_phase",
+    "deconv2d", "conv_transpose2d", "deconv2d_zp", "deconv2d_pf", "deconv2d_phase",
     "crossbar_mvm", "crossbar_deconv2d", "check_signed", "weight_slices", "column_codes",
+    "output_stage", "EarlyOutcome", "early_deconv2d",
 ]
 
 
@@ -79,8 +86,34 @@ def _check_exact(what: str, bound: int) -> None:
                           f"range the golden model computes exactly")
 
 
-def deconv2d(x, w, stride: int, padding: int, output_padding: int = 0) -> np.ndarray:
-    """Transposed convolution by its definition (scatter of every tap)."""
+def output_stage(y, bias=None, relu: bool = False) -> np.ndarray:
+    """The layer's output stage on ``y[Cout][Ho][Wo]``: ``max(0, y + bias[co])`` (the
+    bias added once per output pixel; each part optional)."""
+    y = np.asarray(y, dtype=np.int64)
+    if bias is not None:
+        bias = check_signed("bias", bias, EXACT_BITS)
+        if bias.shape != (y.shape[0],):
+            raise ConfigError(f"bias must have shape ({y.shape[0]},) (one per output "
+                              f"channel), got {bias.shape}")
+        _check_exact("output stage", _max_abs(y) + _max_abs(bias))
+        y = y + bias[:, None, None]
+    return np.maximum(y, 0) if relu else y
+
+
+def deconv2d(x, w, stride: int, padding: int, output_padding: int = 0, *,
+             bias=None, relu: bool = False) -> np.ndarray:
+    """Transposed convolution by its definition (scatter of every tap), then the output
+    stage (:func:`output_stage`)."""
+    return output_stage(_deconv2d(x, w, stride, padding, output_padding), bias, relu)
+
+
+def conv_transpose2d(x, w, stride: int, padding: int, output_padding: int = 0, *,
+                     bias=None, relu: bool = False) -> np.ndarray:
+    """PyTorch's name for :func:`deconv2d`."""
+    return deconv2d(x, w, stride, padding, output_padding, bias=bias, relu=relu)
+
+
+def _deconv2d(x, w, stride: int, padding: int, output_padding: int = 0) -> np.ndarray:
     x, w, L = _check_deconv_args(x, w, stride, padding, output_padding)
     y = np.zeros((L.cout, L.ho, L.wo), dtype=np.int64)
     ih = np.arange(L.h)
@@ -257,9 +290,22 @@ def crossbar_mvm(x, w, *, cell_bits: int, w_bits: int, in_bits: int,
     return p - (1 << (w_bits - 1)) * x.sum(axis=-1, keepdims=True)
 
 
+def _kernel_pixels(L: LayerSpec):
+    """Per kernel pixel ``(kh, kw)``: the inputs along each axis whose term lands inside
+    the output (boolean vectors) and those terms' output rows and columns."""
+    for kh in range(L.k):
+        oh = np.arange(L.h) * L.s - L.p + kh
+        rsel = (oh >= 0) & (oh < L.ho)
+        for kw in range(L.k):
+            ow = np.arange(L.w) * L.s - L.p + kw
+            csel = (ow >= 0) & (ow < L.wo)
+            yield kh, kw, rsel, csel, oh[rsel][:, None], ow[csel][None, :]
+
+
 def crossbar_deconv2d(x, w, stride: int, padding: int, output_padding: int = 0, *,
                       rows: int, cell_bits: int, w_bits: int, in_bits: int,
-                      adc_bits: int | None = None) -> np.ndarray:
+                      adc_bits: int | None = None, bias=None, relu: bool = False,
+                      block_cols: int | None = None) -> np.ndarray:
     """Deconvolution computed as the RED tile does: one crossbar MVM per (kernel pixel,
     row tile of at most ``rows`` input channels, input pixel), results added exactly.
 
@@ -268,6 +314,13 @@ def crossbar_deconv2d(x, w, stride: int, padding: int, output_padding: int = 0, 
     lossless ADC this equals :func:`deconv2d`; with a smaller ADC each MVM is clipped as
     :func:`crossbar_mvm` defines, and this is the value the RTL must produce, whatever
     the pass schedule (cout slices and kernel folds do not change the arithmetic).
+    ``bias`` and ``relu`` are the output stage (:func:`output_stage`).
+
+    With ``block_cols`` (the tile's logical columns), every all-zero *block* (one kernel
+    pixel, row tile and slice of ``block_cols`` output channels, :mod:`red.sparsity`)
+    contributes 0, as a sparse schedule gates it. A crossbar of zero weights computes 0
+    only with a lossless ADC: its offset-binary cells are not zero, and a clipping ADC
+    can clip their column sums.
     """
     x, w, L = _check_deconv_args(x, w, stride, padding, output_padding)
     x = check_signed("x", x, in_bits)
@@ -275,17 +328,125 @@ def crossbar_deconv2d(x, w, stride: int, padding: int, output_padding: int = 0, 
     _check_crossbar_params(rows, cell_bits, w_bits, in_bits, adc_bits)
     y = np.zeros((L.cout, L.ho, L.wo), dtype=np.int64)
     pixels = x.transpose(1, 2, 0)                                          # [H, W, Cin]
-    for kh in range(L.k):
-        oh = np.arange(L.h) * L.s - L.p + kh
-        rsel = (oh >= 0) & (oh < L.ho)
-        for kw in range(L.k):
-            ow = np.arange(L.w) * L.s - L.p + kw
-            csel = (ow >= 0) & (ow < L.wo)
-            for tile_rows in cin_slices(L.cin, rows):
-                r0, r1 = tile_rows.start, tile_rows.stop
-                mvm = crossbar_mvm(pixels[:, :, r0:r1], w[r0:r1, :, kh, kw],
-                                   cell_bits=cell_bits, w_bits=w_bits, in_bits=in_bits,
-                                   adc_bits=adc_bits, rows=rows)           # [H, W, Cout]
-                y[:, oh[rsel][:, None], ow[csel][None, :]] += \
-                    mvm[rsel][:, csel].transpose(2, 0, 1)
-    return y
+    for kh, kw, rsel, csel, rows_o, cols_o in _kernel_pixels(L):
+        for tile_rows in cin_slices(L.cin, rows):
+            r0, r1 = tile_rows.start, tile_rows.stop
+            mvm = crossbar_mvm(pixels[:, :, r0:r1], w[r0:r1, :, kh, kw],
+                               cell_bits=cell_bits, w_bits=w_bits, in_bits=in_bits,
+                               adc_bits=adc_bits, rows=rows)               # [H, W, Cout]
+            if block_cols is not None:
+                for c0 in range(0, L.cout, block_cols):
+                    if not w[r0:r1, c0:c0 + block_cols, kh, kw].any():
+                        mvm[:, :, c0:c0 + block_cols] = 0
+            y[:, rows_o, cols_o] += mvm[rsel][:, csel].transpose(2, 0, 1)
+    return output_stage(y, bias, relu)
+
+
+@dataclass(frozen=True)
+class EarlyOutcome:
+    """What the tile computes under early termination (:func:`early_deconv2d`).
+
+    Attributes
+    ----------
+    y : int64 ``[Cout][Ho][Wo]``
+        The outputs: decided outputs take their decided value, the others the exact
+        contract value plus bias; then ReLU if on.
+    exact : int64 ``[Cout][Ho][Wo]``
+        The same layer without early termination (:func:`crossbar_deconv2d` and the
+        output stage).
+    decided : bool ``[Cout][Ho][Wo]``
+        Outputs decided before their last plane.
+    planes : int64 ``[Cout][Ho][Wo]``
+        Bit planes converted in each column that feeds the output: the plane after
+        which it was decided, or ``in_bits``.
+    feeders : int64 ``[Ho][Wo]``
+        Crossbar groups that feed each output pixel in the flow's step and convert:
+        RED, its deconvolution terms (gated groups convert nothing); ZP, every kernel
+        pixel's group (its zero-inserted inputs are driven and converted too).
+    """
+
+    y: np.ndarray
+    exact: np.ndarray
+    decided: np.ndarray
+    planes: np.ndarray
+    feeders: np.ndarray
+
+
+def early_deconv2d(x, w, stride: int, padding: int, output_padding: int = 0, *,
+                   flow: str, early: EarlySpec, bias=None, relu: bool = False, rows: int,
+                   cell_bits: int, w_bits: int, in_bits: int,
+                   adc_bits: int | None = None) -> EarlyOutcome:
+    """The tile's result of a layer under CompRRAE early termination (:mod:`red.early`).
+
+    Every output is the sum of the crossbar MVMs of its terms (one per group, RED) or of
+    every group (ZP, zeros included), plus the bias. After each plane ``n < in_bits`` of
+    the output's step, its bounds are ``lo = bias + sum(partial results)`` and
+    ``hi = lo + sum((2^(in_bits-n) - 1) * U)`` over those groups, ``U`` being a group
+    column's largest plane value (its cells' column sums over the ``cin`` rows, each
+    clipped by the ADC, weighted by slice), and :func:`red.early.decide` applies. In RED
+    mode an output with no term is fed by no group and never decided (it is the bias).
+
+    ``flow`` is ``"red"`` or ``"zp"``. The layer must compute each output's whole sum in
+    one crossbar (``cin <= rows``); the other parameters are those of
+    :func:`crossbar_deconv2d`.
+    """
+    x, w, L = _check_deconv_args(x, w, stride, padding, output_padding)
+    x = check_signed("x", x, in_bits)
+    w = check_signed("w", w, w_bits)
+    adc_bits = _check_crossbar_params(rows, cell_bits, w_bits, in_bits, adc_bits)
+    if flow not in ("red", "zp"):
+        raise ConfigError(f"flow={flow!r} is invalid: must be red or zp")
+    if L.cin > rows:
+        raise ConfigError(f"early termination needs each output's whole sum in one "
+                          f"crossbar: cin={L.cin} exceeds rows={rows}")
+    bias = output_stage(np.zeros((L.cout, 1, 1), np.int64), bias)[:, 0, 0]
+    B, S = in_bits, w_bits // cell_bits
+    _check_exact("crossbar MVM", L.cin << (w_bits + in_bits))
+    pixels = x.transpose(1, 2, 0).reshape(L.h * L.w, L.cin)
+    planes_in = ((pixels & ((1 << B) - 1))[:, None, :] >> np.arange(B)[:, None]) & 1
+    plane_weight = 1 << np.arange(B)
+    plane_weight[-1] = -plane_weight[-1]                          # sign plane
+    slice_weight = 1 << (cell_bits * np.arange(S))
+    offset = (1 << (w_bits - 1)) * pixels.sum(axis=1)
+    lo = np.zeros((B, L.cout, L.ho, L.wo), dtype=np.int64)         # after planes 1..B
+    u_terms = np.zeros((L.cout, L.ho, L.wo), dtype=np.int64)
+    u_all = np.zeros(L.cout, dtype=np.int64)
+    taps = np.zeros((L.ho, L.wo), dtype=np.int64)
+    for kh, kw, rsel, csel, rows_o, cols_o in _kernel_pixels(L):
+        cells = weight_slices(w[:, :, kh, kw], cell_bits=cell_bits, w_bits=w_bits)
+        codes = _float_codes(planes_in, cells.reshape(L.cin, L.cout * S), adc_bits)
+        values = (codes.reshape(-1, B, L.cout, S) @ slice_weight.astype(np.float64)
+                  ).astype(np.int64)                               # [HW, B, Cout]
+        # Planes most significant first: the partial result after n planes.
+        partial = np.cumsum((values * plane_weight[None, :, None])[:, ::-1], axis=1)
+        partial -= offset[:, None, None]
+        partial = partial.reshape(L.h, L.w, B, L.cout)[rsel][:, csel]
+        lo[:, :, rows_o, cols_o] += partial.transpose(2, 3, 0, 1)
+        most = np.minimum(cells.sum(axis=0), (1 << adc_bits) - 1) @ slice_weight
+        u_terms[:, rows_o, cols_o] += most[:, None, None]
+        u_all += most
+        taps[rows_o, cols_o] += 1
+    lo += bias[None, :, None, None]
+    if flow == "red":
+        unit, feeders = u_terms, taps
+    else:
+        unit = np.broadcast_to(u_all[:, None, None], lo.shape[1:])
+        feeders = np.full((L.ho, L.wo), L.k * L.k, dtype=np.int64)
+    _check_exact("early-termination bounds", (_max_abs(unit) << B) * (1 << EPS_FRAC_BITS)
+                 + _max_abs(lo) * (1 << EPS_FRAC_BITS))
+    exact = lo[B - 1]
+    fed = np.broadcast_to(feeders > 0, exact.shape)
+    decided = np.zeros(exact.shape, dtype=bool)
+    value = np.zeros(exact.shape, dtype=np.int64)
+    planes = np.full(exact.shape, B, dtype=np.int64)
+    if early.on:
+        for n in range(1, B):
+            hi = lo[n - 1] + ((1 << (B - n)) - 1) * unit
+            now, now_value = decide(lo[n - 1], hi, early, relu)
+            now &= fed & ~decided
+            value[now], planes[now] = now_value[now], n
+            decided |= now
+    y = np.where(decided, value, exact)
+    if relu:
+        y, exact = np.maximum(y, 0), np.maximum(exact, 0)
+    return EarlyOutcome(y=y, exact=exact, decided=decided, planes=planes, feeders=feeders)

@@ -19,6 +19,13 @@ in hardware. The arithmetic of the schedule is the contract's (``../shared/RED_T
 "Layers larger than the tile"): ADC clipping is per crossbar, so a layer is the exact sum
 of its row tiles' clipped results; cout slices and folds change nothing.
 
+**Sparse blocks.** Given a block mask (:mod:`red.sparsity`: ``mask[cout slice][cin
+slice][kh][kw]``, ``True`` where the block holds a non-zero weight), each pass lists the
+groups whose block is empty (``Pass.empty``: the tile gates them, they drive and convert
+nothing), and a pass whose every block is empty is dropped (``Schedule.skipped_passes``);
+the passes left in a cout slice accumulate as before. A cout slice whose every block is
+empty keeps its first pass, all gated, to emit its output (0 plus bias).
+
 The RTL driver (:mod:`red.sim.session`), the golden contract model
 (:func:`red.golden.crossbar_deconv2d`, through :func:`cin_slices`) and the analytical
 model (:mod:`red.model`) all take their passes from here.
@@ -29,7 +36,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from .config import LayerSpec, TileConfig
+from .config import ConfigError, LayerSpec, TileConfig
 
 __all__ = ["Pass", "Schedule", "schedule", "cin_slices", "fold_offsets", "fold_rows"]
 
@@ -75,6 +82,9 @@ class Pass:
         The pass adds the previous pass's output map (same cout slice) to its own.
     last : bool
         The last pass of its cout slice: its output is the layer's output for ``cout``.
+    empty : tuple of bool
+        Per tile group ``gh * kernel + gw`` (inside the layer's kernel), whether its
+        block is empty in this pass (sparse schedules; otherwise all ``False``).
     """
 
     index: int
@@ -84,11 +94,13 @@ class Pass:
     kw0: int
     accumulate: bool
     last: bool
+    empty: tuple[bool, ...] = ()
 
     def describe(self) -> dict:
         return {"index": self.index, "cin": [self.cin.start, self.cin.stop],
                 "cout": [self.cout.start, self.cout.stop], "kh0": self.kh0, "kw0": self.kw0,
-                "accumulate": self.accumulate, "last": self.last}
+                "accumulate": self.accumulate, "last": self.last,
+                "empty_groups": [g for g, empty in enumerate(self.empty) if empty]}
 
 
 @dataclass(frozen=True)
@@ -101,6 +113,13 @@ class Schedule:
     cin_tiles: int
     cout_tiles: int
     folds: int
+    skipped_passes: int = 0
+    """Passes dropped because every block was empty (sparse schedules)."""
+
+    @property
+    def sparse(self) -> bool:
+        """Whether a block mask shaped the schedule (gated groups or dropped passes)."""
+        return self.skipped_passes > 0 or any(any(p.empty) for p in self.passes)
 
     def __len__(self) -> int:
         return len(self.passes)
@@ -128,30 +147,52 @@ class Schedule:
     def describe(self) -> dict:
         return {"passes": len(self.passes), "cin_tiles": self.cin_tiles,
                 "cout_tiles": self.cout_tiles, "folds": self.folds,
+                "skipped_passes": self.skipped_passes,
                 "schedule": [p.describe() for p in self.passes]}
 
 
-def schedule(layer: LayerSpec, tile: TileConfig) -> Schedule:
+def schedule(layer: LayerSpec, tile: TileConfig, blocks=None) -> Schedule:
     """The pass schedule of ``layer`` on ``tile``.
 
     Order: cout slices, then cin slices, then folds (row-major over ``(kh0, kw0)``).
+    ``blocks`` is an optional block mask (module docstring, "Sparse blocks").
 
     Raises
     ------
     ConfigError
-        The layer exceeds what no schedule fixes (``tile.check_layer``).
+        The layer exceeds what no schedule fixes (``tile.check_layer``), or ``blocks``
+        does not have the layer's block shape.
     """
     tile.check_layer(layer)
+    K = tile.kernel
     couts = tuple(range(start, min(start + tile.logical_cols, layer.cout))
                   for start in range(0, layer.cout, tile.logical_cols))
     cins = cin_slices(layer.cin, tile.rows)
-    offsets = fold_offsets(layer.k, tile.kernel)
+    offsets = fold_offsets(layer.k, K)
     folds = [(kh0, kw0) for kh0 in offsets for kw0 in offsets]
-    passes = []
-    for cout in couts:
-        inner = [(cin, fold) for cin in cins for fold in folds]
-        for n, (cin, (kh0, kw0)) in enumerate(inner):
+    if blocks is not None:
+        shape = (len(couts), len(cins), layer.k, layer.k)
+        if tuple(blocks.shape) != shape:
+            raise ConfigError(f"block mask shape {tuple(blocks.shape)} is invalid: the layer "
+                              f"on this tile has {shape} blocks (cout, cin slices, k, k)")
+
+    def empty_groups(t: int, r: int, kh0: int, kw0: int) -> tuple[bool, ...]:
+        if blocks is None:
+            return (False,) * (K * K)
+        return tuple(kh0 + g // K < layer.k and kw0 + g % K < layer.k
+                     and not blocks[t, r, kh0 + g // K, kw0 + g % K] for g in range(K * K))
+
+    def inside(kh0: int, kw0: int) -> int:
+        return min(K, layer.k - kh0) * min(K, layer.k - kw0)
+
+    passes, skipped = [], 0
+    for t, cout in enumerate(couts):
+        inner = [(cin, fold, empty_groups(t, r, *fold))
+                 for r, cin in enumerate(cins) for fold in folds]
+        kept = [entry for entry in inner if sum(entry[2]) < inside(*entry[1])] or inner[:1]
+        skipped += len(inner) - len(kept)
+        for n, (cin, (kh0, kw0), empty) in enumerate(kept):
             passes.append(Pass(index=len(passes), cin=cin, cout=cout, kh0=kh0, kw0=kw0,
-                               accumulate=n > 0, last=n == len(inner) - 1))
+                               accumulate=n > 0, last=n == len(kept) - 1, empty=empty))
     return Schedule(layer=layer, tile=tile, passes=tuple(passes), cin_tiles=len(cins),
-                    cout_tiles=len(couts), folds=len(folds))
+                    cout_tiles=len(couts), folds=len(folds), skipped_passes=skipped)

@@ -33,13 +33,17 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Iterable, Literal, Mapping, get_args
 
+import numpy as np
+
 from .config import KERNEL_MAX, ConfigError, LayerSpec, TileConfig
 from .counters import CYCLE_COUNTERS, TILE_COUNTERS
+from .early import EarlySpec, whole_sum_passes
 from .mapping import Schedule, fold_offsets, schedule
 from .timing import pass_timing
 
-__all__ = ["Mode", "MODES", "ISAAC_TILE", "Estimate", "estimate", "compare", "speedups",
-           "sum_estimates", "MIRRORED_COUNTERS", "rtl_vs_model", "RTL_MODES"]
+__all__ = ["Mode", "MODES", "ISAAC_TILE", "Estimate", "estimate", "early_estimate",
+           "compare", "speedups", "sum_estimates", "MIRRORED_COUNTERS", "rtl_vs_model",
+           "RTL_MODES"]
 
 Mode = Literal["red", "zp", "pf"]
 MODES: tuple[Mode, ...] = get_args(Mode)
@@ -150,6 +154,19 @@ class Estimate:
         whose raw pixel lies inside the input, one position each, i.e. the terms
         themselves. PF (first order, no RTL): one read per step, broadcast to all
         groups, ``H * W``.
+    decided_outputs, skipped_conversions, skipped_cycles : int
+        Early termination (:mod:`red.early`; 0 without it, see :func:`early_estimate`):
+        outputs (one channel of one pixel) decided before their last plane; ADC
+        conversions not made because of it (``adc_conversions`` counts only those
+        made); step cycles saved, ``in_bits - n - 1`` for a step stopped after ``n``
+        planes. ``compute_cycles`` then counts the planes applied, and ``row_drives``
+        and ``adc_conversions`` those applied and converted.
+    skipped_blocks, skipped_passes : int
+        Sparse mappings (:mod:`red.sparsity`; 0 otherwise): groups inside the kernel
+        gated for a whole pass because their weight block is empty, in the passes that
+        run; passes dropped because all their blocks are empty (each would have had
+        every group of its fold empty). The other counts then cover only the groups
+        and passes that run (a gated group drives, converts and programs nothing).
     out_buffer_writes, out_buffer_reads : int
         Output pixels (all channels of the pass's ``cout`` slice) inside
         ``[0,Ho) x [0,Wo)`` written into the output banks and read out of them:
@@ -183,6 +200,11 @@ class Estimate:
     window_reads: int
     out_buffer_writes: int
     out_buffer_reads: int
+    decided_outputs: int = 0
+    skipped_conversions: int = 0
+    skipped_cycles: int = 0
+    skipped_blocks: int = 0
+    skipped_passes: int = 0
 
     def as_dict(self) -> dict:
         """All fields, by name."""
@@ -245,7 +267,7 @@ def _fold_terms(n_in: int, n_out: int, k: int, kernel: int, s: int,
             for start in fold_offsets(k, kernel)]
 
 
-def estimate(layer: LayerSpec, tile: TileConfig, mode: Mode) -> Estimate:
+def estimate(layer: LayerSpec, tile: TileConfig, mode: Mode, blocks=None) -> Estimate:
     """Estimate cycles and events of ``layer`` on ``tile`` in ``mode``.
 
     Parameters
@@ -256,6 +278,10 @@ def estimate(layer: LayerSpec, tile: TileConfig, mode: Mode) -> Estimate:
         The tile; the layer runs in the passes of :func:`red.mapping.schedule`.
     mode : {"red", "zp", "pf"}
         The data flow.
+    blocks : bool array, optional
+        A sparse mapping's block mask (:func:`red.sparsity.block_mask` of the reordered
+        weights): empty blocks are gated and empty passes dropped
+        (:func:`red.mapping.schedule`). RED and ZP only.
 
     Returns
     -------
@@ -270,10 +296,89 @@ def estimate(layer: LayerSpec, tile: TileConfig, mode: Mode) -> Estimate:
     if mode not in MODES:
         raise ConfigError(f"mode={mode!r} is invalid: must be one of {', '.join(MODES)}")
     try:
-        plan = schedule(layer, tile)
+        plan = schedule(layer, tile, blocks)
     except ConfigError as exc:
         raise ConfigError(f"{layer.name or layer}: {exc}") from None
+    if plan.sparse:
+        if mode not in RTL_MODES:
+            raise ConfigError(f"mode={mode!r}: sparse mappings are modelled for "
+                              f"{' and '.join(RTL_MODES)}")
+        return _per_pass_estimate(plan, mode)
     return _estimate(plan, mode)
+
+
+def _taps_in(n_in: int, n_out: int, tap: int, s: int, p: int) -> np.ndarray:
+    """Along one axis, the inputs ``i`` whose term with kernel tap ``tap`` lands in
+    ``[0, n_out)``, as a boolean vector."""
+    out = np.arange(n_in) * s - p + tap
+    return (out >= 0) & (out < n_out)
+
+
+def _per_pass_estimate(plan: Schedule, mode: Mode) -> Estimate:
+    """:func:`estimate` counted pass by pass and group by group, so that any set of
+    groups may be gated (sparse schedules). Without gated groups it equals the
+    closed forms of :func:`_estimate`, which the tests check."""
+    layer, tile = plan.layer, plan.tile
+    K, B, S = tile.kernel, tile.in_bits, tile.slices
+    s, p = layer.s, layer.p
+    zp = mode == "zp"
+    steps = layer.ho * layer.wo if zp else layer.nb_h * layer.nb_w
+    rows = [_taps_in(layer.h, layer.ho, t, s, p) for t in range(layer.k)]
+    cols = [_taps_in(layer.w, layer.wo, t, s, p) for t in range(layer.k)]
+    totals = dict.fromkeys(("total_cycles", "load_cycles", "group_activations",
+                            "gated_group_steps", "wasted_group_steps", "adc_conversions",
+                            "row_drives", "input_buffer_reads", "merge_additions",
+                            "psum_additions", "window_reads", "skipped_blocks"), 0)
+    for run in plan:
+        cin, cout = len(run.cin), len(run.cout)
+        taps = [(run.kh0 + g // K, run.kw0 + g % K) for g in range(K * K)
+                if run.kh0 + g // K < layer.k and run.kw0 + g % K < layer.k]
+        active = [(kh, kw) for kh, kw in taps if not run.empty[(kh - run.kh0) * K + kw - run.kw0]]
+        terms = sum(int(rows[kh].sum()) * int(cols[kw].sum()) for kh, kw in active)
+        used = np.zeros((layer.h, layer.w), dtype=bool)          # input pixels read
+        covered = np.zeros((layer.ho, layer.wo), dtype=bool)      # outputs with a term
+        positions: dict[tuple[int, int], np.ndarray] = {}         # window offset -> pixels
+        for kh, kw in active:
+            pixels = np.outer(rows[kh], cols[kw])
+            used |= pixels
+            out_h, out_w = np.flatnonzero(rows[kh]) * s - p + kh, np.flatnonzero(cols[kw]) * s - p + kw
+            covered[np.ix_(out_h, out_w)] = True
+            key = (kh // s, kw // s)
+            positions[key] = positions.get(key, np.zeros_like(pixels)) | pixels
+        if zp:
+            driven = steps * len(active)
+            additions = steps * max(len(active) - 1, 0)
+            extent_h, extent_w = min(K, layer.k - run.kh0), min(K, layer.k - run.kw0)
+            buffered = (layer.ho + extent_h - 1) * (layer.wo + extent_w - 1)
+            window_reads = terms
+        else:
+            driven = terms
+            additions = terms - int(covered.sum())
+            buffered = int(used.sum())
+            # A block reads an input pixel once, whichever of its groups use it.
+            window_reads = sum(int(pixels.sum()) for pixels in positions.values())
+        totals["total_cycles"] += pass_timing(layer, tile, mode, run.kh0, run.kw0).total_cycles
+        totals["load_cycles"] += cin
+        totals["group_activations"] += driven
+        totals["gated_group_steps"] += steps * len(active) - driven
+        totals["wasted_group_steps"] += driven - terms
+        totals["adc_conversions"] += B * S * cout * driven
+        totals["row_drives"] += B * cin * driven
+        totals["input_buffer_reads"] += cin * buffered
+        totals["merge_additions"] += cout * additions
+        totals["psum_additions"] += layer.ho * layer.wo * cout if run.accumulate else 0
+        totals["window_reads"] += window_reads
+        totals["skipped_blocks"] += len(taps) - len(active)
+    passes = len(plan)
+    compute = passes * steps * B
+    return Estimate(
+        mode=mode, passes=passes, cin_tiles=plan.cin_tiles, cout_tiles=plan.cout_tiles,
+        folds=plan.folds, steps=steps, compute_cycles=compute,
+        fill_drain_cycles=totals["total_cycles"] - compute, psum_buffer_reads=0,
+        psum_buffer_writes=0, line_buffer_writes=passes * layer.h * layer.w,
+        out_buffer_writes=passes * layer.ho * layer.wo,
+        out_buffer_reads=passes * layer.ho * layer.wo,
+        skipped_passes=plan.skipped_passes, **totals)
 
 
 def _estimate(plan: Schedule, mode: Mode) -> Estimate:
@@ -361,6 +466,63 @@ def _estimate(plan: Schedule, mode: Mode) -> Estimate:
         out_buffer_writes=passes * out_buffered,
         out_buffer_reads=passes * out_buffered,
     )
+
+
+def early_estimate(layer: LayerSpec, tile: TileConfig, mode: Mode, early: EarlySpec,
+                   outcome) -> Estimate:
+    """:func:`estimate` of a RED or ZP run with early termination ``early``.
+
+    Which outputs are decided, and after how many planes, depends on the data: it comes
+    from ``outcome``, :func:`red.golden.early_deconv2d` of the same layer, data and flow.
+    A step ends once every output that a driven group feeds is decided (at once if there
+    is none); its cycles come from the control model with those stops
+    (:func:`red.timing.pass_timing`). Early termination applies only when every pass
+    computes its outputs' whole sum (:func:`red.early.whole_sum_passes`); otherwise the
+    plain estimate is returned.
+    """
+    base = estimate(layer, tile, mode)
+    plan = schedule(layer, tile)
+    if mode not in RTL_MODES or not early.on or not whole_sum_passes(plan.cin_tiles,
+                                                                       plan.folds):
+        return base
+    B, S = tile.in_bits, tile.slices
+    oh, ow = np.arange(layer.ho)[:, None], np.arange(layer.wo)[None, :]
+    if mode == "red":
+        q0 = layer.p // layer.s
+        n_cols = layer.nb_w
+        step = ((oh + layer.p) // layer.s - q0) * n_cols + (ow + layer.p) // layer.s - q0
+        n_steps = layer.nb_h * n_cols
+    else:
+        step = oh * layer.wo + ow
+        n_steps = layer.ho * layer.wo
+    step = np.broadcast_to(step, (layer.ho, layer.wo)).ravel()
+    feeders = outcome.feeders.ravel()
+    # Driven groups of a step: in RED each feeds one output pixel of the block.
+    live = np.bincount(step, weights=feeders, minlength=n_steps).astype(np.int64)
+    totals = dict(total_cycles=0, compute_cycles=0, row_drives=0, adc_conversions=0,
+                  decided_outputs=0, skipped_conversions=0, skipped_cycles=0)
+    for run in plan:
+        planes = outcome.planes[run.cout].reshape(len(run.cout), -1)
+        decided = outcome.decided[run.cout].reshape(len(run.cout), -1)
+        blocking = np.broadcast_to(feeders > 0, planes.shape)
+        pending = np.bincount(step, weights=(blocking & ~decided).sum(axis=0),
+                              minlength=n_steps)
+        last = np.zeros(n_steps, dtype=np.int64)
+        np.maximum.at(last, step, np.where(blocking, planes, 0).max(axis=0))
+        last = np.maximum(last, 1)
+        finished = pending == 0
+        stepped = np.where(finished, last, B)
+        stops = tuple(int(n) if done else None for n, done in zip(last, finished))
+        totals["total_cycles"] += pass_timing(layer, tile, mode, run.kh0, run.kw0,
+                                              stops).total_cycles
+        totals["compute_cycles"] += int(stepped.sum())
+        totals["row_drives"] += len(run.cin) * int((live * stepped).sum())
+        totals["adc_conversions"] += S * int((feeders * planes).sum())
+        totals["skipped_conversions"] += S * int((feeders * (B - planes)).sum())
+        totals["skipped_cycles"] += int((B - last - 1)[finished].sum())
+        totals["decided_outputs"] += int(decided.sum())
+    return dataclasses.replace(
+        base, **totals, fill_drain_cycles=totals["total_cycles"] - totals["compute_cycles"])
 
 
 def compare(layer: LayerSpec, tile: TileConfig) -> dict:

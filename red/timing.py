@@ -44,13 +44,18 @@ def _next_position(phase: int, block: int, s: int, zp: bool) -> tuple[int, int]:
 
 
 def pass_timing(layer: LayerSpec, tile: TileConfig, mode: str, kh0: int = 0,
-                kw0: int = 0) -> PassTiming:
+                kw0: int = 0, stops: tuple[int | None, ...] | None = None) -> PassTiming:
     """Simulate the tile's control for one pass of ``layer`` in ``mode`` ("red"/"zp")
     with the kernel fold at ``(kh0, kw0)`` (:mod:`red.mapping`).
 
     The fold matters only through the input rows and columns its blocks read
     (:func:`red.mapping.fold_rows`), and the channel slices not at all, so passes that
     share those share one simulation (cached).
+
+    ``stops`` gives, per step in issue order, the plane after which early termination
+    (:mod:`red.early`) ends it (``None``: all ``in_bits`` planes): the groups skip the
+    next plane's cycle's step and take the next vector in that cycle, so a step stopped
+    after ``n`` planes occupies ``n + 1`` cycles.
     """
     from .model import RTL_MODES
     if mode not in RTL_MODES:
@@ -59,12 +64,13 @@ def pass_timing(layer: LayerSpec, tile: TileConfig, mode: str, kh0: int = 0,
              fold_rows(layer.k, tile.kernel, layer.s, kw0))
     shape = LayerSpec(cin=1, cout=1, h=layer.h, w=layer.w, k=layer.k, s=layer.s,
                       p=layer.p, op=layer.op)
-    return _pass_timing(shape, tile, mode, reads)
+    return _pass_timing(shape, tile, mode, reads, stops)
 
 
 @lru_cache(maxsize=256)
 def _pass_timing(layer: LayerSpec, tile: TileConfig, mode: str,
-                 reads: tuple[tuple[int, int], tuple[int, int]]) -> PassTiming:
+                 reads: tuple[tuple[int, int], tuple[int, int]],
+                 stops: tuple[int | None, ...] | None) -> PassTiming:
     zp = mode == "zp"
     B = tile.in_bits
     H, W, s, p = layer.h, layer.w, layer.s, layer.p
@@ -88,6 +94,7 @@ def _pass_timing(layer: LayerSpec, tile: TileConfig, mode: str,
     seq_done = False
     # group pipeline (all groups move in lockstep)
     busy, bit = False, 0
+    stepped, stop, issued = 0, None, 0   # planes of the vector applied, its stop, steps
     s1_valid = s1_last = False
     o_valid = False
     fifo: list[tuple[int, bool]] = []   # (row, last) of issued steps
@@ -106,7 +113,8 @@ def _pass_timing(layer: LayerSpec, tile: TileConfig, mode: str,
         advance = (not o_valid) or take
         if o_valid and not take:
             merge_stall += 1
-        group_ready = advance and (not busy or bit == 0)
+        finish = busy and advance and stop is not None and stepped == stop
+        group_ready = advance and (not busy or bit == 0 or finish)
         # The block's newest input is (q_h - jmin_h, q_w - jmin_w), clamped to the map;
         # a block whose inputs all lie before the map reads nothing and need not wait.
         base_h, base_w = q_h - jmin_h, q_w - jmin_w
@@ -122,7 +130,7 @@ def _pass_timing(layer: LayerSpec, tile: TileConfig, mode: str,
             if emitted == ho * wo:
                 return PassTiming(total_cycles=cycle + 1, compute_cycles=compute,
                                   first_issue=first_issue, merge_stall_cycles=merge_stall)
-        stepping = busy and advance
+        stepping = busy and advance and not finish
         compute += stepping
 
         # -- register updates at the clock edge ------------------------------------------
@@ -130,12 +138,15 @@ def _pass_timing(layer: LayerSpec, tile: TileConfig, mode: str,
             s1_next = stepping
             s1_last_next = stepping and bit == 0 if stepping else s1_last
             if busy:
-                if bit == 0:
+                if bit == 0 or finish:
                     busy = False
                 bit -= 1
+            stepped += stepping
             if issue:
-                busy, bit = True, B - 1
-            produce = s1_valid and s1_last
+                busy, bit, stepped = True, B - 1, 0
+                stop = stops[issued] if stops is not None else None
+                issued += 1
+            produce = s1_valid and (s1_last or finish)
             s1_valid, s1_last = s1_next, s1_last_next
         else:
             produce = False

@@ -2,7 +2,7 @@
 
 from amaranth.hdl import Const, Value
 
-__all__ = ["tree_sum", "first_ones"]
+__all__ = ["tree_sum", "tree_or", "first_ones"]
 
 
 def first_ones(width: int, count) -> Value:
@@ -27,3 +27,12 @@ def tree_sum(terms):
         paired = [a + b for a, b in zip(terms[0::2], terms[1::2])]
         terms = paired + terms[len(paired) * 2:]
     return terms[0]
+
+
+def tree_or(terms):
+    """Bitwise OR of ``terms``."""
+    terms = [Value.cast(t) for t in terms]
+    result = terms[0]
+    for term in terms[1:]:
+        result = result | term
+    return result

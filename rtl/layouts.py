@@ -4,6 +4,7 @@ from amaranth.hdl import signed
 from amaranth.lib import data
 
 from red.config import TileConfig, unsigned_width
+from red.early import EARLY_MODES, EPS_FRAC_BITS, EarlySpec
 from red.model import RTL_MODES
 
 __all__ = ["require_tile_config", "MODE_RED", "MODE_ZP", "pixel_layout", "weight_beat_layout",
@@ -65,9 +66,9 @@ def out_pixel_layout(config: TileConfig) -> data.ArrayLayout:
 
 
 def merged_pixel_layout(config: TileConfig) -> data.ArrayLayout:
-    """One step's merged pixel as the output banks hold it: ``logical_cols`` signed
-    ``merge_width`` channels."""
-    return data.ArrayLayout(signed(config.merge_width), config.logical_cols)
+    """One step's output pixel as the output banks hold it: ``logical_cols`` signed
+    ``step_width`` channels (merged group results plus the bias, or a decided value)."""
+    return data.ArrayLayout(signed(config.step_width), config.logical_cols)
 
 
 def out_beat_layout(config: TileConfig) -> data.StructLayout:
@@ -85,7 +86,12 @@ def layer_layout(config: TileConfig) -> data.StructLayout:
     """The runtime configuration of one pass (see :mod:`red.mapping`): the channels of
     its slices (``cin <= rows``, ``cout <= logical_cols``), the layer's input size,
     kernel, stride, padding and output padding (:class:`red.config.LayerSpec`), the data
-    flow, the fold ``(kh0, kw0)`` and whether the pass adds the partial-sum input."""
+    flow, the fold ``(kh0, kw0)``, whether the pass adds the partial-sum input, and the
+    output stage: the bias of the pass's output channels and whether it is added
+    (``bias_en``: the first pass of a cout slice), ReLU (the last pass of a cout slice)
+    and early termination (``early``, a :data:`red.early.EARLY_MODES` index, and
+    ``eps``, :class:`red.early.EarlySpec`); ``skip``: the groups whose weight block is
+    empty in this pass (:attr:`red.mapping.Pass.empty`), gated for the whole pass."""
     return data.StructLayout({
         "cin": unsigned_width(config.rows),
         "cout": unsigned_width(config.logical_cols),
@@ -99,17 +105,29 @@ def layer_layout(config: TileConfig) -> data.StructLayout:
         "kh0": unsigned_width(config.max_k - 1),
         "kw0": unsigned_width(config.max_k - 1),
         "accumulate": 1,
+        "bias": data.ArrayLayout(signed(config.bias_width), config.logical_cols),
+        "bias_en": 1,
+        "relu": 1,
+        "early": unsigned_width(len(EARLY_MODES) - 1),
+        "eps": EPS_FRAC_BITS,
+        "skip": config.groups,
     })
 
 
 def layer_fields(layer, mode: str, kh0: int = 0, kw0: int = 0,
-                 accumulate: bool = False) -> dict:
+                 accumulate: bool = False, bias=None, relu: bool = False,
+                 early: EarlySpec = EarlySpec(), skip=()) -> dict:
     """Field values of :func:`layer_layout` that run ``layer`` (a
     :class:`red.config.LayerSpec`, with the pass's channel counts) in ``mode`` (a key of
-    :data:`MODE_CODES`) with the fold ``(kh0, kw0)``."""
+    :data:`MODE_CODES`) with the fold ``(kh0, kw0)``; ``bias`` (the pass's channels,
+    ``None``: not added in this pass), ``relu`` and ``early`` as this pass applies them,
+    ``skip`` the empty groups (a bool per group)."""
     return {"cin": layer.cin, "cout": layer.cout, "h": layer.h, "w": layer.w, "k": layer.k,
             "s": layer.s, "p": layer.p, "op": layer.op, "mode": MODE_CODES[mode],
-            "kh0": kh0, "kw0": kw0, "accumulate": int(accumulate)}
+            "kh0": kh0, "kw0": kw0, "accumulate": int(accumulate),
+            "bias": [] if bias is None else [int(b) for b in bias],
+            "bias_en": int(bias is not None), "relu": int(relu), "early": early.code,
+            "eps": early.eps_q, "skip": sum(int(bool(e)) << g for g, e in enumerate(skip))}
 
 
 def step_meta_layout(config: TileConfig) -> data.StructLayout:

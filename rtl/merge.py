@@ -1,7 +1,7 @@
 """Output merge: add the groups of each output slot, reorder blocks into raster rows and
 add the previous pass's partial sums."""
 
-from amaranth.hdl import Array, Cat, Module, Mux, Signal
+from amaranth.hdl import Array, Cat, Module, Mux, Signal, signed
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -12,11 +12,23 @@ from .layouts import (require_tile_config, MODE_ZP, merged_pixel_layout, out_bea
                       out_pixel_layout, step_meta_layout)
 from .mvm import mvm_output_layout
 
-__all__ = ["OutputMerge"]
+__all__ = ["OutputMerge", "slot_members"]
 
 
 def _popcount(bits, width):
     return tree_sum(bits[i] for i in range(width))
+
+
+def slot_members(m: Module, config: TileConfig, active, slot_h, slot_w):
+    """``match[u][v]``: the active groups ``(gh, gw)`` whose slot ``(slot_h[gh],
+    slot_w[gw])`` is ``(u, v)`` (RED mode), as signals of module ``m``."""
+    K, G, SB = config.kernel, config.groups, config.slot_banks
+    match = [[Signal(G, name=f"match_{u}_{v}") for v in range(SB)] for u in range(SB)]
+    for u in range(SB):
+        for v in range(SB):
+            m.d.comb += match[u][v].eq(Cat(
+                active[g] & (slot_h[g // K] == u) & (slot_w[g % K] == v) for g in range(G)))
+    return match
 
 
 class OutputMerge(wiring.Component):
@@ -47,6 +59,12 @@ class OutputMerge(wiring.Component):
     previous pass's output beat at the same place) and emits the sum, lane by lane.
     Nothing outside ``[0, Ho) x [0, Wo)`` is ever emitted.
 
+    **Output stage.** With ``bias_en`` (the first pass of a cout slice) a slot's sum
+    gets ``bias[co]`` as it is written, so the bias is added once per output pixel;
+    an output that early termination decided (``decided``, :mod:`red.rtl.early`) is
+    written as its decided value instead. With ``relu`` (the last pass of a cout slice)
+    every emitted value is ``max(0, merged + partial sum)``.
+
     Latency: a row's first beat is valid 1 cycle after its block row completes (one
     synchronous memory read). Throughput: one beat per cycle (and per partial-sum beat).
 
@@ -68,6 +86,11 @@ class OutputMerge(wiring.Component):
         Per group row ``gh`` (column ``gw``), its slot ``gh mod s`` (``gw mod s``).
     active : In(groups)
         Groups inside the layer's kernel.
+    bias, bias_en, relu : In
+        The output stage, above.
+    decided, decided_value : In(ArrayLayout(..., slot_banks^2))
+        Per output slot ``u * slot_banks + v`` (ZP: slot 0) and channel, whether early
+        termination decided the step's output, and its value; they come with ``results``.
     ps : In(stream.Signature(out_beat_layout))
         Partial-sum beats (taken only with ``accumulate``).
     o : Out(stream.Signature(out_beat_layout))
@@ -106,6 +129,11 @@ class OutputMerge(wiring.Component):
             "slot_h": In(data.ArrayLayout(phase, c.kernel)),
             "slot_w": In(data.ArrayLayout(phase, c.kernel)),
             "active": In(c.groups),
+            "bias": In(data.ArrayLayout(signed(c.bias_width), c.logical_cols)),
+            "bias_en": In(1),
+            "relu": In(1),
+            "decided": In(data.ArrayLayout(c.logical_cols, c.slot_banks ** 2)),
+            "decided_value": In(data.ArrayLayout(merged_pixel_layout(c), c.slot_banks ** 2)),
             "ps": In(stream.Signature(out_beat_layout(c))),
             "o": Out(stream.Signature(out_beat_layout(c))),
             "done": Out(1),
@@ -118,7 +146,7 @@ class OutputMerge(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         c = self._config
-        K, G, L, SB = c.kernel, c.groups, c.out_pixels, c.slot_banks
+        G, L, SB = c.groups, c.out_pixels, c.slot_banks
         px = merged_pixel_layout(c)
         half = c.bank_words
 
@@ -143,26 +171,24 @@ class OutputMerge(wiring.Component):
             self.ready.eq(meta.row < emit_row + 2),
             take.eq(self.valid & self.ready),
         ]
-        match = [[Signal(G, name=f"match_{u}_{v}") for v in range(SB)] for u in range(SB)]
-        for u in range(SB):
-            for v in range(SB):
-                m.d.comb += match[u][v].eq(Cat(
-                    self.active[g] & (self.slot_h[g // K] == u) & (self.slot_w[g % K] == v)
-                    for g in range(G)))
+        match = slot_members(m, c, self.active, self.slot_h, self.slot_w)
 
-        def group_sum(mask):
+        def step_value(mask, slot):
+            """The output of the groups in ``mask``: their sum and the bias, or the value
+            early termination decided for ``slot``."""
             word = Signal(px, name="sum")
             for j in range(c.logical_cols):
-                m.d.comb += word[j].eq(tree_sum(Mux(mask[g], self.results[g][j], 0)
-                                                for g in range(G)))
+                merged = tree_sum(Mux(mask[g], self.results[g][j], 0) for g in range(G))
+                m.d.comb += word[j].eq(Mux(self.decided[slot][j], self.decided_value[slot][j],
+                                           merged + Mux(self.bias_en, self.bias[j], 0)))
             return word
 
-        total = group_sum(self.active)
+        total = step_value(self.active, 0)
         address = meta.row[0] * half + meta.idx
         for u in range(SB):
             for v in range(SB):
                 port = writes[u][v]
-                slot_word = group_sum(match[u][v])
+                slot_word = step_value(match[u][v], u * SB + v)
                 m.d.comb += [port.addr.eq(address)]
                 if u == 0:
                     m.d.comb += [
@@ -296,6 +322,10 @@ class OutputMerge(wiring.Component):
                 with m.If(self.accumulate):
                     m.d.comb += psum.eq(self.ps.payload.pixels[i])
             for j in range(c.logical_cols):
-                m.d.comb += self.o.payload.pixels[i][j].eq(merged[j] + psum[j])
+                value = Signal(signed(c.out_width), name=f"lane{i}_value{j}")
+                m.d.comb += [
+                    value.eq(merged[j] + psum[j]),
+                    self.o.payload.pixels[i][j].eq(Mux(self.relu & (value < 0), 0, value)),
+                ]
         m.d.comb += self.done.eq(finished & ~r_valid)
         return m

@@ -6,7 +6,7 @@ from amaranth.lib.wiring import In, Out
 
 from red.config import COUNTER_WIDTH, TileConfig, signed_width, unsigned_width
 
-from ._arith import first_ones
+from ._arith import first_ones, tree_sum
 from .crossbar import DEFAULT_CROSSBAR, CrossbarMacro, crossbar_model
 from .offset import offset_correction
 from .shift_add import ShiftAdd
@@ -73,10 +73,19 @@ def mvm_signature(config: TileConfig) -> wiring.Signature:
         "o": Out(stream.Signature(mvm_output_layout(config))),
         "clear": In(1),
         "stepping": Out(1),
+        "lo": Out(data.ArrayLayout(signed(config.mvm_width), config.logical_cols)),
+        "span": Out(data.ArrayLayout(config.span_width, config.logical_cols)),
+        "bounds_en": In(1),
+        "bound_valid": Out(1),
+        "producing": Out(1),
+        "stop": In(config.logical_cols),
+        "finish": In(1),
         "steps": Out(COUNTER_WIDTH),
         "gated_steps": Out(COUNTER_WIDTH),
         "conversions": Out(COUNTER_WIDTH),
         "row_drives": Out(COUNTER_WIDTH),
+        "skipped_conversions": Out(COUNTER_WIDTH),
+        "skipped_cycles": Out(COUNTER_WIDTH),
     })
 
 
@@ -99,6 +108,17 @@ class MVMUnit(wiring.Component):
     * Throughput: one vector every ``in_bits`` cycles, back to back without bubbles,
       while ``o`` is not back-pressured. While a result waits on ``o`` the whole
       pipeline holds (no step, no count).
+
+    **Early termination** (:mod:`red.rtl.early` decides). After each plane ``n`` but the
+    last (``bound_valid``), ``lo`` and ``span`` bound every column's final result:
+    ``lo = acc * 2^r - offset`` (the planes so far, the ``r = in_bits - n`` planes to
+    come taken as 0) and ``span = (2^r - 1) * U`` (0 for a gated vector), where ``U``
+    is the column's largest plane value, ``sum_k 2^(c*k) min(colsum_k, 2^A - 1)`` over
+    the cells programmed since ``clear``. In that cycle the next plane of the same
+    vector is in the sequencer: ``stop`` keeps columns from converting it (and the
+    rest of the vector's planes), and ``finish`` cancels it and ends the vector, whose
+    result is emitted at once (``producing``) and the next vector may start in the same
+    cycle. A vector stopped after ``n`` planes takes ``n + 1`` cycles.
 
     Parameters
     ----------
@@ -126,10 +146,16 @@ class MVMUnit(wiring.Component):
     stepping : Out(1)
         High in every cycle in which the unit applies a plane (a crossbar step or a
         gated step): the "group busy" signal waveforms and counters use.
+    lo, span, bound_valid, stop, finish :
+        Early termination, above; ``lo`` and ``span`` are 0 unless ``bounds_en``.
+        ``producing`` is high in the cycle a result is registered for ``o``.
     steps, gated_steps, conversions, row_drives : Out(COUNTER_WIDTH)
         Event counters since reset: crossbar steps (one plane of a non-gated vector),
-        planes of gated vectors, ADC conversions (``active_cols * S`` per step) and DAC
-        row drives (``active_rows`` per step).
+        planes of gated vectors, ADC conversions (``S`` per active, not stopped column
+        per step) and DAC row drives (``active_rows`` per step).
+    skipped_conversions, skipped_cycles : Out(COUNTER_WIDTH)
+        Conversions of non-gated vectors not made because of ``stop`` or ``finish``,
+        and the plane cycles ``finish`` saved (``r - 1`` for the plane it cancels).
     """
 
     def __init__(self, config: TileConfig, crossbar: str = DEFAULT_CROSSBAR):
@@ -166,12 +192,29 @@ class MVMUnit(wiring.Component):
         # its MSB); the S slices of u are its bits in order, so the row's cells are the
         # u of every logical column side by side (unused physical columns hold 0).
         msb = 1 << (c.w_bits - 1)
+        cells = Signal(c.cols * c.cell_bits)
         m.d.comb += [
+            cells.eq(Cat(self.prog.data[j].as_unsigned() ^ msb
+                         for j in range(c.logical_cols))),
             crossbar.prog_en.eq(self.prog.valid),
             crossbar.prog_row.eq(self.prog.row),
-            crossbar.prog_cells.eq(Cat(self.prog.data[j].as_unsigned() ^ msb
-                                       for j in range(c.logical_cols))),
+            crossbar.prog_cells.eq(cells),
         ]
+        # Each physical column's cell sum over the programmed rows, for the early-
+        # termination bound: U_j = sum_k 2^(c*k) * min(colsum_(j,k), 2^A - 1).
+        column_sums = [Signal(c.column_sum_width, name=f"colsum{i}") for i in range(c.cols)]
+        with m.If(self.clear):
+            m.d.sync += [total.eq(0) for total in column_sums]
+        with m.Elif(self.prog.valid):
+            m.d.sync += [total.eq(total + cells[i * c.cell_bits:(i + 1) * c.cell_bits])
+                         for i, total in enumerate(column_sums)]
+        plane_bound = []
+        for j in range(c.logical_cols):
+            bound = Signal(c.plane_width, name=f"plane_bound{j}")
+            clipped = [total if c.lossless else Mux(total > c.adc_max, c.adc_max, total)
+                       for total in column_sums[j * c.slices:(j + 1) * c.slices]]
+            m.d.comb += bound.eq(sum(code << (c.cell_bits * k) for k, code in enumerate(clipped)))
+            plane_bound.append(bound)
 
         # Everything advances together unless a finished result is still waiting on `o`.
         advance = Signal()
@@ -189,8 +232,8 @@ class MVMUnit(wiring.Component):
         busy = Signal()
         stepping = self.stepping
         m.d.comb += [
-            stepping.eq(busy & advance),
-            self.i.ready.eq(advance & (~busy | (bit == 0))),
+            stepping.eq(busy & advance & ~self.finish),
+            self.i.ready.eq(advance & (~busy | (bit == 0) | self.finish)),
         ]
 
         # Rows 0 .. active_rows-1 and logical columns 0 .. active_cols-1, as shifts.
@@ -206,7 +249,7 @@ class MVMUnit(wiring.Component):
         with m.If(advance):
             with m.If(busy):
                 m.d.sync += [bit.eq(bit - 1), x_bits.eq(x_bits << 1)]
-                with m.If(bit == 0):
+                with m.If((bit == 0) | self.finish):
                     m.d.sync += busy.eq(0)
             with m.If(self.i.valid & self.i.ready):
                 m.d.sync += [
@@ -221,7 +264,7 @@ class MVMUnit(wiring.Component):
             crossbar.step.eq(stepping),
             crossbar.plane.eq(Cat(x_bits[r * c.in_bits + c.in_bits - 1] for r in range(c.rows))),
             crossbar.row_en.eq(row_en),
-            crossbar.col_en.eq(Cat(col_mask[j].replicate(c.slices)
+            crossbar.col_en.eq(Cat((col_mask[j] & ~self.stop[j]).replicate(c.slices)
                                    for j in range(c.logical_cols))),
         ]
 
@@ -230,6 +273,8 @@ class MVMUnit(wiring.Component):
         s1_first = Signal()
         s1_last = Signal()
         s1_offset = Signal.like(offset)
+        s1_remaining = Signal.like(bit)     # planes of the vector after this one
+        s1_gate = Signal()
         with m.If(advance):
             m.d.sync += s1_valid.eq(stepping)
             with m.If(stepping):
@@ -237,6 +282,8 @@ class MVMUnit(wiring.Component):
                     s1_first.eq(bit == c.in_bits - 1),
                     s1_last.eq(bit == 0),
                     s1_offset.eq(Mux(gate, 0, offset)),
+                    s1_remaining.eq(bit),
+                    s1_gate.eq(gate),
                 ]
 
         # Stage 2: shift-add; on the last plane, correct the offset into the output register.
@@ -245,16 +292,35 @@ class MVMUnit(wiring.Component):
             shift_add.en.eq(advance & s1_valid),
             shift_add.first.eq(s1_first),
         ]
+        # The bounds after this plane (the last plane's are the result itself).
+        m.d.comb += [
+            self.bound_valid.eq(advance & s1_valid & ~s1_last),
+            self.producing.eq(advance & s1_valid & (s1_last | self.finish)),
+        ]
+        # Held at 0 unless enabled: the bounds then cause no activity downstream (an
+        # event-driven simulator re-evaluates the decision logic on every change).
+        with m.If(self.bounds_en):
+            for j in range(c.logical_cols):
+                m.d.comb += [
+                    self.lo[j].eq((shift_add.value[j] << s1_remaining) - s1_offset),
+                    self.span[j].eq(Mux(s1_gate, 0, (plane_bound[j] << s1_remaining)
+                                        - plane_bound[j])),
+                ]
         with m.If(self.o.ready):
             m.d.sync += self.o.valid.eq(0)
-        with m.If(advance & s1_valid & s1_last):
+        with m.If(self.producing):
             m.d.sync += self.o.valid.eq(1)
             for j in range(c.logical_cols):
                 m.d.sync += self.o.payload[j].eq(
                     Mux(col_mask[j], shift_add.value[j] - s1_offset, 0))
 
         # Event counters.
-        counters = (self.steps, self.gated_steps, self.conversions, self.row_drives)
+        def count_ones(mask):
+            return tree_sum(mask[j] for j in range(c.logical_cols))
+        converted = count_ones(col_mask & ~self.stop)
+        stopped = count_ones(col_mask & self.stop)
+        counters = (self.steps, self.gated_steps, self.conversions, self.row_drives,
+                    self.skipped_conversions, self.skipped_cycles)
         with m.If(self.clear):
             m.d.sync += [counter.eq(0) for counter in counters]
         with m.Elif(stepping):
@@ -263,9 +329,16 @@ class MVMUnit(wiring.Component):
             with m.Else():
                 m.d.sync += [
                     self.steps.eq(self.steps + 1),
-                    self.conversions.eq(self.conversions + self.active_cols * c.slices),
+                    self.conversions.eq(self.conversions + converted * c.slices),
+                    self.skipped_conversions.eq(self.skipped_conversions + stopped * c.slices),
                     self.row_drives.eq(self.row_drives + self.active_rows),
                 ]
+        with m.Elif(advance & busy & self.finish):
+            # This plane and the `bit` after it are not applied.
+            m.d.sync += self.skipped_cycles.eq(self.skipped_cycles + bit)
+            with m.If(~gate):
+                m.d.sync += self.skipped_conversions.eq(
+                    self.skipped_conversions + (bit + 1) * count_ones(col_mask) * c.slices)
         return m
 
 

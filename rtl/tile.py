@@ -13,7 +13,8 @@ from .input_buffer import InputBuffer
 from .crossbar import DEFAULT_CROSSBAR
 from .layouts import (require_tile_config, MODE_ZP, buffered_pixel_layout, layer_layout,
                       out_beat_layout, pixel_layout, step_meta_layout, weight_beat_layout)
-from .merge import OutputMerge
+from .early import EarlyDecision
+from .merge import OutputMerge, slot_members
 from .mvm import MVMInstance, MVMUnit
 
 __all__ = ["RedTile", "TILE_COUNTERS"]
@@ -111,6 +112,20 @@ class RedTile(wiring.Component):
         Partial sums added to output pixels (with ``accumulate``), per output channel.
     out_buffer_writes, out_buffer_reads : Out
         Output pixels inside the output map written into / read out of the output banks.
+    skipped_blocks : Out
+        Groups inside the kernel gated for the whole pass because their weight block is
+        empty (``skip``).
+    decided_outputs, skipped_conversions, skipped_cycles : Out
+        Early termination (:class:`~red.rtl.early.EarlyDecision`): outputs decided
+        before their last plane, conversions not made (summed over the kernel's groups)
+        and step cycles saved.
+
+    **Output stage and early termination.** The pass's ``bias`` is added as results
+    are merged when ``bias_en`` is set, ReLU applies to emitted values with ``relu``
+    (:class:`~red.rtl.merge.OutputMerge`), and with ``early`` set the groups' runtime
+    bounds stop outputs' conversions and end steps early
+    (:class:`~red.rtl.early.EarlyDecision`): a step stopped after ``n`` planes takes
+    ``n + 1`` cycles instead of ``in_bits``.
     """
 
     def __init__(self, config: TileConfig, crossbar: str = DEFAULT_CROSSBAR):
@@ -133,6 +148,7 @@ class RedTile(wiring.Component):
                        for _ in range(config.groups)]
         self.buffer = InputBuffer(config, reads=config.groups)
         self.merge = OutputMerge(config)
+        self.early = EarlyDecision(config)
 
     @property
     def config(self) -> TileConfig:
@@ -153,6 +169,7 @@ class RedTile(wiring.Component):
             m.submodules[f"group_{g // K}_{g % K}"] = unit
         m.submodules.buffer = buf = self.buffer
         m.submodules.merge = merge = self.merge
+        m.submodules.early = early = self.early
         m.submodules.meta_fifo = meta_fifo = fifo.SyncFIFO(
             width=step_meta_layout(c).size, depth=META_FIFO_DEPTH)
 
@@ -224,9 +241,12 @@ class RedTile(wiring.Component):
         jw = [jw_rel[g % K] for g in range(G)]
         rh = [rh_axis[g // K] for g in range(G)]
         rw = [rw_axis[g % K] for g in range(G)]
+        # Groups of the fold inside the kernel take part, unless their block is empty.
+        inside = Signal(G)
         active = Signal(G)
         for g in range(G):
-            m.d.comb += active[g].eq(inside_h[g // K] & inside_w[g % K])
+            m.d.comb += [inside[g].eq(inside_h[g // K] & inside_w[g % K]),
+                         active[g].eq(inside[g] & ~layer.skip[g])]
 
         # -- weight loading: one beat per input channel programs that row in every group --
         ci = Signal(unsigned_width(c.rows))
@@ -342,6 +362,11 @@ class RedTile(wiring.Component):
         # The slot of the first window base, (q0 - jmin) mod NB, from a non-negative
         # dividend (jmin < max_k).
         first_slot = (q0 + NB * -(-c.max_k // NB) - self.layer.kh0 // s) % NB
+        # The driven groups of the step the groups compute (early termination).
+        step_live = Signal(G)
+        with m.If(issue):
+            m.d.sync += step_live.eq(live)
+
         with m.If(start):
             m.d.sync += [srow.eq(0), q_h.eq(q0), q_h_slot.eq(first_slot), r_h.eq(p_mod_s),
                          base_h.eq(-p_mod_s), seq_done.eq(0), *restart_columns()]
@@ -390,8 +415,36 @@ class RedTile(wiring.Component):
             merge.rot_h.eq(Mux(zp, 0, layer.kh0 % s)),
             merge.rot_w.eq(Mux(zp, 0, layer.kw0 % s)),
             merge.active.eq(active),
+            merge.decided.eq(early.decided),
+            merge.decided_value.eq(early.value),
             meta_fifo.r_en.eq(merge.valid & merge.ready),
         ]
+
+        for unit in (merge, early):     # the pass's output stage
+            m.d.comb += [unit.bias.eq(layer.bias), unit.bias_en.eq(layer.bias_en),
+                         unit.relu.eq(layer.relu)]
+
+        # -- early termination: decisions from the groups' bounds, back to the groups ---
+        slots = slot_members(m, c, active, slot_h, slot_w)
+        m.d.comb += [
+            early.clear.eq(start),
+            early.bound_valid.eq(groups[0].bound_valid),
+            early.producing.eq(groups[0].producing),
+            early.live.eq(step_live),
+            early.cout.eq(layer.cout),
+            early.mode.eq(layer.early),
+            early.eps.eq(layer.eps),
+            # ZP: one output per step, fed by every active group.
+            early.members[0].eq(Mux(zp, active, slots[0][0])),
+        ]
+        for o in range(1, SB * SB):
+            m.d.comb += early.members[o].eq(Mux(zp, 0, slots[o // SB][o % SB]))
+        for g, unit in enumerate(groups):
+            m.d.comb += [
+                early.lo[g].eq(unit.lo), early.span[g].eq(unit.span),
+                unit.stop.eq(early.stop[g]), unit.finish.eq(early.finish),
+                unit.bounds_en.eq(layer.early != 0),
+            ]
         for i in range(K):
             m.d.comb += [merge.slot_h[i].eq(slot_h[i]), merge.slot_w[i].eq(slot_w[i])]
         for g, unit in enumerate(groups):
@@ -423,11 +476,16 @@ class RedTile(wiring.Component):
                                  for g, unit in enumerate(groups))
                   for name, field in (("crossbar_steps", "steps"),
                                       ("adc_conversions", "conversions"),
-                                      ("row_drives", "row_drives"))}
+                                      ("row_drives", "row_drives"),
+                                      ("skipped_conversions", "skipped_conversions"))}
         m.d.comb += [
             self.crossbar_steps.eq(masked["crossbar_steps"]),
             self.adc_conversions.eq(masked["adc_conversions"]),
             self.row_drives.eq(masked["row_drives"]),
+            self.skipped_conversions.eq(masked["skipped_conversions"]),
+            # The groups step in lockstep: one group's saved cycles are the tile's.
+            self.skipped_cycles.eq(groups[0].skipped_cycles),
+            self.decided_outputs.eq(early.decided_outputs),
             self.merge_additions.eq(merge.merge_additions),
             self.psum_additions.eq(merge.psum_additions),
             self.out_buffer_writes.eq(merge.out_writes),
@@ -436,8 +494,10 @@ class RedTile(wiring.Component):
         first_w = self.w.valid & self.w.ready & (ci == 0)
         last_w = self.w.valid & self.w.ready & (ci == layer.cin - 1)
         loading_count = Signal()
-        own = (self.total_cycles, self.compute_cycles, self.load_cycles, self.steps,
-               self.group_activations, self.gated_group_steps, self.weight_writes,
+        first_cycle = Signal()
+        m.d.sync += first_cycle.eq(start)
+        own = (self.total_cycles, self.compute_cycles, self.load_cycles, self.skipped_blocks,
+               self.steps, self.group_activations, self.gated_group_steps, self.weight_writes,
                self.line_buffer_writes, self.window_reads, counting, loading_count)
         def count_span(counter, inside, first, last):
             """Count the cycles from ``first`` to ``last``, both included."""
@@ -451,6 +511,10 @@ class RedTile(wiring.Component):
         with m.If(start):
             m.d.sync += [counter.eq(0) for counter in own]
         with m.Else():
+            # Once per pass, in the first cycle the fold's registers hold it.
+            with m.If(first_cycle):
+                m.d.sync += self.skipped_blocks.eq(
+                    tree_sum(inside[g] & layer.skip[g] for g in range(G)))
             count_span(self.total_cycles, counting, begins & (self.total_cycles == 0), last_out)
             count_span(self.load_cycles, loading_count, first_w, last_w)
             with m.If(groups[0].stepping):

@@ -15,30 +15,79 @@ from dataclasses import dataclass
 import numpy as np
 from amaranth.hdl import Shape
 
-from red.config import LayerSpec, TileConfig
-from red.golden import crossbar_deconv2d
+from red.config import ConfigError, LayerSpec, TileConfig
+from red.early import EarlySpec, OutputStage, whole_sum_passes
+from red.golden import crossbar_deconv2d, early_deconv2d
 from red.mapping import Pass, schedule
+from red.sparsity import (Reordering, apply_permutation, block_mask, permute_input,
+                          restore_output)
 from red.rtl.layouts import layer_fields, layer_layout, out_beat_layout, weight_beats
 
 from .agents import pack
 from .words import bit_fields, hex_bits, hex_lines
 
-__all__ = ["PassWords", "LayerPasses", "golden_output", "layer_word", "pass_budget"]
+__all__ = ["PassWords", "LayerPasses", "golden_output", "early_applies", "layer_word",
+           "pass_budget"]
 
 
-def golden_output(cfg: TileConfig, layer: LayerSpec, x, w) -> np.ndarray:
-    """The contract's output of ``layer`` (:func:`red.golden.crossbar_deconv2d`)."""
-    return crossbar_deconv2d(x, w, layer.s, layer.p, layer.op, rows=cfg.rows,
-                             cell_bits=cfg.cell_bits, w_bits=cfg.w_bits,
-                             in_bits=cfg.in_bits, adc_bits=cfg.adc_bits)
+def early_applies(cfg: TileConfig, layer: LayerSpec, stage: OutputStage) -> bool:
+    """Whether the tile applies ``stage``'s early termination to ``layer``: only when
+    every pass computes its outputs' whole sum (:func:`red.early.whole_sum_passes`)."""
+    plan = schedule(layer, cfg)
+    return stage.early.on and whole_sum_passes(plan.cin_tiles, plan.folds)
 
 
-def layer_word(cfg: TileConfig, layer: LayerSpec, mode: str, run: Pass | None = None) -> int:
+def golden_output(cfg: TileConfig, layer: LayerSpec, x, w, mode: str = "red",
+                  stage: OutputStage = OutputStage(), reorder: Reordering | None = None
+                  ) -> np.ndarray:
+    """The contract's output of ``layer`` in ``mode`` with the output stage ``stage``:
+    :func:`red.golden.early_deconv2d` where early termination applies, otherwise
+    :func:`red.golden.crossbar_deconv2d` with the bias and ReLU. With ``reorder`` (a
+    sparse mapping, :mod:`red.sparsity`), the contract of the reordered layer with its
+    empty blocks gated, in the original channel order (with a lossless ADC, the same
+    as without)."""
+    params = dict(rows=cfg.rows, cell_bits=cfg.cell_bits, w_bits=cfg.w_bits,
+                  in_bits=cfg.in_bits, adc_bits=cfg.adc_bits, relu=stage.relu)
+    if reorder is not None:
+        _refuse_early(stage)
+        bias = None if stage.bias is None else stage.bias[reorder.perm_out]
+        y = crossbar_deconv2d(permute_input(x, reorder.perm_in),
+                              apply_permutation(w, reorder.perm_in, reorder.perm_out),
+                              layer.s, layer.p, layer.op, bias=bias,
+                              block_cols=cfg.logical_cols, **params)
+        return restore_output(y, reorder.perm_out)
+    if early_applies(cfg, layer, stage):
+        return early_deconv2d(x, w, layer.s, layer.p, layer.op, flow=mode,
+                              early=stage.early, bias=stage.bias, **params).y
+    return crossbar_deconv2d(x, w, layer.s, layer.p, layer.op, bias=stage.bias, **params)
+
+
+def _refuse_early(stage: OutputStage) -> None:
+    if stage.early.on:
+        raise ConfigError("early termination and a sparse mapping do not combine: run "
+                          "one or the other")
+
+
+def layer_word(cfg: TileConfig, layer: LayerSpec, mode: str, run: Pass | None = None,
+               stage: OutputStage = OutputStage(), early: bool = False,
+               bias_order=None) -> int:
     """The tile's ``layer`` port value that runs pass ``run`` (default: a one-pass
-    layer) of ``layer`` in ``mode``; ``layer`` has the pass's channel counts."""
+    layer) of ``layer`` in ``mode``; ``layer`` has the pass's channel counts. The pass
+    adds ``stage``'s bias (its cout slice) if it is the first of its cout slice,
+    applies ReLU if it is the last, and early termination with ``early``; a sparse
+    pass gates its empty groups. ``bias_order`` lists the original channel of each of
+    the layer's output channels (a sparse mapping's ``perm_out``)."""
+    first, last = (True, True) if run is None else (not run.accumulate, run.last)
     fold = {} if run is None else {"kh0": run.kh0, "kw0": run.kw0,
-                                   "accumulate": run.accumulate}
-    return pack(layer_layout(cfg), layer_fields(layer, mode, **fold))
+                                   "accumulate": run.accumulate, "skip": run.empty}
+    cout = range(layer.cout) if run is None else run.cout
+    bias = None
+    if stage.bias is not None and first:
+        ordered = stage.bias if bias_order is None else stage.bias[bias_order]
+        bias = ordered[cout.start:cout.stop]
+    return pack(layer_layout(cfg), layer_fields(
+        layer, mode, **fold, bias=bias, relu=stage.relu and last,
+        early=stage.early if early else EarlySpec()))
 
 
 def pass_budget(cfg: TileConfig, layer: LayerSpec) -> int:
@@ -77,12 +126,29 @@ class LayerPasses:
     bits (:func:`red.sim.words.hex_lines`)."""
 
     def __init__(self, cfg: TileConfig, layer: LayerSpec, mode: str, x, w,
-                 word_bits: int | None = None):
+                 word_bits: int | None = None, stage: OutputStage = OutputStage(),
+                 reorder: Reordering | None = None):
         self.cfg, self.layer, self.mode, self.word_bits = cfg, layer, mode, word_bits
+        self.stage, self.early = stage, early_applies(cfg, layer, stage)
+        self.reorder = reorder
         self.x, self.w = np.asarray(x, dtype=np.int64), np.asarray(w, dtype=np.int64)
-        self.plan = schedule(layer, cfg)
-        self.y = np.zeros((layer.cout, layer.ho, layer.wo), dtype=np.int64)
+        blocks = None
+        if reorder is not None:
+            # The tile's edges: input channels enter in the mapping's order, and the
+            # output channels go back to their original places in `y`.
+            _refuse_early(stage)
+            self.x = permute_input(self.x, reorder.perm_in)
+            self.w = apply_permutation(self.w, reorder.perm_in, reorder.perm_out)
+            blocks = block_mask(self.w, cfg)
+        self.plan = schedule(layer, cfg, blocks)
+        self._y = np.zeros((layer.cout, layer.ho, layer.wo), dtype=np.int64)
         self.pass_counters: list[dict] = []
+
+    @property
+    def y(self) -> np.ndarray:
+        """The output map in the layer's channel order."""
+        return self._y if self.reorder is None else restore_output(self._y,
+                                                                     self.reorder.perm_out)
 
     def __len__(self) -> int:
         return len(self.plan)
@@ -95,7 +161,10 @@ class LayerPasses:
             pixels = np.zeros((layer.h * layer.w, cfg.rows), dtype=np.int64)
             pixels[:, :layer.cin] = \
                 self.x[run.cin.start:run.cin.stop].reshape(layer.cin, -1).T
-            yield PassWords(run=run, layer=layer, word=layer_word(cfg, layer, self.mode, run),
+            yield PassWords(run=run, layer=layer,
+                            word=layer_word(cfg, layer, self.mode, run, self.stage, self.early,
+                                            None if self.reorder is None
+                                            else self.reorder.perm_out),
                             weights=hex_lines(beats.reshape(len(beats), -1), cfg.w_bits,
                                               self.word_bits),
                             pixels=hex_lines(pixels, cfg.in_bits, self.word_bits),
@@ -108,7 +177,7 @@ class LayerPasses:
         self.pass_counters.append(counters)
         if words.run.last:
             cout = words.run.cout
-            self.y[cout.start:cout.stop] = output_map(self.cfg, words.layer, lines)
+            self._y[cout.start:cout.stop] = output_map(self.cfg, words.layer, lines)
 
     @property
     def counters(self) -> dict:

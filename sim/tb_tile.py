@@ -23,6 +23,8 @@ from cocotb.triggers import ReadOnly, RisingEdge
 
 from red.config import LayerSpec, TileConfig
 from red.counters import TILE_COUNTERS
+from red.early import EarlySpec, OutputStage
+from red.sparsity import Reordering
 from red.rtl.layouts import out_beat_layout
 
 from .agents import Scoreboard, StreamDriver, StreamSink, load_job, reset, start_clock
@@ -43,7 +45,8 @@ class LayerRecorder:
         np.save(entry["y"], passes.y)
         # Runs that share their data (RED and ZP of one layer) share the golden output.
         if not Path(entry["y_golden"]).exists():
-            np.save(entry["y_golden"], golden_output(self.cfg, layer, x, w))
+            np.save(entry["y_golden"], golden_output(self.cfg, layer, x, w, mode,
+                                                     passes.stage, passes.reorder))
         golden = np.load(entry["y_golden"])
         match = bool(np.array_equal(passes.y, golden))
         # In order, each output named by (co, oh, ow): the first ten that differ.
@@ -78,9 +81,17 @@ class LayerRecorder:
 
 
 def load_layers(job):
+    """Per layer of the job: its shape, mode, data, output stage and job entry."""
     for entry in job["layers"]:
+        stage = entry["stage"]
+        bias = None if stage["bias"] is None else np.load(stage["bias"])
+        reorder = None
+        if "perm_in" in stage:
+            reorder = Reordering(np.load(stage["perm_in"]), np.load(stage["perm_out"]),
+                                 empty_blocks=-1, start="given")
         yield (LayerSpec(**entry["layer"]), entry["mode"], np.load(entry["x"]),
-               np.load(entry["w"]), entry)
+               np.load(entry["w"]), OutputStage(bias, stage["relu"],
+                                                EarlySpec(**stage["early"])), reorder, entry)
 
 
 def _idle(dut):
@@ -106,10 +117,11 @@ def _words(text: str) -> list[int]:
 
 async def run_layer(dut, cfg: TileConfig, layer: LayerSpec, mode: str, x, w,
                     rng: random.Random, stall: float, recorder: LayerRecorder | None = None,
-                    n: int = 0) -> LayerPasses:
+                    n: int = 0, stage: OutputStage = OutputStage(),
+                    reorder: Reordering | None = None) -> LayerPasses:
     """Run every pass of one layer; return its :class:`LayerPasses` (output, counters)."""
     digits = -(-out_beat_layout(cfg).size // 4)
-    passes = LayerPasses(cfg, layer, mode, x, w)
+    passes = LayerPasses(cfg, layer, mode, x, w, stage=stage, reorder=reorder)
     previous: list[int] = []
     for words in passes:
         await _wait_for(dut, "busy", 0, words.budget)
@@ -151,8 +163,9 @@ async def run_layers(dut):
     _idle(dut)
     await reset(dut)
     recorder = LayerRecorder(dut, job, cfg)
-    for n, (layer, mode, x, w, entry) in enumerate(load_layers(job)):
-        passes = await run_layer(dut, cfg, layer, mode, x, w, rng, stall, recorder, n)
+    for n, (layer, mode, x, w, stage, reorder, entry) in enumerate(load_layers(job)):
+        passes = await run_layer(dut, cfg, layer, mode, x, w, rng, stall, recorder, n, stage,
+                                 reorder)
         recorder.record(n, layer, mode, x, w, entry, passes)
     recorder.finish()
 
@@ -166,8 +179,8 @@ async def reset_mid_layer(dut):
     start_clock(dut)
     _idle(dut)
     await reset(dut)
-    layer, mode, x, w, _ = next(load_layers(job))
-    first = next(iter(LayerPasses(cfg, layer, mode, x, w)))
+    layer, mode, x, w, stage, reorder, _ = next(load_layers(job))
+    first = next(iter(LayerPasses(cfg, layer, mode, x, w, stage=stage, reorder=reorder)))
     dut.layer.value = first.word
     dut.start.value = 1
     await RisingEdge(dut.clk)
@@ -181,8 +194,9 @@ async def reset_mid_layer(dut):
     assert dut.busy.value == 0, "reset left the tile busy"
     await RisingEdge(dut.clk)
     scoreboard = Scoreboard(dut._log)
-    for n, (layer, mode, x, w, _) in enumerate(load_layers(job)):
-        passes = await run_layer(dut, cfg, layer, mode, x, w, rng, 0.0)
+    for n, (layer, mode, x, w, stage, reorder, _) in enumerate(load_layers(job)):
+        passes = await run_layer(dut, cfg, layer, mode, x, w, rng, 0.0, stage=stage,
+                                 reorder=reorder)
         scoreboard.compare(f"layer {n} after reset", [int(np.array_equal(
-            passes.y, golden_output(cfg, layer, x, w)))], [1])
+            passes.y, golden_output(cfg, layer, x, w, mode, stage, reorder)))], [1])
     scoreboard.check()

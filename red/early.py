@@ -1,0 +1,151 @@
+"""CompRRAE-style early termination: the modes, the bound and the decision rule.
+
+The tile applies input bit planes most significant (sign) plane first, so after ``n`` of
+the ``Bx`` planes of a step every output's final value lies in an interval ``[lo, hi]``
+that the hardware can compute (derivation in :mod:`red.rtl.early`):
+
+* ``lo`` = bias + the sum, over the groups that feed the output, of the group's exact
+  partial result so far (planes not yet applied taken as 0, offset correction applied);
+* ``hi`` = ``lo`` + the sum over the same groups of ``(2^(Bx-n) - 1) * U``, where ``U``
+  is the largest value one plane can add to the group's column (its cells' column sums,
+  each clipped by the ADC, weighted by slice). The planes still to come all have the
+  positive weight ``+2^b``, so they add between 0 and that much.
+
+The rule, applied after planes ``n = 1 .. Bx-1`` to each output not yet decided
+(:func:`decide`), first match wins:
+
+* ``negative`` (exact; needs ReLU): ``hi < 0``. The output is 0 after ReLU whatever the
+  remaining planes hold; it is decided as 0.
+* ``approx:EPS`` (CompRRAE's adaptive termination; includes the negative rule when ReLU
+  is on): ``(hi - lo) * 2^F <= eps_q * |lo|`` with ``eps_q = round(EPS * 2^F)``,
+  ``F = EPS_FRAC_BITS``. The output is decided as the interval midpoint rounded toward
+  minus infinity, ``floor((lo + hi) / 2)`` (then ReLU, if on).
+
+A decided output's columns stop converting; a step whose outputs are all decided ends.
+Decisions need the whole sum of an output, so they are made only in passes that compute
+it alone: a layer with ``cin <= rows`` and ``k <= kernel`` (see :func:`whole_sum_passes`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import ConfigError
+
+__all__ = ["EARLY_MODES", "EPS_FRAC_BITS", "EarlySpec", "OutputStage", "decide",
+           "whole_sum_passes"]
+
+#: Early-termination modes, in the order of their layer-register codes.
+EARLY_MODES = ("off", "negative", "approx")
+
+#: Fraction bits of the approximation threshold ``eps_q`` (``EPS = eps_q / 2^F``, < 1).
+EPS_FRAC_BITS = 16
+
+
+@dataclass(frozen=True)
+class EarlySpec:
+    """One early-termination setting: ``mode`` in :data:`EARLY_MODES` and, for
+    ``approx``, the threshold ``eps_q / 2^EPS_FRAC_BITS``."""
+
+    mode: str = "off"
+    eps_q: int = 0
+
+    def __post_init__(self):
+        if self.mode not in EARLY_MODES:
+            raise ConfigError(f"early mode {self.mode!r} is invalid: must be one of "
+                              f"{', '.join(EARLY_MODES)}")
+        limit = 1 << EPS_FRAC_BITS
+        if self.mode == "approx" and not 1 <= self.eps_q < limit:
+            raise ConfigError(f"eps_q={self.eps_q} is invalid: must be in [1, {limit - 1}]")
+        if self.mode != "approx" and self.eps_q:
+            raise ConfigError(f"eps_q={self.eps_q} is only meaningful with mode approx")
+
+    @classmethod
+    def parse(cls, text: str) -> "EarlySpec":
+        """``off``, ``negative`` or ``approx:EPS`` with ``0 < EPS < 1`` (rounded to a
+        multiple of ``2^-EPS_FRAC_BITS``, at least one)."""
+        name, _, eps = str(text).partition(":")
+        if name == "approx":
+            try:
+                value = float(eps)
+            except ValueError:
+                raise ConfigError(f"--early approx:{eps[:40]}: EPS must be a number in "
+                                  f"(0, 1)") from None
+            if not (math.isfinite(value) and 0 < value < 1):
+                raise ConfigError(f"--early approx:{eps[:40]}: EPS must be in (0, 1)")
+            eps_q = round(value * (1 << EPS_FRAC_BITS))
+            if eps_q < 1:
+                raise ConfigError(f"--early approx:{eps[:40]}: EPS must be at least "
+                                  f"2^-{EPS_FRAC_BITS}")
+            return cls("approx", min(eps_q, (1 << EPS_FRAC_BITS) - 1))
+        if eps or name not in EARLY_MODES or name == "approx":
+            raise ConfigError(f"--early {str(text)[:40]!r} is invalid: must be off, negative "
+                              f"or approx:EPS with 0 < EPS < 1")
+        return cls(name)
+
+    @property
+    def on(self) -> bool:
+        return self.mode != "off"
+
+    @property
+    def code(self) -> int:
+        """The layer register's ``early`` field."""
+        return EARLY_MODES.index(self.mode)
+
+    @property
+    def eps(self) -> float:
+        return self.eps_q / (1 << EPS_FRAC_BITS)
+
+    def describe(self) -> dict:
+        return {"mode": self.mode, "eps": self.eps, "eps_q": self.eps_q,
+                "eps_frac_bits": EPS_FRAC_BITS}
+
+    def __str__(self) -> str:
+        return f"approx:{self.eps:g}" if self.mode == "approx" else self.mode
+
+
+def decide(lo: np.ndarray, hi: np.ndarray, spec: EarlySpec, relu: bool):
+    """The decision rule on bounds ``lo <= hi`` (int64 arrays): ``(decided, value)``,
+    where ``value`` is the output's decided value before ReLU (0 for a negative
+    decision)."""
+    negative = (hi < 0) if relu and spec.on else np.zeros(lo.shape, dtype=bool)
+    if spec.mode == "approx":
+        close = (hi - lo) << EPS_FRAC_BITS <= spec.eps_q * np.abs(lo)
+    else:
+        close = np.zeros(lo.shape, dtype=bool)
+    value = np.where(negative, 0, (lo + hi) >> 1)
+    return negative | close, value
+
+
+def whole_sum_passes(cin_tiles: int, folds: int) -> bool:
+    """Whether each pass of a schedule computes the whole sum of its outputs (one cin
+    slice, one kernel fold): the only passes where early termination applies."""
+    return cin_tiles == 1 and folds == 1
+
+
+@dataclass(frozen=True, eq=False)
+class OutputStage:
+    """A layer's output stage and early-termination setting: ``bias`` (int64 ``[cout]``
+    or ``None``), ``relu`` and ``early``. The bias is added once per output pixel
+    (the first pass of each cout slice), ReLU after the last pass."""
+
+    bias: np.ndarray | None = None
+    relu: bool = False
+    early: EarlySpec = EarlySpec()
+
+    def __post_init__(self):
+        if self.early.mode == "negative" and not self.relu:
+            raise ConfigError("--early negative decides outputs that ReLU makes 0: it "
+                              "needs --relu")
+
+    @property
+    def plain(self) -> bool:
+        """No bias, no ReLU, no early termination: the layer's sum as it is."""
+        return self.bias is None and not self.relu and not self.early.on
+
+    def describe(self) -> dict:
+        return {"bias": self.bias is not None, "relu": self.relu,
+                "early": self.early.describe()}

@@ -1,0 +1,189 @@
+"""Early termination's golden model (red.golden.early_deconv2d) against an independent
+brute force, the bounds' soundness (clipping ADC included), the output stage, and the
+setting's parsing.
+
+The brute force rebuilds every bound from crossbar_mvm alone: the partial result after
+n planes is the MVM of the input with its low planes cleared, corrected by the offset
+of the planes removed, and U is a column's slice-weighted codes with every row driven.
+"""
+
+import numpy as np
+import pytest
+
+from red.config import ConfigError
+from red.early import EPS_FRAC_BITS, EarlySpec, OutputStage
+from red.golden import (column_codes, crossbar_deconv2d, crossbar_mvm, deconv2d,
+                        early_deconv2d, output_stage, weight_slices)
+
+SEED = 1906
+PARAMS = dict(rows=8, cell_bits=2, w_bits=4, in_bits=4)
+
+
+def random_case(rng):
+    """A small layer with data, bias and ADC; shapes that give an empty output are redrawn."""
+    while True:
+        cin, cout = int(rng.integers(1, 9)), int(rng.integers(1, 4))
+        h, k, s = int(rng.integers(1, 5)), int(rng.integers(1, 5)), int(rng.integers(1, 4))
+        p, op = int(rng.integers(0, k)), int(rng.integers(0, s))
+        if (h - 1) * s - 2 * p + k + op >= 1:
+            break
+    x = rng.integers(-8, 8, (cin, h, h))
+    w = rng.integers(-8, 8, (cin, cout, k, k))
+    bias = rng.integers(-60, 30, cout)
+    adc = [None, 3, 4][int(rng.integers(0, 3))]
+    return x, w, (s, p, op), bias, adc
+
+
+def brute_force(x, w, geometry, bias, adc, flow, spec, relu):
+    """Per output, per plane: bounds from crossbar_mvm, the rule of red.early, in loops."""
+    s, p, op = geometry
+    B, Bw, c = PARAMS["in_bits"], PARAMS["w_bits"], PARAMS["cell_bits"]
+    cin, cout, k, _ = w.shape
+    h = x.shape[1]
+    ho = (h - 1) * s - 2 * p + k + op
+    cap = (1 << (adc if adc is not None else 5)) - 1
+    # U[kh][kw][co]: every row driven, each slice's code clipped, weighted by slice.
+    units = np.zeros((k, k, cout), dtype=np.int64)
+    for kh in range(k):
+        for kw in range(k):
+            cells = weight_slices(w[:, :, kh, kw], cell_bits=c, w_bits=Bw)
+            codes = column_codes(np.ones(cin), cells.reshape(cin, -1), adc or 5)
+            units[kh, kw] = (np.minimum(codes, cap).reshape(cout, -1)
+                             * (1 << (c * np.arange(Bw // c)))).sum(axis=1)
+    y = np.zeros((cout, ho, ho), dtype=np.int64)
+    decided = np.zeros(y.shape, dtype=bool)
+    planes = np.full(y.shape, B, dtype=np.int64)
+    for oh in range(ho):
+        for ow in range(ho):
+            terms = [(kh, kw, (oh + p - kh) // s, (ow + p - kw) // s)
+                     for kh in range(k) for kw in range(k)
+                     if (oh + p - kh) % s == 0 and (ow + p - kw) % s == 0
+                     and 0 <= (oh + p - kh) // s < h and 0 <= (ow + p - kw) // s < h]
+            for co in range(cout):
+                exact = bias[co] + sum(int(crossbar_mvm(x[:, i, j], w[:, co:co + 1, kh, kw],
+                                                        adc_bits=adc, **PARAMS)[0])
+                                       for kh, kw, i, j in terms)
+                value = exact
+                feeders = (units[:, :, co].sum() if flow == "zp" else
+                           sum(units[kh, kw, co] for kh, kw, _, _ in terms))
+                for n in range(1, B):
+                    if not spec.on or (flow == "red" and not terms):
+                        break
+                    r = B - n
+                    lo = bias[co]
+                    for kh, kw, i, j in terms:
+                        kept = (x[:, i, j] >> r) << r         # the planes applied so far
+                        lo += int(crossbar_mvm(kept, w[:, co:co + 1, kh, kw], adc_bits=adc,
+                                               **PARAMS)[0])
+                        lo -= (1 << (Bw - 1)) * int((x[:, i, j] - kept).sum())
+                    hi = lo + ((1 << r) - 1) * int(feeders)
+                    if relu and hi < 0:
+                        value = 0
+                    elif spec.mode == "approx" and \
+                            (hi - lo) << EPS_FRAC_BITS <= spec.eps_q * abs(lo):
+                        value = (lo + hi) // 2
+                    else:
+                        continue
+                    decided[co, oh, ow], planes[co, oh, ow] = True, n
+                    break
+                y[co, oh, ow] = max(value, 0) if relu else value
+    return y, decided, planes
+
+
+@pytest.mark.parametrize("flow", ["red", "zp"])
+@pytest.mark.parametrize("spec", [EarlySpec("negative"), EarlySpec("approx", 9000)],
+                         ids=["negative", "approx"])
+def test_golden_equals_brute_force(flow, spec):
+    rng = np.random.default_rng(SEED)
+    print(f"seed={SEED}")
+    for _ in range(12):
+        x, w, geometry, bias, adc = random_case(rng)
+        got = early_deconv2d(x, w, *geometry, flow=flow, early=spec, bias=bias, relu=True,
+                             adc_bits=adc, **PARAMS)
+        y, decided, planes = brute_force(x, w, geometry, bias, adc, flow, spec, True)
+        assert np.array_equal(got.y, y)
+        assert np.array_equal(got.decided, decided)
+        assert np.array_equal(got.planes, planes)
+
+
+@pytest.mark.parametrize("flow", ["red", "zp"])
+def test_negative_is_exact(flow):
+    """--early negative equals relu(conv_transpose2d + bias) (lossless ADC) and the
+    clipped contract with its output stage (clipping ADC), and decides something."""
+    rng = np.random.default_rng(SEED + 1)
+    print(f"seed={SEED + 1}")
+    decided = 0
+    for _ in range(40):
+        x, w, geometry, bias, adc = random_case(rng)
+        got = early_deconv2d(x, w, *geometry, flow=flow, early=EarlySpec("negative"),
+                             bias=bias, relu=True, adc_bits=adc, **PARAMS)
+        clipped = crossbar_deconv2d(x, w, *geometry, adc_bits=adc, bias=bias, relu=True,
+                                    **PARAMS)
+        assert np.array_equal(got.y, clipped) and np.array_equal(got.exact, clipped)
+        if adc is None:
+            assert np.array_equal(got.y, np.maximum(deconv2d(x, w, *geometry) +
+                                                    bias[:, None, None], 0))
+        decided += int(got.decided.sum())
+    assert decided > 0
+
+
+def test_off_decides_nothing():
+    rng = np.random.default_rng(SEED + 2)
+    x, w, geometry, bias, adc = random_case(rng)
+    got = early_deconv2d(x, w, *geometry, flow="red", early=EarlySpec(), bias=bias,
+                         relu=True, adc_bits=adc, **PARAMS)
+    assert not got.decided.any() and (got.planes == PARAMS["in_bits"]).all()
+
+
+def test_approx_stays_inside_the_bounds():
+    """An approximated output is the midpoint of an interval [lo, hi] that holds the
+    exact value e, so its error is at most (hi - lo)/2 + 1 <= EPS |lo| / 2 + 1, and
+    |lo| <= |e| + (hi - lo) gives |lo| <= |e| / (1 - EPS): with EPS = 1/4, |e|/6 + 1."""
+    rng = np.random.default_rng(SEED + 3)
+    spec = EarlySpec.parse("approx:0.25")
+    approximated = 0
+    for _ in range(20):
+        x, w, geometry, bias, adc = random_case(rng)
+        got = early_deconv2d(x, w, *geometry, flow="red", early=spec, bias=bias,
+                             relu=False, adc_bits=adc, **PARAMS)
+        error = np.abs(got.y - got.exact)[got.decided]
+        assert (6 * error <= np.abs(got.exact[got.decided]) + 6).all()
+        approximated += int(np.count_nonzero(error))
+    assert approximated > 0
+
+
+def test_needs_the_whole_sum():
+    x = np.ones((9, 2, 2), dtype=np.int64)
+    w = np.ones((9, 1, 3, 3), dtype=np.int64)
+    with pytest.raises(ConfigError, match="cin=9 exceeds rows=8"):
+        early_deconv2d(x, w, 2, 1, 1, flow="red", early=EarlySpec("negative"), relu=True,
+                       **PARAMS)
+
+
+def test_output_stage():
+    y = np.array([[[-3, 4]], [[5, -6]]])
+    assert output_stage(y, np.array([1, -10])).tolist() == [[[-2, 5]], [[-5, -16]]]
+    assert output_stage(y, np.array([1, -10]), relu=True).tolist() == [[[0, 5]], [[0, 0]]]
+    with pytest.raises(ConfigError, match="bias must have shape"):
+        output_stage(y, np.array([1, 2, 3]))
+
+
+@pytest.mark.parametrize("text, mode, eps_q", [
+    ("off", "off", 0), ("negative", "negative", 0), ("approx:0.5", "approx", 32768),
+    ("approx:1e-3", "approx", 66)])
+def test_parse(text, mode, eps_q):
+    spec = EarlySpec.parse(text)
+    assert (spec.mode, spec.eps_q) == (mode, eps_q)
+
+
+@pytest.mark.parametrize("text", ["", "on", "approx", "approx:", "approx:0", "approx:1",
+                                  "approx:-0.1", "approx:nan", "approx:1e-9", "negative:0.1",
+                                  "approx:x"])
+def test_parse_refuses(text):
+    with pytest.raises(ConfigError):
+        EarlySpec.parse(text)
+
+
+def test_negative_needs_relu():
+    with pytest.raises(ConfigError, match="needs --relu"):
+        OutputStage(early=EarlySpec("negative"))
