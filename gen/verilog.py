@@ -165,6 +165,7 @@ def generate(top: str, config: TileConfig, crossbar: str | None = None, *,
     crossbar_model(crossbar)
     if top not in TOPS:
         raise ConfigError(f"unknown top {top!r}; known tops: {', '.join(sorted(TOPS))}")
+    config.check_generable()
     if not cache:
         return _generate(top, config, crossbar)
     key = json.dumps({"top": top, "config": config.describe(), "crossbar": crossbar,

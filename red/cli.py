@@ -207,6 +207,7 @@ def run_gen(args: argparse.Namespace) -> int:
     """Execute ``red gen``: write the files and print their paths."""
     from red.gen.verilog import generate, write
     tile = _config_arg(args.tile, TileConfig, "tile")
+    tile.check_generable()
     cache_root()                          # an unusable cache fails before any work
     with OutputFolder(args.out, owned=()) as folder:
         generated = generate(args.top, tile, args.crossbar)
@@ -331,6 +332,7 @@ def run_sim(args: argparse.Namespace) -> int:
     layer = _config_arg(args.layer, LayerSpec, "layer")
     tile = _config_arg(args.tile, TileConfig, "tile")
     tile.check_layer(layer)
+    tile.check_generable()
     if not 0 <= args.seed < 1 << 32:
         raise ConfigError(f"--seed {args.seed} is invalid: must be in [0, 2^32)")
     if not 0.0 <= args.stall < 1.0:

@@ -38,6 +38,13 @@ KERNEL_MAX = 64
 #: Largest ``max_cin`` a TileConfig accepts.
 MAX_CIN = 65536
 
+#: Largest tiles the RTL generator builds (the analytical model takes any TileConfig):
+#: crossbar groups (``kernel^2``; a larger layer kernel runs as folds) and crossbar cells
+#: over all groups (``kernel^2 * rows * cols``). The paper tile has 25 groups and 409,600
+#: cells and generates in about 18 s; generation and build time grow with both.
+MAX_RTL_GROUPS = 64
+MAX_RTL_CELLS = 1 << 21
+
 
 class ConfigError(ValueError):
     """An invalid configuration value. The message names the field, value and limit."""
@@ -410,6 +417,21 @@ class TileConfig:
     def parse(cls, text: str) -> "TileConfig":
         """Build from ``key=value,...`` (the CLI form)."""
         return _construct(cls, parse_kv(text, cls), repr(text))
+
+    def check_generable(self) -> None:
+        """Raise :class:`ConfigError` unless the RTL generator builds this tile
+        (:data:`MAX_RTL_GROUPS`, :data:`MAX_RTL_CELLS`)."""
+        if self.groups > MAX_RTL_GROUPS:
+            raise ConfigError(f"TileConfig.kernel={self.kernel} is too large to generate: "
+                              f"{self.groups} crossbar groups, the RTL generator builds at "
+                              f"most {MAX_RTL_GROUPS} (kernel <= 8); a larger layer kernel "
+                              f"runs as folds on a smaller tile (max_k)")
+        cells = self.groups * self.rows * self.cols
+        if cells > MAX_RTL_CELLS:
+            raise ConfigError(f"TileConfig rows={self.rows}, cols={self.cols}, "
+                              f"kernel={self.kernel} is too large to generate: {cells} "
+                              f"crossbar cells, the RTL generator builds at most "
+                              f"{MAX_RTL_CELLS} (the paper tile has 409600)")
 
     def check_layer(self, layer: "LayerSpec") -> None:
         """Raise :class:`ConfigError` unless ``layer`` runs on this tile.

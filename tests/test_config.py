@@ -610,3 +610,21 @@ def test_check_layer_errors_name_the_limit(over, field, value, limit_name, limit
     assert mentions(msg, value), msg
     assert limit_name in msg, msg
     assert mentions(msg, limit), msg
+
+
+@pytest.mark.parametrize("text, needle", [
+    ("kernel=9", "81 crossbar groups"),
+    ("kernel=64", "4096 crossbar groups"),
+    ("rows=1024,cols=4096", "37748736 crossbar cells"),
+    ("rows=1024,cols=1024,kernel=2", "4194304 crossbar cells"),
+])
+def test_tiles_too_large_to_generate_are_refused(text, needle):
+    """The generator's limits: 64 groups, 2^21 cells."""
+    tile = TileConfig.parse(text)
+    with pytest.raises(ConfigError, match=needle):
+        tile.check_generable()
+
+
+def test_largest_generable_tiles_pass():
+    TileConfig(kernel=8).check_generable()                      # 64 groups
+    TileConfig(rows=512, cols=1024, kernel=2).check_generable()  # 4 * 2^19 = 2^21 cells
