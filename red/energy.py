@@ -214,11 +214,8 @@ def events_from_counters(counters: Mapping[str, int], layer: LayerSpec,
 
 def events_from_estimate(estimate: Estimate, layer: LayerSpec, tile: TileConfig) -> Events:
     """Priced events of the model's :class:`~red.model.Estimate`: the counters' rule on
-    the model fields, with ``crossbar_steps = group_activations * in_bits`` (every
-    driven group step applies ``in_bits`` planes)."""
-    counters = estimate.as_dict()
-    counters["crossbar_steps"] = estimate.group_activations * tile.in_bits
-    return events_from_counters(counters, layer, tile)
+    the model fields of the same names."""
+    return events_from_counters(estimate.as_dict(), layer, tile)
 
 
 def energy_of(events: Events, table: EnergyTable = DEFAULT_ENERGY) -> Energy:

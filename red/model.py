@@ -110,6 +110,9 @@ class Estimate:
         Driven group steps that contribute no term of the deconvolution: ZP steps whose
         window value is an inserted zero or padding, PF steps whose result lands in the
         cropped-away border. 0 in RED mode, whose driven steps are exactly the terms.
+    crossbar_steps : int
+        Bit planes applied to a crossbar array: ``in_bits`` per driven group step (fewer
+        with early termination, which ends steps early).
     adc_conversions : int
         Per driven group step, ``in_bits`` planes times the pass's active physical
         columns ``active_cout * slices``; gated group steps convert nothing.
@@ -189,6 +192,7 @@ class Estimate:
     group_activations: int
     gated_group_steps: int
     wasted_group_steps: int
+    crossbar_steps: int
     adc_conversions: int
     row_drives: int
     input_buffer_reads: int
@@ -326,7 +330,8 @@ def _per_pass_estimate(plan: Schedule, mode: Mode) -> Estimate:
     rows = [_taps_in(layer.h, layer.ho, t, s, p) for t in range(layer.k)]
     cols = [_taps_in(layer.w, layer.wo, t, s, p) for t in range(layer.k)]
     totals = dict.fromkeys(("total_cycles", "load_cycles", "group_activations",
-                            "gated_group_steps", "wasted_group_steps", "adc_conversions",
+                            "gated_group_steps", "wasted_group_steps", "crossbar_steps",
+                            "adc_conversions",
                             "row_drives", "input_buffer_reads", "merge_additions",
                             "psum_additions", "window_reads", "skipped_blocks"), 0)
     for run in plan:
@@ -362,6 +367,7 @@ def _per_pass_estimate(plan: Schedule, mode: Mode) -> Estimate:
         totals["group_activations"] += driven
         totals["gated_group_steps"] += steps * len(active) - driven
         totals["wasted_group_steps"] += driven - terms
+        totals["crossbar_steps"] += B * driven
         totals["adc_conversions"] += B * S * cout * driven
         totals["row_drives"] += B * cin * driven
         totals["input_buffer_reads"] += cin * buffered
@@ -452,6 +458,7 @@ def _estimate(plan: Schedule, mode: Mode) -> Estimate:
         group_activations=slices * driven,
         gated_group_steps=slices * (steps * groups - driven),
         wasted_group_steps=slices * (driven - terms),
+        crossbar_steps=tile.in_bits * slices * driven,
         # Summed over passes, the active columns add up to cout once per cin tile and
         # fold, and the active rows to cin once per cout tile and fold.
         adc_conversions=tile.in_bits * tile.slices * layer.cout * cin_tiles * driven,
@@ -499,8 +506,9 @@ def early_estimate(layer: LayerSpec, tile: TileConfig, mode: Mode, early: EarlyS
     feeders = outcome.feeders.ravel()
     # Driven groups of a step: in RED each feeds one output pixel of the block.
     live = np.bincount(step, weights=feeders, minlength=n_steps).astype(np.int64)
-    totals = dict(total_cycles=0, compute_cycles=0, row_drives=0, adc_conversions=0,
-                  decided_outputs=0, skipped_conversions=0, skipped_cycles=0)
+    totals = dict(total_cycles=0, compute_cycles=0, crossbar_steps=0, row_drives=0,
+                  adc_conversions=0, decided_outputs=0, skipped_conversions=0,
+                  skipped_cycles=0)
     for run in plan:
         planes = outcome.planes[run.cout].reshape(len(run.cout), -1)
         decided = outcome.decided[run.cout].reshape(len(run.cout), -1)
@@ -516,6 +524,7 @@ def early_estimate(layer: LayerSpec, tile: TileConfig, mode: Mode, early: EarlyS
         totals["total_cycles"] += pass_timing(layer, tile, mode, run.kh0, run.kw0,
                                               stops).total_cycles
         totals["compute_cycles"] += int(stepped.sum())
+        totals["crossbar_steps"] += int((live * stepped).sum())
         totals["row_drives"] += len(run.cin) * int((live * stepped).sum())
         totals["adc_conversions"] += S * int((feeders * planes).sum())
         totals["skipped_conversions"] += S * int((feeders * (B - planes)).sum())
