@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Mapping
 
 from .config import ConfigError, LayerSpec, TileConfig, read_toml
+from .counters import COUNTERS, ENERGY_COMPONENTS
 from .mapping import schedule
 from .model import Estimate
 
@@ -182,6 +183,15 @@ def _values(pixels: int, channels: int, tiles: int) -> int:
     return pixels * channels // tiles
 
 
+#: The hardware counters each energy component prices (red.counters, one place).
+_PRICED = {component: tuple(c.name for c in COUNTERS if c.energy == component)
+           for component in ENERGY_COMPONENTS}
+#: Buffer pixels of the input side (``cin`` channels each) and the output side (``cout``).
+_INPUT_SIDE = ("line_buffer_writes", "window_reads")
+_OUTPUT_SIDE = ("out_buffer_writes", "out_buffer_reads")
+assert set(_INPUT_SIDE + _OUTPUT_SIDE) == set(_PRICED["buffers"])
+
+
 def events_from_counters(counters: Mapping[str, int], layer: LayerSpec,
                          tile: TileConfig) -> Events:
     """Priced events of a tile run from its hardware counters.
@@ -199,17 +209,17 @@ def events_from_counters(counters: Mapping[str, int], layer: LayerSpec,
     """
     plan = schedule(layer, tile)
     cin_tiles, cout_tiles = plan.cin_tiles, plan.cout_tiles
+
+    def total(names):
+        return sum(counters[name] for name in names)
+
     buffer_values = (
-        _values(counters["line_buffer_writes"] + counters["window_reads"], layer.cin,
-                cin_tiles)
-        + _values(counters["out_buffer_writes"] + counters["out_buffer_reads"],
-                  layer.cout, cout_tiles)
+        _values(total(_INPUT_SIDE), layer.cin, cin_tiles)
+        + _values(total(_OUTPUT_SIDE), layer.cout, cout_tiles)
         + counters.get("psum_buffer_reads", 0) + counters.get("psum_buffer_writes", 0))
-    return Events(adc_conversions=counters["adc_conversions"],
-                  row_drives=counters["row_drives"],
-                  crossbar_steps=counters["crossbar_steps"],
-                  buffer_values=buffer_values,
-                  additions=counters["merge_additions"] + counters["psum_additions"])
+    return Events(adc_conversions=total(_PRICED["adc"]), row_drives=total(_PRICED["dac"]),
+                  crossbar_steps=total(_PRICED["array"]), buffer_values=buffer_values,
+                  additions=total(_PRICED["adds"]))
 
 
 def events_from_estimate(estimate: Estimate, layer: LayerSpec, tile: TileConfig) -> Events:
