@@ -7,7 +7,7 @@ RED    := $(VENV)/bin/red
 STAMP  := $(VENV)/.installed
 OUT    ?= out
 
-.PHONY: all setup test test-slow demo verilog lint bench clean
+.PHONY: all setup test test-slow wheel-check demo verilog lint bench clean
 
 all: test
 
@@ -36,9 +36,18 @@ os-packages:
 
 setup: $(STAMP) os-packages
 
-# Two workers: simulator runs are single-threaded and the machine has two cores.
+# Two workers: simulator runs are single-threaded and the machine has two cores. Then
+# the package check.
 test: setup
 	$(PY) -m pytest -m "not slow" -q -n 2
+	PY=$(PY) .ci/wheel-check
+
+# The package as a user gets it: build the wheel, install it into a fresh virtual
+# environment and run `red gen` and a small `red sim` on Icarus outside the source tree
+# (.ci/wheel-check; dependencies from a wheelhouse in the cache folder, filled from the
+# package index on first use).
+wheel-check: setup
+	PY=$(PY) .ci/wheel-check
 
 test-slow: setup
 	$(PY) -m pytest -m slow -q

@@ -54,11 +54,19 @@ async def _counters(dut) -> dict:
     return counts
 
 
+def _no_early_termination(dut) -> None:
+    """The early-termination inputs at rest: these tests check the plain unit (the tile
+    tests drive them)."""
+    for name in ("stop", "finish", "bounds_en"):
+        getattr(dut, name).value = 0
+
+
 async def _run_vectors(dut, cfg, weights, vectors, gates, active_rows, active_cols,
                        rng, idle, stall, what):
     """Stream ``vectors`` through a freshly reset unit; check results and counters."""
     dut.prog__valid.value = 0
     dut.clear.value = 0
+    _no_early_termination(dut)
     await reset(dut)
     dut.active_rows.value = active_rows
     dut.active_cols.value = active_cols
@@ -153,6 +161,7 @@ async def back_to_back(dut):
     n = 8
     start_clock(dut)
     dut.clear.value = 0
+    _no_early_termination(dut)
     await reset(dut)
     dut.active_rows.value = cfg.rows
     dut.active_cols.value = cfg.logical_cols

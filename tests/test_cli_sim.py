@@ -14,6 +14,7 @@ import pytest
 
 from red import cli
 from red.config import LayerSpec
+from red.sim import SIMULATORS
 
 TILE = "rows=4,cols=8,cell_bits=2,w_bits=4,in_bits=4,kernel=3,max_stride=4,max_in=6"
 LAYER = "cin=3,cout=2,h=3,w=4,k=3,s=2,p=1,op=1"
@@ -42,7 +43,7 @@ def test_match_exits_0_and_writes_everything(tmp_path):
     assert x.shape == (3, 3, 4) and w.shape == (3, 2, 3, 3)
 
 
-@pytest.mark.parametrize("sim", ["icarus", "verilator"])
+@pytest.mark.parametrize("sim", SIMULATORS)
 def test_layer_larger_than_the_tile_runs_in_passes(tmp_path, sim):
     """cin over rows, cout over the logical columns, k over the kernel, the largest
     stride: the layer runs in passes, bit-exact, with the model's cycles and events."""

@@ -8,7 +8,8 @@ import pytest
 
 from red.config import TileConfig
 from red.gen.verilog import generate
-from red.sim.runner import SIMULATORS, run_job
+from red.sim import SIMULATORS
+from red.sim.runner import run_job
 
 SEED = 20261121
 

@@ -8,7 +8,8 @@ full product, to keep Verilator builds few): rows x cols 8x16 and 16x32; cell_bi
 import pytest
 
 from red.config import TileConfig
-from red.sim.runner import SIMULATORS, failure_messages, run_job
+from red.sim import SIMULATORS
+from red.sim.runner import failure_messages, run_job
 
 SEED = 424242
 

@@ -14,8 +14,7 @@ import pytest
 from red.config import LayerSpec, TileConfig
 from red.golden import deconv2d
 from red.model import estimate, rtl_vs_model
-from red.sim import SIMULATORS
-from red.sim.session import PATHS, LayerRun, random_layer_data, simulate_layers
+from red.sim.session import LayerRun, random_layer_data, simulate_layers
 from red.sparsity import apply_permutation, block_mask, reorder_channels
 
 from test_cocotb_early import cases

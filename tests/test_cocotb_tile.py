@@ -15,7 +15,7 @@ import pytest
 from red.config import ConfigError, LayerSpec, TileConfig
 from red.mapping import schedule
 from red.model import estimate, rtl_vs_model
-from red.sim.runner import SIMULATORS
+from red.sim import SIMULATORS
 from red.sim.session import PATHS, LayerRun, random_layer_data, simulate_layers
 
 SEED = 2019

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from red.config import TileConfig
-from red.sim.runner import SIMULATORS
+from red.sim import SIMULATORS
 from red.sim.session import simulate_layers
 
 from test_cocotb_tile import make_runs

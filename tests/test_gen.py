@@ -53,10 +53,13 @@ def test_metadata_matches_config(tmp_path):
     assert meta["latency"] == 4 + 1 + 1
     ports = {p["name"]: p for p in meta["ports"]}
     # Port widths follow the configuration: 8 rows of 4-bit inputs, their sum (8 * -8 ..
-    # 8 * 7 needs 7 bits) and the gate bit in; 8 logical columns of mvm_width-bit results
-    # out; a row of 8 logical columns of 4-bit weights programmed per cycle.
+    # 8 * 7 needs 7 bits) and the gate bit in; 8 logical columns of 12-bit results out
+    # (lossless 5-bit ADC, codes <= 8*3 = 24; two slices: plane <= 24 + 24*4 = 120;
+    # shift-add -8*120 .. 7*120; offset 8 * (-64 .. 56); result -960-448 .. 840+512 =
+    # -1408 .. 1352, 12 bits signed); a row of 8 logical columns of 4-bit weights
+    # programmed per cycle.
     assert ports["i__payload"]["width"] == 8 * 4 + 7 + 1
-    assert ports["o__payload"]["width"] == 8 * cfg.mvm_width
+    assert ports["o__payload"]["width"] == 8 * 12
     assert ports["prog__data"]["width"] == 8 * 4
     verilog = (tmp_path / "red_mvm.v").read_text()
     for name in ports:

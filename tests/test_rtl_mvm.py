@@ -86,15 +86,23 @@ def test_results_and_counters(cfg, idle, stall):
     }
 
 
-@pytest.mark.parametrize("cfg", CONFIGS, ids=str)
-def test_latency_and_interval(cfg):
+# (config, latency, interval), counted by hand: one cycle per bit plane (in_bits), then
+# the crossbar's code register and the output register; a new vector every in_bits
+# cycles.
+TIMINGS = [(CONFIGS[0], 4 + 1 + 1, 4), (CONFIGS[1], 3 + 1 + 1, 3)]
+
+
+@pytest.mark.parametrize("cfg, latency, interval", TIMINGS,
+                         ids=[f"in_bits={cfg.in_bits}" for cfg, *_ in TIMINGS])
+def test_latency_and_interval(cfg, latency, interval):
     """Back to back, vectors are taken every ``interval`` cycles and each result is valid
     ``latency`` cycles after its vector was taken (no back-pressure: results are taken
-    in their first valid cycle)."""
+    in their first valid cycle); the unit's ``latency``/``interval`` say the same."""
+    print(f"seed={SEED}")
     rng = np.random.default_rng(SEED)
     weights = rng.integers(cfg.w_min, cfg.w_max + 1, (cfg.rows, cfg.logical_cols))
     vectors = rng.integers(cfg.x_min, cfg.x_max + 1, (6, cfg.rows))
     dut, out = run_stream(cfg, weights, vectors, np.zeros(6, bool))
-    assert dut.latency == cfg.in_bits + 2 and dut.interval == cfg.in_bits
-    assert np.diff(out["accepted"]).tolist() == [dut.interval] * 5
-    assert [t - a for a, t in zip(out["accepted"], out["taken"])] == [dut.latency] * 6
+    assert np.diff(out["accepted"]).tolist() == [interval] * 5
+    assert [t - a for a, t in zip(out["accepted"], out["taken"])] == [latency] * 6
+    assert (dut.latency, dut.interval) == (latency, interval)

@@ -7,7 +7,7 @@ import pytest
 
 from red import cli
 from red.config import LayerSpec
-from red.sim.runner import SIMULATORS
+from red.sim import SIMULATORS
 from red.sim.waves import WaveformError, measure
 
 # A small tile keeps the tracing Verilator build short.
