@@ -37,7 +37,8 @@ def layer_data(folder):
     return layer, x, w, bias, paths
 
 
-@pytest.mark.parametrize("sim", SIMULATORS)
+@pytest.mark.parametrize("sim", [pytest.param(sim, marks=() if sim == "verilator" else
+                                              pytest.mark.slow) for sim in SIMULATORS])
 def test_negative_is_exact_and_converts_less(tmp_path, sim):
     layer, x, w, bias, paths = layer_data(tmp_path)
     reports = {}
@@ -70,7 +71,7 @@ def test_negative_is_exact_and_converts_less(tmp_path, sim):
 def test_approx_reports_its_error(tmp_path):
     _, _, _, _, paths = layer_data(tmp_path)
     out = tmp_path / "approx"
-    proc = red_sim("--layer", LAYER, "--tile", TILE, "--sim", "icarus", "--x",
+    proc = red_sim("--layer", LAYER, "--tile", TILE, "--sim", "verilator", "--x",
                    str(paths["x"]), "--w", str(paths["w"]), "--bias", str(paths["bias"]),
                    "--early", "approx:0.5", "--out", str(out))
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -84,7 +85,7 @@ def test_approx_reports_its_error(tmp_path):
 def test_multi_pass_layer_reports_early_not_applied(tmp_path):
     out = tmp_path / "passes"
     proc = red_sim("--layer", "cin=5,cout=2,h=2,w=2,k=3,s=2,p=1,op=1", "--tile", TILE,
-                   "--sim", "icarus", "--relu", "--early", "negative", "--out", str(out))
+                   "--sim", "verilator", "--relu", "--early", "negative", "--out", str(out))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     report = json.loads((out / "report.json").read_text())
     assert report["passes"] == 2 and not report["early"]["applied"]

@@ -37,14 +37,14 @@ def test_sparse_and_sparsity_folder_equal_dense(tmp_path):
     runs = {}
     for name, extra in (("dense", ["--w", str(tmp_path / "w.npy")]),
                         ("sparse", ["--w", str(tmp_path / "w.npy"), "--sparse"])):
-        proc = red("sim", "--sim", "icarus", "--tile", TILE, "--layer", LAYER, *data, *extra,
+        proc = red("sim", "--sim", "verilator", "--tile", TILE, "--layer", LAYER, *data, *extra,
                    "--out", str(tmp_path / name))
         assert proc.returncode == 0, proc.stdout + proc.stderr
         runs[name] = json.loads((tmp_path / name / "report.json").read_text())
     proc = red("sparsify", "--w", str(tmp_path / "w.npy"), "--tile", TILE, "--out",
                str(tmp_path / "mapping"))
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    proc = red("sim", "--sim", "icarus", "--tile", TILE, "--layer", LAYER, *data,
+    proc = red("sim", "--sim", "verilator", "--tile", TILE, "--layer", LAYER, *data,
                "--sparsity", str(tmp_path / "mapping"), "--out", str(tmp_path / "given"))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     runs["given"] = json.loads((tmp_path / "given" / "report.json").read_text())
