@@ -184,6 +184,18 @@ def test_quick_report(tmp_path):
     check_model_part(data)
     check_pass_cost(data)
     check_markdown(data, (tmp_path / "report.md").read_text())
+    # The CompRRAE section is there (tests/test_report_comprrae.py checks its figures),
+    # with RED + negative's conversions skipped on the RTL in its prose.
+    early = data["comprrae"]
+    assert [entry["name"] for entry in early["layers"]] == \
+        [f"dcgan.deconv{n}" for n in (2, 3, 4)]
+    text = (tmp_path / "report.md").read_text()
+    assert "## 6. CompRRAE early termination" in text
+    counters = next(check["counters"] for entry in early["layers"] if entry["applies"]
+                    for check in entry["sets"]["report"]["checks"]
+                    if (check["mode"], check["early"]) == ("red", "negative"))
+    skipped = counters["skipped_conversions"]
+    assert f"| {100 * skipped / (skipped + counters['adc_conversions']):.1f}% |" in text
 
 
 def check_quick_rtl(data):
@@ -345,8 +357,9 @@ def test_mismatch_is_flagged_and_exits_1(tmp_path, monkeypatch):
     def one_more_in_zp(run, counters):
         counters["total_cycles"] += run.mode == "zp"
     fake_rtl(monkeypatch, one_more_in_zp)
+    # early=False: the faked RTL does not model early termination.
     status = build_report(tmp_path, quick=True, sim="icarus", workloads=("dcgan",),
-                          progress=lambda line: None)
+                          early=False, progress=lambda line: None)
     assert status == EXIT_FAILED == 1
     data = json.loads((tmp_path / "report.json").read_text())
     assert data["rtl_equals_model"] is False
@@ -370,7 +383,7 @@ def test_default_figures_come_from_the_rtl_counters(tmp_path, monkeypatch):
         counters["adc_conversions"] += marker
     fake_rtl(monkeypatch, marked)
     status = build_report(tmp_path, quick=False, sim="icarus", workloads=("dcgan",),
-                          progress=lambda line: None)
+                          early=False, progress=lambda line: None)
     data = json.loads((tmp_path / "report.json").read_text())
     assert status == EXIT_FAILED            # the marker differs from the model
     assert {(e["name"], e["mode"], e["source"], e["scaled"]) for e in data["rtl"]["runs"]} \

@@ -13,11 +13,16 @@ One module per job:
 * :mod:`~red.report.rtl`: the simulations and their comparison with golden and model;
 * :mod:`~red.report.sweep`: the figures of every layer and network, the cost of the pass
   schedule (reprogramming, resident weights), our ranges beside the papers';
+* :mod:`~red.report.comprrae`: CompRRAE early termination on DCGAN's hidden layers, on
+  documented data (RTL where the tile decides, a counterfactual from the model elsewhere);
+* :mod:`~red.report.sparse`: crossbar-aware sparsity (empty blocks, reordering, block
+  pruning, crossbar sizes) on DCGAN and FCN-8s, with RTL witnesses;
 * :mod:`~red.report.plots` and :mod:`~red.report.prose`: ``speedup.png``,
   ``energy.png`` and ``report.md``.
 
 Outputs in the chosen folder: ``report.md``, ``report.json``, ``speedup.png``,
-``energy.png``; the simulations' work files go to ``sim/<tile>/``.
+``energy.png``; the simulations' work files go to ``sim/<tile>/`` (the CompRRAE
+section's to ``sim/comprrae/``).
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from red.energy import DEFAULT_ENERGY, EnergyTable
 from red.outdir import OutputFolder
 from red.workloads import get_workload
 
-from . import plots, prose, rtl, sweep
+from . import comprrae, plots, prose, rtl, sparse, sweep
 from .plan import DEFAULT, FULL, QUICK, REPORT_WORKLOADS, RTL_CYCLE_BUDGET, RTL_NETWORKS, \
     make_plan
 
@@ -59,7 +64,7 @@ def _stderr(line: str) -> None:
 
 def build_report(out: str | Path, *, quick: bool, sim: str, full: bool = False,
                  table: EnergyTable = DEFAULT_ENERGY,
-                 workloads: tuple[str, ...] = REPORT_WORKLOADS,
+                 workloads: tuple[str, ...] = REPORT_WORKLOADS, early: bool = True,
                  progress: Callable[[str], None] = _stderr) -> int:
     """Write the report into ``out``; return :data:`EXIT_OK` or :data:`EXIT_FAILED`.
 
@@ -72,12 +77,15 @@ def build_report(out: str | Path, *, quick: bool, sim: str, full: bool = False,
         The variant (:mod:`red.report.plan`): ``quick`` simulates small scaled copies of
         two layers, ``full`` every full-size run, neither the default budgeted set. The
         model part is always complete.
-    sim : {"verilator", "icarus"}
-        Simulator of the RTL part.
+    sim : str
+        Simulator of the RTL part, one of :data:`red.sim.SIMULATORS`.
     table : EnergyTable
         Energy per event.
     workloads : tuple of str
         Networks of the report (names of ``red.workloads``).
+    early : bool
+        Measure CompRRAE early termination (:mod:`red.report.comprrae`, ``report.json``
+        key ``comprrae``) when its network is among ``workloads``.
     progress : callable
         Receives one line per step (default: standard error, prefixed ``red report:``).
 
@@ -95,7 +103,8 @@ def build_report(out: str | Path, *, quick: bool, sim: str, full: bool = False,
     # a failed or interrupted report leaves ``out`` as it was (red.outdir).
     with OutputFolder(out, owned=(*FILES.values(), "sim")) as folder:
         status = _build(folder.scratch, quick=quick, full=full, sim=sim, table=table,
-                        workloads=workloads, progress=progress, started=started)
+                        workloads=workloads, early=early, progress=progress,
+                        started=started)
         folder.commit()
     progress(f"wrote {folder.path / FILES['markdown']} and {folder.path / FILES['json']} "
              f"in {time.monotonic() - started:.1f} s")
@@ -103,22 +112,40 @@ def build_report(out: str | Path, *, quick: bool, sim: str, full: bool = False,
 
 
 def _build(out: Path, *, quick: bool, full: bool, sim: str, table: EnergyTable,
-           workloads: tuple[str, ...], progress: Callable[[str], None],
+           workloads: tuple[str, ...], early: bool, progress: Callable[[str], None],
            started: float) -> int:
     """:func:`build_report` into the folder ``out``."""
     model = sweep.ModelCache()
     variant = QUICK if quick else FULL if full else DEFAULT
     plan = make_plan(variant, tuple(workloads), model)
+    early_setup = comprrae.setup(variant) if early and comprrae.NETWORK in workloads \
+        else None
 
-    # The model runs in worker processes while a thread drives the simulator (another
-    # process); the workers are forked first, before the thread exists.
+    # The model runs in worker processes while one thread drives the report's
+    # simulations (another process) and another the CompRRAE section (its data and
+    # golden decisions here, its simulation in another process): the section's work
+    # fills the core that the model leaves idle during the long simulations. The
+    # workers are forked first, before the threads exist.
     with model.computing(sweep.model_keys(plan.workloads, plan.tiles), progress) as collect, \
-            ThreadPoolExecutor(max_workers=1) as thread:
-        simulating = thread.submit(rtl.simulate, plan, sim, out / "sim", progress)
+            ThreadPoolExecutor(max_workers=2) as threads:
+        simulating = threads.submit(rtl.simulate, plan, sim, out / "sim", progress)
+        measuring = None if early_setup is None else threads.submit(
+            comprrae.measure, early_setup, sim, out / "sim" / comprrae.WORK_DIR, progress)
         collect()
         outcome = simulating.result()
+        measured = None if measuring is None else measuring.result()
     rtl_data, rtl_figures, problems = rtl.rtl_part(plan, outcome, model, table, sim)
+    early_data = None
+    if early_setup is not None:
+        early_data, early_problems = comprrae.section(early_setup, measured)
+        problems += early_problems
     model_data = sweep.model_part(plan.workloads, plan.tiles, model, table, rtl_figures)
+    # Forks its own model workers: run once no other thread is left.
+    sparse_data = None
+    if set(sparse.NETWORKS) <= set(workloads):
+        sparse_data = sparse.sparsity_part(variant, sim, out / "sim" / "sparse", progress,
+                                           table)
+        problems += sparse_data["problems"]
 
     progress("plots")
     plots.plot_speedups(model_data, out / FILES["speedup_plot"])
@@ -137,6 +164,8 @@ def _build(out: Path, *, quick: bool, full: bool, sim: str, table: EnergyTable,
         "rtl": rtl_data,
         "model": model_data,
         "summary": sweep.summary(model_data),
+        "comprrae": early_data,
+        "sparsity": sparse_data,
         "rtl_equals_model": not problems,
         "problems": problems,
         "files": FILES,

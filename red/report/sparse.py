@@ -1,0 +1,776 @@
+"""Crossbar-aware sparsity (:mod:`red.sparsity`) in ``red report``: how many crossbar
+blocks of DCGAN's and FCN-8s's deconvolution layers pruning empties, and what skipping
+them saves, from the model for every crossbar size and on the RTL as witness.
+
+Data
+----
+No trained model is at hand, so the weights are synthetic and documented
+(:func:`weights`): :func:`red.sparsity.synthetic_weights` with :data:`WEIGHTS` (every
+output channel a log-uniform scale in ``[1/4, 1]`` times iid unit-variance Laplace
+samples, quantised symmetrically to the tile's ``w_bits``), seed ``SEED + n`` for the
+``n``-th layer of the section. Each layer is pruned by magnitude
+(:func:`red.sparsity.unstructured_prune`) to every level of :data:`LEVELS`. The input
+that the output errors and the RTL runs use (:func:`layer_input`) is activation-like:
+``ReLU(N(0, (x_max/4)^2))`` rounded and clipped to ``x_max``, at least half zeros; the
+errors take its top-left :data:`ERROR_PIXELS` x :data:`ERROR_PIXELS` corner.
+
+Stages (:func:`sparse_mapping`)
+-------------------------------
+Per layer, level and crossbar size:
+
+* ``dense``: the pruned layer in its own channel order, every block mapped (the empty
+  fraction counts the blocks that happen to be all zero);
+* ``reordered``: :func:`red.sparsity.reorder_channels`, empty blocks gated and empty
+  passes dropped (lossless: the same weights);
+* ``pruned``: then crossbar-grained pruning, :func:`red.sparsity.prune_blocks`, to the
+  same level as the unstructured pruning: at 90% pruning, 90% of the blocks empty. No
+  retraining; its relative output error against the unpruned layer is measured on the
+  input above with the golden deconvolution (:func:`red.sparsity.relative_output_error`),
+  as is the unstructured pruning's.
+
+Crossbar sizes
+--------------
+Size ``N`` is the network's report tile (:data:`~red.report.plan.REPORT_TILES`) with
+``rows = cols = N``: with the paper's 2-bit cells and 16-bit weights a crossbar holds
+``N`` input channels and ``N/8`` output channels (:data:`SIZES`). ``--quick`` scales
+everything down: the quick layers and tile of :mod:`red.report.plan`, sizes
+:data:`QUICK_SIZES` (4-bit weights in 2-bit cells: ``N/2`` output channels).
+
+Figures
+-------
+``model`` (every layer, level and size): :func:`red.model.estimate` in RED mode, with
+the stage's block mask for ``reordered`` and ``pruned``; cycles, ADC conversions and
+energy (:mod:`red.energy`), and against ``dense`` the speed-up (total cycles) and energy
+efficiency (energy ratio). ``rtl`` (the witness, :func:`witness`): at
+:data:`RTL_LEVEL`, layers run on their report tile in RED mode dense and with the
+``pruned`` mapping (:class:`red.sim.session.LayerRun` with ``reorder``); each run must
+equal the golden output and the model (:func:`red.model.rtl_vs_model`), else it is a
+problem. Which layers the RTL runs: :data:`RTL_LAYERS` by default (chosen for time),
+every layer with ``--full``, the quick layers with ``--quick``.
+
+The model sweep runs in :data:`~red.report.sweep.MODEL_WORKERS` forked processes while
+the main process drives the simulator.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from red.config import LayerSpec, TileConfig
+from red.energy import Energy, EnergyTable, energy_from_counters, energy_from_estimate
+from red.mapping import schedule
+from red.model import estimate, rtl_vs_model
+from red.sparsity import (ALGORITHM, Reordering, apply_permutation, block_mask,
+                          prune_blocks, relative_output_error, reorder_channels,
+                          synthetic_weights, undo_permutation, unstructured_prune)
+from red.workloads import get_workload
+
+from .plan import FULL, QUICK, QUICK_SHAPES, QUICK_TILE, REPORT_TILES
+from .rtl import SEED
+from .sweep import MODEL_WORKERS
+
+__all__ = ["NETWORKS", "LEVELS", "SIZES", "QUICK_SIZES", "WEIGHTS", "INPUT_SIGMA",
+           "ERROR_PIXELS",
+           "RTL_LEVEL", "RTL_LAYERS", "STAGES", "PAPER", "Setup", "Mapping", "setup",
+           "crossbar_tile", "weights", "layer_input", "sparse_mapping", "witness",
+           "sparsity_part", "render_sparsity"]
+
+#: Networks of the section.
+NETWORKS = ("dcgan", "fcn8s")
+
+#: Unstructured pruning levels (fraction of weights zeroed), and the crossbar-grained
+#: pruning's target fraction of empty blocks at each.
+LEVELS = (0.5, 0.7, 0.9)
+
+#: Crossbar sizes ``rows = cols`` of the sweep, and of ``--quick``'s.
+SIZES = (32, 64, 128)
+QUICK_SIZES = (2, 4)
+
+#: Keywords of :func:`red.sparsity.synthetic_weights`.
+WEIGHTS = {"distribution": "laplace", "channel_spread": 4.0}
+
+#: Standard deviation of the input's Gaussian before the ReLU, in units of ``x_max``.
+INPUT_SIGMA = 0.25
+
+#: The output errors take the top-left corner of the input, at most this many pixels on a
+#: side: FCN-8s's upscore8 on all of its 70x70 input (a 568x568 output) would spend
+#: seconds per golden deconvolution, and a corner has thousands of input values.
+ERROR_PIXELS = 16
+
+#: Pruning level of the RTL runs.
+RTL_LEVEL = 0.9
+
+#: The default variant's RTL runs: DCGAN's deconv3, the smallest DCGAN layer in several
+#: passes per cout slice (2 cin slices: whole passes can drop), and FCN-8s's upscore2,
+#: one pass per cout slice (gating saves conversions, no cycle). Measured on two cores
+#: with a warm Verilator build: 65 s beside the model sweep's two processes, 75 s for the
+#: whole section. deconv4 would add another one-pass case; deconv1 and deconv2 (256 and
+#: 64 passes) take minutes, upscore8 millions of cycles.
+RTL_LAYERS = ("dcgan.deconv3", "fcn8s.upscore2")
+
+#: The mappings compared, baseline first (module docstring).
+STAGES = ("dense", "reordered", "pruned")
+
+#: How the text names the stages.
+_STAGE_NAMES = {"dense": "dense", "reordered": "reordered", "pruned": "block-pruned"}
+
+#: Figures of the RTL and model runs (beside passes and energy).
+_COUNTS = ("total_cycles", "compute_cycles", "adc_conversions", "row_drives",
+           "skipped_blocks")
+
+#: "Learning the sparsity for ReRAM" as RED_TILE.md summarises it.
+PAPER = {"energy_efficiency": (3.0, 5.0), "speedup": (2.5, 6.0),
+         "how": "weights clustered and reordered so that zeros fill whole crossbars, then "
+                "crossbars pruned, at almost no accuracy loss",
+         "source": "Learning the sparsity for ReRAM (ASP-DAC 2019), as summarised in "
+                   "RED_TILE.md"}
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What the section measures in one variant.
+
+    Attributes
+    ----------
+    tiles : dict
+        Tile key -> the report tile of its layers (the crossbar sizes replace its rows
+        and columns).
+    layers : tuple of (str, LayerSpec)
+        Tile key and layer, in order (the position gives the seed, :meth:`seeded`).
+    sizes : tuple of int
+    simulated : tuple of str
+        Names of the layers the RTL runs.
+    """
+
+    tiles: dict[str, TileConfig]
+    layers: tuple[tuple[str, LayerSpec], ...]
+    sizes: tuple[int, ...]
+    simulated: tuple[str, ...]
+
+    def seeded(self):
+        """``(seed, tile key, layer)`` of every layer: seed ``SEED + n`` for the
+        ``n``-th."""
+        for n, (key, layer) in enumerate(self.layers):
+            yield SEED + n, key, layer
+
+
+def setup(variant: str) -> Setup:
+    """The section's layers, tiles and RTL runs in report ``variant``."""
+    if variant == QUICK:
+        layers = tuple((QUICK, dataclasses.replace(layer, **QUICK_SHAPES[layer.name]))
+                       for network in NETWORKS for layer in get_workload(network)
+                       if layer.name in QUICK_SHAPES)
+        return Setup({QUICK: QUICK_TILE}, layers, QUICK_SIZES,
+                     tuple(layer.name for _, layer in layers))
+    layers = tuple((network, layer) for network in NETWORKS
+                   for layer in get_workload(network))
+    simulated = tuple(layer.name for _, layer in layers) if variant == FULL else RTL_LAYERS
+    return Setup({network: REPORT_TILES[network] for network in NETWORKS}, layers, SIZES,
+                 simulated)
+
+
+def crossbar_tile(tile: TileConfig, size: int) -> TileConfig:
+    """``tile`` with ``size x size`` crossbars."""
+    return dataclasses.replace(tile, rows=size, cols=size)
+
+
+def weights(layer: LayerSpec, tile: TileConfig, seed: int) -> np.ndarray:
+    """The layer's synthetic dense weights (module docstring, "Data")."""
+    return synthetic_weights(layer.cin, layer.cout, layer.k, tile, seed=seed, **WEIGHTS)
+
+
+def layer_input(layer: LayerSpec, tile: TileConfig, seed: int) -> np.ndarray:
+    """The layer's activation-like input ``x[cin][h][w]`` (module docstring, "Data"),
+    from its own random stream (``[seed, 1]``), apart from the weights'."""
+    rng = np.random.default_rng([seed, 1])
+    x = rng.normal(0.0, INPUT_SIGMA * tile.x_max, (layer.cin, layer.h, layer.w))
+    return np.clip(np.rint(x), 0, tile.x_max).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A pruned layer's sparse mapping on one tile: the channel order, the reordered
+    weights and the block-pruned ones (both in the permuted order)."""
+
+    reorder: Reordering
+    reordered: np.ndarray
+    pruned: np.ndarray
+
+    def pruned_original(self) -> np.ndarray:
+        """The block-pruned weights in the layer's own channel order."""
+        return undo_permutation(self.pruned, self.reorder.perm_in, self.reorder.perm_out)
+
+
+def sparse_mapping(w: np.ndarray, tile: TileConfig, level: float) -> Mapping:
+    """Reorder the channels of ``w`` for ``tile``, then prune blocks until ``level`` of
+    them are empty."""
+    order = reorder_channels(w, tile)
+    reordered = apply_permutation(w, order.perm_in, order.perm_out)
+    return Mapping(order, reordered, prune_blocks(reordered, tile, level))
+
+
+def _figure(source: str, passes: int, counts, energy: Energy) -> dict:
+    """One run's figures from model fields or hardware counters (``counts``)."""
+    return {"source": source, "passes": passes,
+            **{name: int(counts[name]) for name in _COUNTS}, "energy_pj": energy.as_dict()}
+
+
+def _with_ratios(figures: dict[str, dict], baseline: str) -> dict[str, dict]:
+    """``figures`` with each one's speed-up (total cycles), energy efficiency and saved
+    ADC conversions against ``figures[baseline]``."""
+    base = figures[baseline]
+    for figure in figures.values():
+        figure["speedup"] = base["total_cycles"] / figure["total_cycles"]
+        figure["energy_efficiency"] = base["energy_pj"]["total"] / figure["energy_pj"]["total"]
+        figure["adc_saved"] = 1 - figure["adc_conversions"] / base["adc_conversions"]
+    return figures
+
+
+def _empty(mask: np.ndarray) -> int:
+    return int(mask.size - np.count_nonzero(mask))
+
+
+def _size_entry(layer: LayerSpec, tile: TileConfig, w: np.ndarray, pruned: np.ndarray,
+                x: np.ndarray, level: float, table: EnergyTable) -> dict:
+    """One layer at one level on one crossbar size: blocks, error, model figures."""
+    mapping = sparse_mapping(pruned, tile, level)
+    masks = {"dense": block_mask(pruned, tile), "reordered": block_mask(mapping.reordered, tile),
+             "pruned": block_mask(mapping.pruned, tile)}
+    plan = schedule(layer, tile)
+    figures = {}
+    for stage in STAGES:
+        est = estimate(layer, tile, "red", None if stage == "dense" else masks[stage])
+        figures[stage] = _figure("model", est.passes, est.as_dict(),
+                                 energy_from_estimate(est, layer, tile, table))
+    return {
+        "size": tile.rows, "logical_cols": tile.logical_cols,
+        "schedule": {"cin_tiles": plan.cin_tiles, "cout_tiles": plan.cout_tiles,
+                     "folds": plan.folds},
+        "blocks": {"source": "weights", "total": int(masks["dense"].size),
+                   "empty": {stage: _empty(mask) for stage, mask in masks.items()}},
+        "reordering_start": mapping.reorder.start,
+        "pruned_error": {"source": "golden",
+                         "value": relative_output_error(x, w, mapping.pruned_original(),
+                                                        layer)},
+        "model": _with_ratios(figures, "dense"),
+    }
+
+
+def _layer_level(layer: LayerSpec, tile: TileConfig, seed: int, level: float,
+                 sizes: tuple[int, ...], table: EnergyTable) -> tuple[dict, float]:
+    """One layer at one pruning level on every crossbar size (one worker's job), and the
+    seconds it took."""
+    started = time.monotonic()
+    w = weights(layer, tile, seed)
+    pruned = unstructured_prune(w, level)
+    # The error's statistics need no more than a corner of a large input map.
+    x = layer_input(layer, tile, seed)[:, :ERROR_PIXELS, :ERROR_PIXELS]
+    entry = {"level": level, "zero_weights": float(np.mean(pruned == 0)),
+             "unstructured_error": {"source": "golden",
+                                    "value": relative_output_error(x, w, pruned, layer)},
+             "sizes": [_size_entry(layer, crossbar_tile(tile, size), w, pruned, x, level,
+                                   table) for size in sizes]}
+    return entry, time.monotonic() - started
+
+
+# -- the RTL witness -------------------------------------------------------------------
+
+def _runs(config: Setup, key: str):
+    """``(layer, seed, x, dense weights, mapping)`` of the tile's simulated layers at
+    :data:`RTL_LEVEL`."""
+    tile = config.tiles[key]
+    for seed, tile_key, layer in config.seeded():
+        if tile_key == key and layer.name in config.simulated:
+            pruned = unstructured_prune(weights(layer, tile, seed), RTL_LEVEL)
+            yield (layer, seed, layer_input(layer, tile, seed), pruned,
+                   sparse_mapping(pruned, tile, RTL_LEVEL))
+
+
+def _checked(stage: str, layer: LayerSpec, tile: TileConfig, result, blocks,
+             table: EnergyTable) -> tuple[dict, list[str]]:
+    """An RTL run's figures, held to the golden (``result.match``) and the model."""
+    est = estimate(layer, tile, "red", blocks)
+    verdict = rtl_vs_model(result.counters, result.passes, est)
+    figure = _figure("rtl", result.passes, result.counters,
+                     energy_from_counters(result.counters, layer, tile, table))
+    figure.update(golden_match=result.match,
+                  differing={name: {"rtl": rtl, "model": model}
+                             for name, (rtl, model) in verdict.items()})
+    where = f"sparsity {layer.name} {stage} at {RTL_LEVEL:.0%}"
+    problems = [] if result.match else [f"{where}: RTL output != golden output"]
+    problems += [f"{where}: {name} RTL {rtl} != model {model}"
+                 for name, (rtl, model) in verdict.items()]
+    return figure, problems
+
+
+def witness(config: Setup, sim: str, work_dir: Path, progress: Callable[[str], None],
+            table: EnergyTable) -> tuple[dict, list[str]]:
+    """Run the simulated layers dense and sparse on the RTL, one simulation per tile in
+    ``work_dir/<tile key>``; the section's ``rtl`` part and its problems."""
+    from red.sim.runner import SimulationError
+    from red.sim.session import LayerRun, simulate_layers
+
+    entries, problems, seconds, errors = [], [], {}, {}
+    for key, tile in config.tiles.items():
+        cases = list(_runs(config, key))
+        if not cases:
+            continue
+        runs = []
+        for layer, _, x, pruned, mapping in cases:
+            runs += [LayerRun(layer, "red", x, pruned),
+                     LayerRun(layer, "red", x, mapping.pruned_original(),
+                              reorder=mapping.reorder)]
+        progress(f"sparsity: RTL {key}: {len(runs)} runs in one {sim} simulation ...")
+        started = time.monotonic()
+        try:
+            results, _ = simulate_layers(tile, runs, sim=sim, work_dir=work_dir / key,
+                                         seed=SEED, stall=0.0)
+        except SimulationError as exc:
+            errors[key] = str(exc).splitlines()[0]
+        seconds[key] = round(time.monotonic() - started, 1)
+        if key in errors:
+            progress(f"sparsity: RTL {key}: simulation failed: {errors[key]}")
+            problems.append(f"sparsity: RTL simulation of tile {key} failed: {errors[key]}")
+            continue
+        progress(f"sparsity: RTL {key}: done in {seconds[key]} s")
+        for n, (layer, seed, _, _, mapping) in enumerate(cases):
+            figures = {}
+            for stage, result, blocks in (("dense", results[2 * n], None),
+                                          ("sparse", results[2 * n + 1],
+                                           block_mask(mapping.pruned, tile))):
+                figures[stage], found = _checked(stage, layer, tile, result, blocks, table)
+                problems += found
+            entries.append({"name": layer.name, "tile": key, "seed": seed,
+                            "layer": layer.describe(), "runs": _with_ratios(figures, "dense")})
+    return {"sim": sim, "level": RTL_LEVEL, "stage": "pruned", "seconds": seconds,
+            "errors": errors, "runs": entries}, problems
+
+
+# -- the section -----------------------------------------------------------------------
+
+def _summed(figures: list[dict]) -> dict:
+    """Figures of several layers added up (ratios are recomputed by the caller)."""
+    return {"source": figures[0]["source"],
+            "passes": sum(f["passes"] for f in figures),
+            **{name: sum(f[name] for f in figures) for name in _COUNTS},
+            "energy_pj": {part: sum(f["energy_pj"][part] for f in figures)
+                          for part in figures[0]["energy_pj"]}}
+
+
+def _networks(layers: list[dict], sizes: tuple[int, ...]) -> list[dict]:
+    """Per network, level and size: blocks and model figures summed over its layers."""
+    out = []
+    for network in dict.fromkeys(entry["network"] for entry in layers):
+        mine = [entry for entry in layers if entry["network"] == network]
+        for i, level in enumerate(LEVELS):
+            for j, size in enumerate(sizes):
+                cells = [entry["levels"][i]["sizes"][j] for entry in mine]
+                out.append({
+                    "network": network, "level": level, "size": size,
+                    "blocks": {"source": "weights",
+                               "total": sum(c["blocks"]["total"] for c in cells),
+                               "empty": {stage: sum(c["blocks"]["empty"][stage] for c in cells)
+                                         for stage in STAGES}},
+                    "model": _with_ratios({stage: _summed([c["model"][stage] for c in cells])
+                                           for stage in STAGES}, "dense")})
+    return out
+
+
+def _reporter(progress: Callable[[str], None], name: str, level: float):
+    """A callback for a finished model job (a failure is raised when its result is
+    read)."""
+    def report(done) -> None:
+        if done.exception() is None:
+            progress(f"sparsity: model of {name} at {level:.0%} done "
+                     f"({done.result()[1]:.1f} s)")
+    return report
+
+
+def _weight_count(layer: LayerSpec) -> int:
+    return layer.cin * layer.cout * layer.k * layer.k
+
+
+def sparsity_part(variant: str, sim: str, work_dir: Path, progress: Callable[[str], None],
+                  table: EnergyTable) -> dict:
+    """``report.json``'s ``sparsity`` section (module docstring), with its problems
+    under ``"problems"`` (RTL != golden, RTL != model, failed simulations).
+
+    The model sweep runs in forked worker processes while this process drives the
+    simulator; call it before starting threads (a forked thread's locks stay held).
+    """
+    started = time.monotonic()
+    config = setup(variant)
+    jobs = [(seed, key, layer, level) for seed, key, layer in config.seeded()
+            for level in LEVELS]
+    # Largest layers first, so that the two workers finish together.
+    jobs.sort(key=lambda job: -_weight_count(job[2]))
+    progress(f"sparsity: {len(config.layers)} layers x {len(LEVELS)} levels x "
+             f"{len(config.sizes)} crossbar sizes in {MODEL_WORKERS} processes ...")
+    with ProcessPoolExecutor(MODEL_WORKERS, mp_context=get_context("fork")) as pool:
+        futures = {}
+        for seed, key, layer, level in jobs:
+            futures[seed, level] = pool.submit(_layer_level, layer, config.tiles[key], seed,
+                                               level, config.sizes, table)
+            # Reported as it finishes, while this process drives the simulator.
+            futures[seed, level].add_done_callback(_reporter(progress, layer.name, level))
+        rtl, problems = witness(config, sim, Path(work_dir), progress, table)
+        levels = {job: future.result()[0] for job, future in futures.items()}
+    layers = [{"name": layer.name, "network": layer.name.split(".")[0], "tile": key,
+               "seed": seed, "layer": layer.describe(),
+               "levels": [levels[seed, level] for level in LEVELS]}
+              for seed, key, layer in config.seeded()]
+    return {
+        "variant": variant, "levels": list(LEVELS), "sizes": list(config.sizes),
+        "stages": list(STAGES),
+        "tiles": {key: tile.describe() for key, tile in config.tiles.items()},
+        "weights": {"function": "red.sparsity.synthetic_weights", **WEIGHTS,
+                    "seed": f"{SEED} + layer position"},
+        "input": {"relu_gaussian_sigma_of_x_max": INPUT_SIGMA,
+                  "seed": "numpy default_rng([layer seed, 1])",
+                  "error_corner_pixels": ERROR_PIXELS},
+        "reordering": ALGORITHM,
+        "block_pruning": "prune_blocks, lowest L2 norm first, to the unstructured level",
+        "layers": layers,
+        "networks": _networks(layers, config.sizes),
+        "rtl": rtl,
+        "paper": PAPER,
+        "problems": problems,
+        "seconds": round(time.monotonic() - started, 1),
+    }
+
+
+# -- report.md -------------------------------------------------------------------------
+
+def _md_table(header: list[str], rows: list[list]) -> list[str]:
+    return (["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+            + ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows])
+
+
+def _x(value: float) -> str:
+    return f"{value:.2f}x"
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.1f}%"
+
+
+def _span(values, fmt) -> str:
+    """``lo - hi`` of ``values`` formatted with ``fmt`` (one value when they agree)."""
+    values = list(values)
+    lo, hi = fmt(min(values)), fmt(max(values))
+    return lo if lo == hi else f"{lo} - {hi}"
+
+
+def _fraction(blocks: dict, stage: str) -> float:
+    return blocks["empty"][stage] / blocks["total"]
+
+
+def _size(size: int) -> str:
+    return f"{size}x{size}"
+
+
+def _cells(section: dict):
+    """``(layer entry, level entry, size entry)`` of every layer, level and size."""
+    for entry in section["layers"]:
+        for level in entry["levels"]:
+            for cell in level["sizes"]:
+                yield entry, level, cell
+
+
+def render_sparsity(section: dict) -> list[str]:
+    """The "Crossbar-aware sparsity" section of ``report.md`` from the ``sparsity``
+    section of ``report.json``; every figure and comparison is computed from it."""
+    sizes = section["sizes"]
+    weights_ = section["weights"]
+    out = ["## Crossbar-aware sparsity", "",
+           f"Weights: `{weights_['function']}`, every output channel a log-uniform scale in "
+           f"[1/{weights_['channel_spread']:g}, 1] times iid unit-variance "
+           f"{weights_['distribution']} samples, quantised symmetrically to the tile's "
+           f"`w_bits` (seed {weights_['seed']}); then magnitude pruning of "
+           + ", ".join(_pct(level) for level in section["levels"]) + " of the weights. "
+           "Per layer, level and crossbar size: the fraction of empty crossbar blocks "
+           "(one block = one kernel pixel's weights of one cin slice and one cout slice) "
+           "with the dense mapping, after reordering the channels ("
+           f"{section['reordering']}, lossless) and after crossbar-grained pruning "
+           f"({section['block_pruning']}: at a level f, a fraction f of the blocks empty; "
+           "no retraining). Its relative output error `||y - y_pruned|| / ||y||` against the "
+           "unpruned layer is measured with the golden deconvolution on an "
+           f"activation-like input, ReLU of a Gaussian of standard deviation "
+           f"{section['input']['relu_gaussian_sigma_of_x_max']:g} x_max, rounded and "
+           "clipped (at least half zeros; the RTL runs take all of it, the errors its top-left "
+           f"corner of at most {section['input']['error_corner_pixels']} x "
+           f"{section['input']['error_corner_pixels']} pixels). Crossbar sizes "
+           + ", ".join(_size(size) for size in sizes) + ": the network's report tile with "
+           "`rows = cols = N`; " + ", ".join(
+               f"tile {key}: {tile['cell_bits']}-bit cells, {tile['w_bits']}-bit weights, "
+               f"so N x N holds N input channels and "
+               f"N/{tile['w_bits'] // tile['cell_bits']} output channels"
+               for key, tile in section["tiles"].items()) + ". Figures marked `model` "
+           "come from the analytical model in RED mode (empty blocks gated, passes whose "
+           "blocks are all empty dropped), those marked `rtl` from the RTL's counters.", ""]
+    out += _blocks_table(section)
+    out += _network_table(section)
+    out += _layer_table(section)
+    out += _rtl_table(section)
+    out += _sizes_answer(section)
+    out += _beside_paper(section)
+    return out
+
+
+def _blocks_table(section: dict) -> list[str]:
+    rows = [[net["network"], _pct(net["level"]), _size(net["size"]),
+             f"{net['blocks']['total']:,}",
+             *(_pct(_fraction(net["blocks"], stage)) for stage in STAGES)]
+            for net in section["networks"]]
+    return ["### Empty crossbar blocks (source: weights)", "",
+            *_md_table(["network", "pruned weights", "crossbar", "blocks",
+                        "empty: dense", "reordered", "block-pruned"], rows), ""]
+
+
+def _network_table(section: dict) -> list[str]:
+    rows = []
+    for net in section["networks"]:
+        model = net["model"]
+        rows.append([net["network"], _pct(net["level"]), _size(net["size"]),
+                     model["dense"]["source"], f"{model['dense']['total_cycles']:,}",
+                     f"{model['dense']['passes']:,}",
+                     *(_x(model[stage]["speedup"]) for stage in STAGES[1:]),
+                     *(_x(model[stage]["energy_efficiency"]) for stage in STAGES[1:]),
+                     _pct(model["pruned"]["adc_saved"]),
+                     f"{model['pruned']['passes']:,}"])
+    return ["### Per network: RED dense against RED sparse", "",
+            "Speed-up = dense / sparse total cycles, energy efficiency = dense / sparse "
+            "energy, on the same crossbar size; summed over the network's layers.", "",
+            *_md_table(["network", "pruned weights", "crossbar", "source", "dense cycles",
+                        "dense passes", "speed-up reordered", "speed-up block-pruned",
+                        "E eff. reordered", "E eff. block-pruned",
+                        "ADC conv. saved (block-pruned)", "block-pruned passes"], rows), ""]
+
+
+def _layer_table(section: dict) -> list[str]:
+    rows = []
+    for entry, level, cell in _cells(section):
+        model, blocks = cell["model"], cell["blocks"]
+        rows.append([entry["name"], _pct(level["level"]), _size(cell["size"]),
+                     f"{blocks['total']:,}",
+                     " / ".join(_pct(_fraction(blocks, stage)) for stage in STAGES),
+                     _pct(level["unstructured_error"]["value"]),
+                     _pct(cell["pruned_error"]["value"]),
+                     " / ".join(_x(model[stage]["speedup"]) for stage in STAGES[1:]),
+                     " / ".join(_x(model[stage]["energy_efficiency"])
+                                for stage in STAGES[1:])])
+    return ["### Per layer (source: weights, golden, model)", "",
+            "Empty blocks dense / reordered / block-pruned; output error of the "
+            "unstructured pruning and of the block-pruned layer, both against the unpruned "
+            "layer; speed-up and energy efficiency reordered / block-pruned.", "",
+            *_md_table(["layer", "pruned weights", "crossbar", "blocks", "empty",
+                        "error unstructured", "error block-pruned", "speed-up",
+                        "E eff."], rows), ""]
+
+
+def _rtl_table(section: dict) -> list[str]:
+    rtl = section["rtl"]
+    out = ["### On the RTL", ""]
+    for key, error in rtl["errors"].items():
+        out += [f"**Simulation of tile {key} failed:** {error}", ""]
+    if not rtl["runs"]:
+        return out + ["No layer is simulated.", ""]
+    rows = []
+    for entry in rtl["runs"]:
+        dense, sparse = entry["runs"]["dense"], entry["runs"]["sparse"]
+        rows.append([entry["name"], entry["tile"], dense["source"],
+                     f"{dense['passes']} / {sparse['passes']}",
+                     f"{dense['total_cycles']:,} / {sparse['total_cycles']:,}",
+                     f"{dense['adc_conversions']:,} / {sparse['adc_conversions']:,}",
+                     f"{sparse['skipped_blocks']:,}",
+                     _pct(1 - 1 / sparse["speedup"]), _pct(sparse["adc_saved"]),
+                     _pct(1 - 1 / sparse["energy_efficiency"]),
+                     " / ".join("yes" if run["golden_match"] else "**NO**"
+                                for run in (dense, sparse)),
+                     " / ".join("equal" if not run["differing"] else "**DIFFER**"
+                                for run in (dense, sparse))])
+    seconds = ", ".join(f"{key} {value:.0f} s" for key, value in rtl["seconds"].items())
+    return out + [
+        f"{rtl['sim']}, RED mode, {_pct(rtl['level'])} pruning; each layer dense and with "
+        "its block-pruned mapping (channels reordered, empty blocks gated, empty passes "
+        "dropped), on its report tile. Each run's output must equal the golden contract "
+        "model and its passes, cycles and every mirrored counter the model's. Saved = "
+        f"1 - sparse / dense. Simulation time: {seconds}.", "",
+        *_md_table(["layer", "tile", "source", "passes dense / sparse",
+                    "total cycles dense / sparse", "ADC conversions dense / sparse",
+                    "gated blocks", "cycles saved", "conversions saved", "energy saved",
+                    "RTL == golden", "RTL vs model"], rows), ""]
+
+
+#: The figures :func:`_sizes_answer` compares across crossbar sizes.
+_SIZE_METRICS = (
+    ("empty blocks after reordering", "most empty blocks after reordering",
+     lambda net: _fraction(net["blocks"], "reordered"), _pct),
+    ("block-pruned speed-up", "highest block-pruned speed-up",
+     lambda net: net["model"]["pruned"]["speedup"], _x),
+    ("block-pruned energy efficiency", "highest block-pruned energy efficiency",
+     lambda net: net["model"]["pruned"]["energy_efficiency"], _x),
+)
+
+
+def _sizes_answer(section: dict) -> list[str]:
+    """Which crossbar size suits sparse deconvolution, from the network figures."""
+    top, networks = max(section["levels"]), section["networks"]
+    names = list(dict.fromkeys(net["network"] for net in networks))
+    lines = ["### Which crossbar size", "",
+             f"The paper asks which crossbar size suits crossbar-grained sparsity. At "
+             f"{_pct(top)} pruning, per network (source: weights and model):", ""]
+    best: dict[str, list[int]] = {most: [] for _, most, _, _ in _SIZE_METRICS}
+    for network in names:
+        parts = []
+        for name, most, value, fmt in _SIZE_METRICS:
+            figures = {net["size"]: value(net) for net in networks
+                       if net["network"] == network and net["level"] == top}
+            best[most].append(max(figures, key=figures.get))
+            parts.append(f"{name} " + ", ".join(f"{fmt(v)} at {_size(s)}"
+                                                 for s, v in figures.items()))
+        lines.append(f"- {network}: " + "; ".join(parts) + ".")
+    answer = "; ".join(
+        f"{most}: " + ", ".join(f"{_size(size)} in {sizes.count(size)} of {len(names)} "
+                                "networks" for size in sorted(set(sizes)))
+        for most, sizes in best.items())
+    growing = list(dict.fromkeys(
+               f"{net['network']} at {_pct(net['level'])}, {_size(net['size'])}"
+               for net in networks for other in networks
+               if other["network"] == net["network"] and other["level"] == net["level"]
+               and other["size"] < net["size"]
+               and _fraction(net["blocks"], "reordered")
+               > _fraction(other["blocks"], "reordered")))
+    lines += ["", f"Answer: {answer}. A smaller crossbar holds fewer weights per block; "
+              + ("at every level, in every network, the empty fraction after reordering "
+                 "does not grow with the crossbar size" if not growing else
+                 "the empty fraction after reordering grows with the crossbar size for "
+                 + "; ".join(growing))
+              + ". The ratios compare each size with its own dense mapping on one tile of "
+              "that size: a smaller tile needs more passes for the same layer (the dense "
+              "cycles above), and the energy table prices every size's events alike.", ""]
+    return lines
+
+
+def _within(values: list[float], paper: tuple[float, float]) -> bool:
+    """Whether any of ``values`` lies in the paper's range."""
+    return any(paper[0] <= value <= paper[1] for value in values)
+
+
+def _beside_paper(section: dict) -> list[str]:
+    paper, networks = section["paper"], section["networks"]
+    rows, inside = [], {"speedup": [], "energy_efficiency": []}
+    for level in section["levels"]:
+        mine = [net for net in networks if net["level"] == level]
+        errors = {"reordered": [lv["unstructured_error"]["value"] for e in section["layers"]
+                                for lv in e["levels"] if lv["level"] == level],
+                  "pruned": [c["pruned_error"]["value"] for _, lv, c in _cells(section)
+                             if lv["level"] == level]}
+        for stage in STAGES[1:]:
+            figures = {key: [net["model"][stage][key] for net in mine] for key in inside}
+            for key, values in figures.items():
+                if _within(values, paper[key]):
+                    inside[key].append(f"{_STAGE_NAMES[stage]} at {_pct(level)}")
+            rows.append([_pct(level), _STAGE_NAMES[stage], _span(figures["speedup"], _x),
+                         _span(figures["energy_efficiency"], _x),
+                         _span(errors[stage], _pct)])
+    ranges = {key: f"{_x(paper[key][0])} - {_x(paper[key][1])}" for key in inside}
+    verdicts = [f"our {label} reaches the paper's {ranges[key]} "
+                + (f"with: {', '.join(inside[key])}" if inside[key]
+                   else "with none of our mappings")
+                for key, label in (("speedup", "speed-up"),
+                                   ("energy_efficiency", "energy efficiency"))]
+    out = ["### Beside the paper", "",
+           f"{paper['source']}: {ranges['energy_efficiency']} energy efficiency and "
+           f"{ranges['speedup']} speed-up ({paper['how']}). Ours (source: model) against "
+           "the dense mapping, over networks and crossbar sizes; the output error is "
+           "against the unpruned layer, per layer (reordering adds none to the "
+           "unstructured pruning's):", "",
+           *_md_table(["pruned weights", "mapping", "speed-up", "energy efficiency",
+                       "output error"], rows), "",
+           "Per network and crossbar size, " + "; ".join(verdicts) + ".", "",
+           "Why ours differ:", ""]
+    return out + _why(section) + [""]
+
+
+def _why(section: dict) -> list[str]:
+    """The reasons, every figure taken from ``section``."""
+    networks, levels = section["networks"], section["levels"]
+    top, largest = max(levels), max(section["sizes"])
+    at_top = [net for net in networks if net["level"] == top]
+    cells = list(_cells(section))
+    block_weights = largest * next(c["logical_cols"] for _, _, c in cells
+                                   if c["size"] == largest)
+    reordered = [net["model"]["reordered"] for net in networks]
+
+    def per_size(stage: str) -> str:
+        return ", ".join(_span((_fraction(net["blocks"], stage) for net in at_top
+                                if net["size"] == size), _pct) + f" at {_size(size)}"
+                         for size in section["sizes"])
+
+    lines = [
+        f"- *Empty blocks from unstructured pruning.* At {_pct(top)} pruning the dense "
+        f"mapping leaves {per_size('dense')} of the blocks empty, reordering "
+        f"{per_size('reordered')} (ranges over networks). A {_size(largest)} block holds "
+        f"{block_weights:,} weights (rows x logical columns); with independent zeros it "
+        f"would be empty with probability {top:g}^{block_weights:,} = "
+        f"{top ** block_weights:.1e}. One pair of channel permutations serves every kernel "
+        "pixel (deconvolution maps each of the k x k pixels to its own blocks), so a "
+        "channel's zeros must line up across all of them. Over all levels and sizes the "
+        "lossless mapping therefore runs " + _span((f["speedup"] for f in reordered), _x)
+        + " faster and is " + _span((f["energy_efficiency"] for f in reordered), _x)
+        + " as energy-efficient as the dense one."]
+    pruned_top = [net["model"]["pruned"] for net in at_top]
+    kept = [net["model"]["pruned"]["passes"] / net["model"]["dense"]["passes"]
+            for net in at_top]
+    line = (
+        "- *Gating a block saves its conversions, not its cycles.* A RED step takes "
+        "`in_bits` cycles while any group of its pass is live, so cycles fall only when "
+        "every block of a pass (k x k kernel pixels of one cin and cout slice) is empty "
+        f"and the pass is dropped. Block-pruned to {_pct(top)}, the networks keep "
+        + _span(kept, _pct) + " of their passes and save "
+        + _span((f["adc_saved"] for f in pruned_top), _pct) + " of their ADC conversions: "
+        "speed-up " + _span((f["speedup"] for f in pruned_top), _x) + ", energy efficiency "
+        + _span((f["energy_efficiency"] for f in pruned_top), _x) + ".")
+    single = [entry for entry in section["layers"]
+              if all(c["schedule"]["cin_tiles"] * c["schedule"]["folds"] == 1
+                     for level in entry["levels"] for c in level["sizes"])]
+    if single:
+        line += (" " + ", ".join(entry["name"] for entry in single) + " run one pass per "
+                 "cout slice at every size, and a cout slice keeps its first pass: "
+                 "block-pruned speed-up " + _span(
+                     (c["model"]["pruned"]["speedup"] for entry in single
+                      for level in entry["levels"] for c in level["sizes"]), _x) + ".")
+    lines.append(line)
+    shares = [sum(net["model"]["dense"]["energy_pj"][part] for part in ("adc", "dac", "array"))
+              / net["model"]["dense"]["energy_pj"]["total"] for net in networks]
+    lines.append(
+        "- *Energy and the empty fraction.* ADC conversions, DAC row drives and array "
+        "reads, which gating removes block by block, are " + _span(shares, _pct)
+        + " of the dense mapping's energy in `red.energy` (buffers and additions shrink "
+        "only with dropped passes), so crossbar-grained pruning to a fraction f of empty "
+        "blocks compares with `1/(1-f)`: " + ", ".join(
+            _span((net["model"]["pruned"]["energy_efficiency"] for net in networks
+                   if net["level"] == level), _x)
+            + f" at {_pct(level)} (1/(1-f) = {_x(1 / (1 - level))})" for level in levels)
+        + ". The paper's figures include costs that our table leaves out (weight "
+        "programming, control, leakage, off-chip traffic); the reference material says "
+        "neither which nor what crossbar sparsity it reached.")
+    errors = {level: [c["pruned_error"]["value"] for _, entry_level, c in cells
+                      if entry_level["level"] == level] for level in levels}
+    lines.append(
+        "- *No retraining.* The paper learns the sparsity while training and loses almost "
+        "no accuracy; our block pruning of fixed synthetic weights changes a layer's "
+        "output by " + ", ".join(f"{_span(values, _pct)} at {_pct(level)}"
+                                 for level, values in errors.items())
+        + " (relative L2): our block-pruned savings come at an accuracy cost that the "
+        "paper's trained sparsity does not pay.")
+    return lines
