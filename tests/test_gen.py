@@ -18,7 +18,10 @@ def red(*args, cwd=None):
                           text=True, cwd=cwd)
 
 
-@pytest.mark.parametrize("top", sorted(TOPS))
+# The harness contains the tile, the tile its MVM units and crossbars: the harness case
+# covers them all in the default suite; the others are slow.
+@pytest.mark.parametrize("top", [pytest.param(top, marks=() if top == "harness" else
+                                              pytest.mark.slow) for top in sorted(TOPS)])
 def test_verilog_identical_across_processes(top, tmp_path):
     """Two separate processes (different hash seeds, different folders) write the same
     bytes: no paths, no time stamps, no set-order dependence."""
