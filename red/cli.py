@@ -377,28 +377,18 @@ def run_sim(args: argparse.Namespace) -> int:
 def _early_report(layer: LayerSpec, tile: TileConfig, mode: str, x, w, stage) -> dict:
     """``report.json``'s ``early`` section and, under ``estimate``, the model of the run
     (:func:`red.model.early_estimate` where early termination applies)."""
-    import numpy as np
+    from .early import early_applies, output_error, whole_sum_condition
     from .golden import early_deconv2d
     from .model import early_estimate
-    from red.sim.passes import early_applies
-    section = stage.early.describe() | {"applied": early_applies(tile, layer, stage)}
+    section = stage.early.describe() | {"applied": early_applies(layer, tile, stage.early)}
     if not section["applied"]:
         if stage.early.on:
-            section["reason"] = (f"early termination needs each pass to compute its "
-                                 f"outputs' whole sum: cin={layer.cin} <= rows={tile.rows} "
-                                 f"and k={layer.k} <= kernel={tile.kernel}")
+            section["reason"] = ("early termination needs each pass to compute its "
+                                 f"outputs' whole sum: {whole_sum_condition(layer, tile)}")
         return section | {"estimate": estimate(layer, tile, mode)}
     outcome = early_deconv2d(x, w, layer.s, layer.p, layer.op, flow=mode, early=stage.early,
-                             bias=stage.bias, relu=stage.relu, rows=tile.rows,
-                             cell_bits=tile.cell_bits, w_bits=tile.w_bits,
-                             in_bits=tile.in_bits, adc_bits=tile.adc_bits)
-    error = outcome.y - outcome.exact
-    norm = float(np.linalg.norm(outcome.exact))
-    section["error_vs_exact"] = {
-        "outputs_differing": int(np.count_nonzero(error)),
-        "max_abs": int(np.abs(error).max(initial=0)),
-        "relative_l2": float(np.linalg.norm(error)) / norm if norm else 0.0,
-    }
+                             bias=stage.bias, relu=stage.relu, **tile.crossbar_params)
+    section["error_vs_exact"] = output_error(outcome.y, outcome.exact)
     return section | {"estimate": early_estimate(layer, tile, mode, stage.early, outcome)}
 
 
@@ -408,7 +398,7 @@ def _load_sparsity(folder: str, layer: LayerSpec, tile: TileConfig):
     the layer and the tile."""
     import numpy as np
     from pathlib import Path
-    from .sparsity import Reordering, apply_permutation, block_mask, undo_permutation
+    from .sparsity import Reordering, block_mask, undo_permutation
     where = Path(folder)
     if not where.is_dir():
         raise ConfigError(f"--sparsity {folder}: not a folder (red sparsify --out writes one)")
@@ -428,10 +418,8 @@ def _load_sparsity(folder: str, layer: LayerSpec, tile: TileConfig):
                           f"this tile (rows={tile.rows}, logical columns "
                           f"{tile.logical_cols}): run red sparsify with the same --tile")
     reorder = Reordering(perms["perm_in"], perms["perm_out"],
-                         empty_blocks=int((~mask.astype(bool)).sum()), start="given")
-    w = undo_permutation(permuted, reorder.perm_in, reorder.perm_out)
-    assert np.array_equal(apply_permutation(w, reorder.perm_in, reorder.perm_out), permuted)
-    return w, reorder
+                         empty_blocks=int((~mask.astype(bool)).sum()))
+    return undo_permutation(permuted, reorder.perm_in, reorder.perm_out), reorder
 
 
 def _simulate(args, layer: LayerSpec, tile: TileConfig, sim: str, x, w, stage, reorder,

@@ -171,6 +171,14 @@ class TileConfig:
         return self.w_bits // self.cell_bits
 
     @property
+    def crossbar_params(self) -> dict[str, int]:
+        """The crossbar's arithmetic as the keyword arguments of :mod:`red.golden`'s
+        crossbar functions (``rows``, ``cell_bits``, ``w_bits``, ``in_bits``,
+        ``adc_bits``)."""
+        return dict(rows=self.rows, cell_bits=self.cell_bits, w_bits=self.w_bits,
+                    in_bits=self.in_bits, adc_bits=self.adc_bits)
+
+    @property
     def logical_cols(self) -> int:
         """Weights (output channels) per crossbar row: ``cols // slices``."""
         return self.cols // self.slices

@@ -23,7 +23,7 @@ The rule, applied after planes ``n = 1 .. Bx-1`` to each output not yet decided
 
 A decided output's columns stop converting; a step whose outputs are all decided ends.
 Decisions need the whole sum of an output, so they are made only in passes that compute
-it alone: a layer with ``cin <= rows`` and ``k <= kernel`` (see :func:`whole_sum_passes`).
+it alone: a layer with ``cin <= rows`` and ``k <= kernel`` (see :func:`early_applies`).
 """
 
 from __future__ import annotations
@@ -33,10 +33,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import ConfigError
+from .config import ConfigError, LayerSpec, TileConfig
+from .mapping import schedule
 
 __all__ = ["EARLY_MODES", "EPS_FRAC_BITS", "EarlySpec", "OutputStage", "decide",
-           "whole_sum_passes"]
+           "whole_sum_passes", "whole_sum_condition", "early_applies", "output_error"]
 
 #: Early-termination modes, in the order of their layer-register codes.
 EARLY_MODES = ("off", "negative", "approx")
@@ -120,10 +121,39 @@ def decide(lo: np.ndarray, hi: np.ndarray, spec: EarlySpec, relu: bool):
     return negative | close, value
 
 
-def whole_sum_passes(cin_tiles: int, folds: int) -> bool:
-    """Whether each pass of a schedule computes the whole sum of its outputs (one cin
-    slice, one kernel fold): the only passes where early termination applies."""
-    return cin_tiles == 1 and folds == 1
+def whole_sum_passes(layer: LayerSpec, tile: TileConfig) -> bool:
+    """Whether each pass of ``layer``'s schedule on ``tile`` computes the whole sum of
+    its outputs (one cin slice, one kernel fold): the only passes where early
+    termination applies. The condition, as text: :func:`whole_sum_condition`."""
+    plan = schedule(layer, tile)
+    return plan.cin_tiles == 1 and plan.folds == 1
+
+
+def whole_sum_condition(layer: LayerSpec, tile: TileConfig) -> str:
+    """:func:`whole_sum_passes`'s condition with ``layer``'s and ``tile``'s values, for
+    messages and reports."""
+    return f"cin={layer.cin} <= rows={tile.rows} and k={layer.k} <= kernel={tile.kernel}"
+
+
+def early_applies(layer: LayerSpec, tile: TileConfig, early: EarlySpec) -> bool:
+    """Whether the tile applies ``early`` to ``layer``: it is on and every pass computes
+    its outputs' whole sum (:func:`whole_sum_passes`)."""
+    return early.on and whole_sum_passes(layer, tile)
+
+
+def output_error(y: np.ndarray, exact: np.ndarray) -> dict:
+    """``y`` (an early-terminated output) against ``exact``: ``outputs_differing``,
+    ``changed`` (their fraction), ``max_abs``, ``max_abs_relative`` (over the largest
+    exact magnitude) and ``relative_l2``. The norms are integers' norms, so at least 1
+    unless ``exact`` is all zeros; then the errors are absolute, never hidden."""
+    diff = (np.asarray(y) - np.asarray(exact)).astype(np.float64)
+    differing = int(np.count_nonzero(diff))
+    return {"outputs_differing": differing,
+            "changed": differing / diff.size if diff.size else 0.0,
+            "max_abs": int(np.abs(diff).max(initial=0)),
+            "max_abs_relative": float(np.abs(diff).max(initial=0)
+                                      / max(float(np.abs(exact).max(initial=0)), 1.0)),
+            "relative_l2": float(np.linalg.norm(diff) / max(np.linalg.norm(exact), 1.0))}
 
 
 @dataclass(frozen=True, eq=False)
@@ -145,6 +175,12 @@ class OutputStage:
     def plain(self) -> bool:
         """No bias, no ReLU, no early termination: the layer's sum as it is."""
         return self.bias is None and not self.relu and not self.early.on
+
+    def reordered(self, perm_out: np.ndarray) -> "OutputStage":
+        """This stage for a layer whose output channels are in the order ``perm_out``
+        (a sparse mapping's, :mod:`red.sparsity`): the bias follows its channels."""
+        bias = None if self.bias is None else self.bias[perm_out]
+        return OutputStage(bias, self.relu, self.early)
 
     def describe(self) -> dict:
         return {"bias": self.bias is not None, "relu": self.relu,

@@ -86,15 +86,21 @@ def _check_exact(what: str, bound: int) -> None:
                           f"range the golden model computes exactly")
 
 
+def _checked_bias(bias, cout: int) -> np.ndarray:
+    """``bias`` as int64, refused unless it holds one exact integer per output channel."""
+    bias = check_signed("bias", bias, EXACT_BITS)
+    if bias.shape != (cout,):
+        raise ConfigError(f"bias must have shape ({cout},) (one per output channel), "
+                          f"got {bias.shape}")
+    return bias
+
+
 def output_stage(y, bias=None, relu: bool = False) -> np.ndarray:
     """The layer's output stage on ``y[Cout][Ho][Wo]``: ``max(0, y + bias[co])`` (the
     bias added once per output pixel; each part optional)."""
     y = np.asarray(y, dtype=np.int64)
     if bias is not None:
-        bias = check_signed("bias", bias, EXACT_BITS)
-        if bias.shape != (y.shape[0],):
-            raise ConfigError(f"bias must have shape ({y.shape[0]},) (one per output "
-                              f"channel), got {bias.shape}")
+        bias = _checked_bias(bias, y.shape[0])
         _check_exact("output stage", _max_abs(y) + _max_abs(bias))
         y = y + bias[:, None, None]
     return np.maximum(y, 0) if relu else y
@@ -399,7 +405,7 @@ def early_deconv2d(x, w, stride: int, padding: int, output_padding: int = 0, *,
     if L.cin > rows:
         raise ConfigError(f"early termination needs each output's whole sum in one "
                           f"crossbar: cin={L.cin} exceeds rows={rows}")
-    bias = output_stage(np.zeros((L.cout, 1, 1), np.int64), bias)[:, 0, 0]
+    bias = np.zeros(L.cout, np.int64) if bias is None else _checked_bias(bias, L.cout)
     B, S = in_bits, w_bits // cell_bits
     _check_exact("crossbar MVM", L.cin << (w_bits + in_bits))
     pixels = x.transpose(1, 2, 0).reshape(L.h * L.w, L.cin)

@@ -37,7 +37,7 @@ import numpy as np
 
 from .config import KERNEL_MAX, ConfigError, LayerSpec, TileConfig
 from .counters import CYCLE_COUNTERS, TILE_COUNTERS
-from .early import EarlySpec, whole_sum_passes
+from .early import EarlySpec, early_applies
 from .mapping import Schedule, fold_offsets, schedule
 from .timing import pass_timing
 
@@ -484,13 +484,11 @@ def early_estimate(layer: LayerSpec, tile: TileConfig, mode: Mode, early: EarlyS
     A step ends once every output that a driven group feeds is decided (at once if there
     is none); its cycles come from the control model with those stops
     (:func:`red.timing.pass_timing`). Early termination applies only when every pass
-    computes its outputs' whole sum (:func:`red.early.whole_sum_passes`); otherwise the
+    computes its outputs' whole sum (:func:`red.early.early_applies`); otherwise the
     plain estimate is returned.
     """
     base = estimate(layer, tile, mode)
-    plan = schedule(layer, tile)
-    if mode not in RTL_MODES or not early.on or not whole_sum_passes(plan.cin_tiles,
-                                                                       plan.folds):
+    if mode not in RTL_MODES or not early_applies(layer, tile, early):
         return base
     B, S = tile.in_bits, tile.slices
     oh, ow = np.arange(layer.ho)[:, None], np.arange(layer.wo)[None, :]
@@ -509,7 +507,7 @@ def early_estimate(layer: LayerSpec, tile: TileConfig, mode: Mode, early: EarlyS
     totals = dict(total_cycles=0, compute_cycles=0, crossbar_steps=0, row_drives=0,
                   adc_conversions=0, decided_outputs=0, skipped_conversions=0,
                   skipped_cycles=0)
-    for run in plan:
+    for run in schedule(layer, tile):
         planes = outcome.planes[run.cout].reshape(len(run.cout), -1)
         decided = outcome.decided[run.cout].reshape(len(run.cout), -1)
         blocking = np.broadcast_to(feeders > 0, planes.shape)

@@ -185,16 +185,17 @@ class Reordering:
     ----------
     perm_in, perm_out : int64 arrays
         Original input and output channels in their new order.
-    empty_blocks : int
-        Empty blocks of the permuted layer.
+    empty_blocks : int or None
+        Empty blocks of the permuted layer (``None``: not counted).
     start : str
-        Which candidate won: ``identity``, ``cin first`` or ``cout first``.
+        Which candidate won: ``identity``, ``cin first`` or ``cout first``; ``given``
+        for permutations found elsewhere (read from files).
     """
 
     perm_in: np.ndarray
     perm_out: np.ndarray
-    empty_blocks: int
-    start: str
+    empty_blocks: int | None = None
+    start: str = "given"
 
 
 def _one_hot(labels: np.ndarray, clusters: int) -> np.ndarray:

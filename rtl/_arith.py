@@ -2,7 +2,7 @@
 
 from amaranth.hdl import Const, Value
 
-__all__ = ["tree_sum", "tree_or", "first_ones"]
+__all__ = ["tree_sum", "tree_or", "popcount", "first_ones"]
 
 
 def first_ones(width: int, count) -> Value:
@@ -27,6 +27,11 @@ def tree_sum(terms):
         paired = [a + b for a, b in zip(terms[0::2], terms[1::2])]
         terms = paired + terms[len(paired) * 2:]
     return terms[0]
+
+
+def popcount(bits, width: int):
+    """The number of ones among bits ``0 .. width-1`` of ``bits`` (an adder tree)."""
+    return tree_sum(bits[i] for i in range(width))
 
 
 def tree_or(terms):

@@ -7,16 +7,12 @@ from amaranth.lib.wiring import In, Out
 
 from red.config import COUNTER_WIDTH, TileConfig, unsigned_width
 
-from ._arith import tree_sum
+from ._arith import popcount, tree_sum
 from .layouts import (require_tile_config, MODE_ZP, merged_pixel_layout, out_beat_layout,
                       out_pixel_layout, step_meta_layout)
 from .mvm import mvm_output_layout
 
 __all__ = ["OutputMerge", "slot_members"]
-
-
-def _popcount(bits, width):
-    return tree_sum(bits[i] for i in range(width))
 
 
 def slot_members(m: Module, config: TileConfig, active, slot_h, slot_w):
@@ -201,16 +197,16 @@ class OutputMerge(wiring.Component):
         # Event counts of one step.
         adds = Signal(unsigned_width(G))
         written = Signal(unsigned_width(c.max_stride ** 2))
-        n_active = _popcount(self.active, G)
+        n_active = popcount(self.active, G)
         red_adds = []
         for u in range(SB):
             for v in range(SB):
-                n = _popcount(meta.live & match[u][v], G)
+                n = popcount(meta.live & match[u][v], G)
                 red_adds.append(Mux(n > 0, n - 1, 0))
         m.d.comb += [
             adds.eq(Mux(zp, Mux(n_active > 0, n_active - 1, 0), tree_sum(red_adds))),
-            written.eq(Mux(zp, 1, _popcount(meta.row_ok, c.max_stride) *
-                           _popcount(meta.col_ok, c.max_stride))),
+            written.eq(Mux(zp, 1, popcount(meta.row_ok, c.max_stride) *
+                           popcount(meta.col_ok, c.max_stride))),
         ]
         with m.If(self.clear):
             m.d.sync += [rows_done.eq(0), self.merge_additions.eq(0), self.out_writes.eq(0)]

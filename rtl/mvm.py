@@ -6,7 +6,7 @@ from amaranth.lib.wiring import In, Out
 
 from red.config import COUNTER_WIDTH, TileConfig, signed_width, unsigned_width
 
-from ._arith import first_ones, tree_sum
+from ._arith import first_ones, popcount
 from .crossbar import DEFAULT_CROSSBAR, CrossbarMacro, crossbar_model
 from .offset import offset_correction
 from .shift_add import ShiftAdd
@@ -315,10 +315,8 @@ class MVMUnit(wiring.Component):
                     Mux(col_mask[j], shift_add.value[j] - s1_offset, 0))
 
         # Event counters.
-        def count_ones(mask):
-            return tree_sum(mask[j] for j in range(c.logical_cols))
-        converted = count_ones(col_mask & ~self.stop)
-        stopped = count_ones(col_mask & self.stop)
+        converted = popcount(col_mask & ~self.stop, c.logical_cols)
+        stopped = popcount(col_mask & self.stop, c.logical_cols)
         counters = (self.steps, self.gated_steps, self.conversions, self.row_drives,
                     self.skipped_conversions, self.skipped_cycles)
         with m.If(self.clear):
@@ -338,7 +336,7 @@ class MVMUnit(wiring.Component):
             m.d.sync += self.skipped_cycles.eq(self.skipped_cycles + bit)
             with m.If(~gate):
                 m.d.sync += self.skipped_conversions.eq(
-                    self.skipped_conversions + (bit + 1) * count_ones(col_mask) * c.slices)
+                    self.skipped_conversions + (bit + 1) * popcount(col_mask, c.logical_cols) * c.slices)
         return m
 
 

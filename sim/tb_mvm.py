@@ -93,8 +93,7 @@ async def _run_vectors(dut, cfg, weights, vectors, gates, active_rows, active_co
     sink_task.cancel()
 
     expected = crossbar_mvm(vectors[:, :active_rows], weights[:active_rows, :active_cols],
-                            cell_bits=cfg.cell_bits, w_bits=cfg.w_bits, in_bits=cfg.in_bits,
-                            adc_bits=cfg.adc_bits, rows=cfg.rows)
+                            **cfg.crossbar_params)
     scoreboard = Scoreboard(dut._log)
     for n, bits in enumerate(sink.beats):
         got = list(unpack(out_layout, bits))

@@ -87,8 +87,7 @@ def load_layers(job):
         bias = None if stage["bias"] is None else np.load(stage["bias"])
         reorder = None
         if "perm_in" in stage:
-            reorder = Reordering(np.load(stage["perm_in"]), np.load(stage["perm_out"]),
-                                 empty_blocks=-1, start="given")
+            reorder = Reordering(np.load(stage["perm_in"]), np.load(stage["perm_out"]))
         yield (LayerSpec(**entry["layer"]), entry["mode"], np.load(entry["x"]),
                np.load(entry["w"]), OutputStage(bias, stage["relu"],
                                                 EarlySpec(**stage["early"])), reorder, entry)

@@ -1,3 +1,4 @@
+# amaranth: UnusedElaboratable=no
 """The counter registry (red.counters) against the places that use it: the tile's ports,
 the model's mirrored fields and the energy components."""
 

@@ -32,7 +32,7 @@ takes bias and ReLU like the others.) ``--quick`` runs the same pipeline on
 Runs
 ----
 Early termination decides an output only where a pass computes its whole sum
-(:func:`red.sim.passes.early_applies`: ``cin <= rows`` and ``k <= kernel``). Where it
+(:func:`red.early.early_applies`: ``cin <= rows`` and ``k <= kernel``). Where it
 applies on the report's tile, the RTL runs the layer in RED and ZP mode with each of
 :data:`SPECS` (source ``rtl``); each run must equal the golden output and
 :func:`red.model.early_estimate` (else a problem: the report exits 1). Where it does not
@@ -83,7 +83,8 @@ from typing import Callable
 import numpy as np
 
 from red.config import ConfigError, LayerSpec, TileConfig, signed_width
-from red.early import EarlySpec, OutputStage
+from red.early import (EarlySpec, OutputStage, early_applies, output_error,
+                       whole_sum_condition)
 from red.golden import crossbar_deconv2d, deconv2d, early_deconv2d
 from red.mapping import schedule
 from red.model import RTL_MODES, Estimate, early_estimate, rtl_vs_model
@@ -192,9 +193,8 @@ class LayerData:
 
 
 def _golden(layer: LayerSpec, tile: TileConfig, x, w, bias=None) -> np.ndarray:
-    return crossbar_deconv2d(x, w, layer.s, layer.p, layer.op, rows=tile.rows,
-                             cell_bits=tile.cell_bits, w_bits=tile.w_bits,
-                             in_bits=tile.in_bits, adc_bits=tile.adc_bits, bias=bias)
+    return crossbar_deconv2d(x, w, layer.s, layer.p, layer.op, bias=bias,
+                             **tile.crossbar_params)
 
 
 def chain_data(chain: tuple[LayerSpec, ...], tile: TileConfig,
@@ -255,8 +255,7 @@ def all_cin_tile(tile: TileConfig, layer: LayerSpec) -> TileConfig:
 
 def _early(layer: LayerSpec, tile: TileConfig, d: LayerData, mode: str, spec: EarlySpec):
     return early_deconv2d(d.x, d.w, layer.s, layer.p, layer.op, flow=mode, early=spec,
-                          bias=d.bias, relu=True, rows=tile.rows, cell_bits=tile.cell_bits,
-                          w_bits=tile.w_bits, in_bits=tile.in_bits, adc_bits=tile.adc_bits)
+                          bias=d.bias, relu=True, **tile.crossbar_params)
 
 
 def group_loads(layer: LayerSpec, tile: TileConfig, mode: str, feeders: np.ndarray,
@@ -337,7 +336,7 @@ def _model_runs(layer: LayerSpec, tile: TileConfig, d: LayerData) -> list[ModelR
                 loads=group_loads(layer, tile, mode, outcome.feeders, outcome.planes),
                 loads_off=group_loads(layer, tile, mode, outcome.feeders,
                                       np.full_like(outcome.planes, tile.in_bits)),
-                error=_error(outcome.y, outcome.exact),
+                error=output_error(outcome.y, outcome.exact),
                 mean_decision_plane=float(outcome.planes[outcome.decided].mean())
                 if outcome.decided.any() else None))
     return runs
@@ -387,7 +386,6 @@ def measure(config: Setup, sim: str, work_dir: Path,
             progress: Callable[[str], None]) -> Measured:
     """Generate the data, simulate the RTL runs in ``work_dir`` and compute the model
     side (module docstring)."""
-    from red.sim.passes import early_applies
     from red.sim.runner import SimulationError
     from red.sim.session import LayerRun, simulate_layers
 
@@ -398,7 +396,7 @@ def measure(config: Setup, sim: str, work_dir: Path,
     data = chain[1:]
     seconds["data"] = round(time.monotonic() - started, 1)
     # The tile's verdict does not depend on the setting, only on the schedule.
-    applies = {d.layer.name: early_applies(tile, d.layer, _stage(d, NEGATIVE))
+    applies = {d.layer.name: early_applies(d.layer, tile, NEGATIVE)
                for d in data}
     runs = []
     for d in data:
@@ -454,16 +452,6 @@ def _figures(counts: dict, outputs: int, off: dict | None) -> dict:
     return out
 
 
-def _error(y: np.ndarray, exact: np.ndarray) -> dict:
-    """``y`` against ``exact``: relative L2, largest absolute error (also over the
-    largest exact magnitude), fraction of outputs changed."""
-    diff = (y - exact).astype(np.float64)
-    return {"relative_l2": float(np.linalg.norm(diff) / max(np.linalg.norm(exact), 1.0)),
-            "max_abs": int(np.abs(diff).max()),
-            "max_abs_relative": float(np.abs(diff).max() / max(np.abs(exact).max(), 1)),
-            "changed": float(np.mean(y != exact))}
-
-
 def _projection(run: ModelRun, off: dict) -> dict:
     """The per-group projections of an early-on run against the counts ``off`` of its
     mode with early off (module docstring)."""
@@ -513,12 +501,13 @@ def _tile_fields(tile: TileConfig) -> dict:
 
 
 def _reason(layer: LayerSpec, tile: TileConfig, applies: bool) -> str:
+    condition = whole_sum_condition(layer, tile)
     if applies:
-        return (f"cin={layer.cin} <= rows={tile.rows} and k={layer.k} <= kernel="
-                f"{tile.kernel}: every pass computes whole sums, so the tile decides")
-    return (f"cin={layer.cin} > rows={tile.rows}: {schedule(layer, tile).cin_tiles} cin "
-            "slices, whose partial sums meet only when the passes add up, so no pass "
-            "bounds an output and the tile decides nothing")
+        return f"{condition}: every pass computes whole sums, so the tile decides"
+    plan = schedule(layer, tile)
+    return (f"not {condition}: {plan.cin_tiles} cin slices x {plan.folds} kernel folds, "
+            "whose partial sums meet only when the passes add up, so no pass bounds an "
+            "output and the tile decides nothing")
 
 
 def _checked(layer: LayerSpec, run, result, est: Estimate) -> tuple[dict, list[str]]:
@@ -558,8 +547,8 @@ def _layer_entry(config: Setup, measured: Measured, d: LayerData) -> tuple[dict,
     sets = {"report": report}
     if results and applies:
         counts = {key: _counts(result.counters) for key, (_, result) in results.items()}
-        errors = {(mode, spec.mode): _error(results[mode, spec.mode][1].y,
-                                            results[mode, "off"][1].y)
+        errors = {(mode, spec.mode): output_error(results[mode, spec.mode][1].y,
+                                                  results[mode, "off"][1].y)
                   for mode in RTL_MODES for spec in SPECS if spec.on}
         report["runs"] = _runs(counts, outputs, model, "rtl", errors)
     elif results:

@@ -10,6 +10,7 @@ from red.counters import CYCLE_COUNTERS
 from red.energy import COMPONENTS
 from red.model import MODES, RTL_MODES
 
+from .markdown import md_table, percent, ratio, span
 from .plan import QUICK
 from .sparse import render_sparsity
 from .sweep import PAPER_CLAIMS
@@ -24,20 +25,6 @@ _TILE_FIELDS = ("rows", "cols", "cell_bits", "w_bits", "in_bits", "adc_bits", "k
 _PER_STEP = ("adc", "dac", "array")
 
 
-def _md_table(header: list[str], rows: list[list]) -> str:
-    lines = ["| " + " | ".join(header) + " |",
-             "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def _x(value: float) -> str:
-    return f"{value:.2f}x"
-
-
-def _pct(value: float) -> str:
-    return f"{100 * value:.1f}%"
-
 
 def _uj(picojoules: float) -> str:
     return f"{picojoules / 1e6:.3g}"
@@ -46,12 +33,6 @@ def _uj(picojoules: float) -> str:
 def _us(nanoseconds: float) -> str:
     return f"{nanoseconds / 1e3:.3g}"
 
-
-def _span(values, fmt) -> str:
-    """``lo - hi`` of ``values`` formatted with ``fmt`` (one value when they agree)."""
-    values = list(values)
-    lo, hi = fmt(min(values)), fmt(max(values))
-    return lo if lo == hi else f"{lo} - {hi}"
 
 
 def _shape(layer: dict) -> str:
@@ -89,7 +70,7 @@ def render_markdown(report: dict) -> str:
     if report["sparsity"]:
         out += render_sparsity(report["sparsity"])
     out += ["## Energy per event", "",
-            _md_table(["event", "pJ", "source"],
+            md_table(["event", "pJ", "source"],
                       [[name, f"{entry['pJ']:g}", entry["source"]]
                        for name, entry in report["energy_table"].items()]), "",
             "Rules: `red.energy` (ADC conversions, DAC row drives, crossbar steps = one bit "
@@ -108,13 +89,13 @@ def _tiles_and_sources(report: dict) -> list[str]:
            "than their tile run in passes (section 3)"
            + (f", and `{QUICK}` is the small tile of `--quick`" if QUICK in plan["tiles"]
               else "") + ":", "",
-           _md_table(["tile", *_TILE_FIELDS],
+           md_table(["tile", *_TILE_FIELDS],
                      [[key, *(tile[field] for field in _TILE_FIELDS)]
                       for key, tile in plan["tiles"].items()]), ""]
     out += ["Source of each full-size figure (sections 3 to 5), per layer and mode: `rtl` = "
             "the RTL's hardware counters (summed over the passes), `model` = the analytical "
             "model. PF has no RTL.", "",
-            _md_table(["layer", "tile", *(mode.upper() for mode in MODES)],
+            md_table(["layer", "tile", *(mode.upper() for mode in MODES)],
                       [[entry["name"], entry["network"],
                         *(entry["modes"][mode]["source"] for mode in MODES)]
                        for entry in model["layers"]]), ""]
@@ -157,7 +138,7 @@ def _rtl_section(report: dict) -> list[str]:
             "equal" if entry["cycles_equal"] else "**DIFFER**",
             "equal" if entry["events_equal"] else "**DIFFER**",
             f"{entry['energy_pj']['rtl_counters']:.4g} / {entry['energy_pj']['model']:.4g}"])
-    out += [_md_table(["layer", "full size", "simulated", "mode", "tile",
+    out += [md_table(["layer", "full size", "simulated", "mode", "tile",
                        "passes RTL / model", "RTL total / compute / load",
                        "model total / compute / load", "RTL == golden", "cycles", "events",
                        "energy pJ RTL / model"], rows), ""]
@@ -201,17 +182,17 @@ def _schedule_section(report: dict) -> list[str]:
             f"{sched['passes']} = {sched['cin_tiles']} x {sched['cout_tiles']} x "
             f"{sched['folds']}",
             f"{e['modes']['red']['load_cycles']:,}", _us(rep["time_ns"]),
-            _pct(rep["time_vs_compute"]["red"]), _pct(rep["time_vs_compute"]["zp"]),
-            _uj(rep["energy_pj"]), _pct(rep["energy_vs_compute"]["red"]),
+            percent(rep["time_vs_compute"]["red"]), percent(rep["time_vs_compute"]["zp"]),
+            _uj(rep["energy_pj"]), percent(rep["energy_vs_compute"]["red"]),
             f"{res['tiles']:,}", f"{res['cycles']['red']:,}", f"{res['cycles']['zp']:,}",
-            _x(res["red_speedup"]["red_vs_zp"])])
-    out += [_md_table(["layer", "tile", "passes = cin x cout x folds", "load cycles",
+            ratio(res["red_speedup"]["red_vs_zp"])])
+    out += [md_table(["layer", "tile", "passes = cin x cout x folds", "load cycles",
                        "reprogram us", "vs RED run", "vs ZP run", "reprogram uJ",
                        "vs RED energy", "resident tiles", "resident RED cycles",
                        "resident ZP cycles", "resident RED/ZP"], rows), ""]
     out += ["Per network (resident: every layer's weights at once, the layers one after "
             "the other):", "",
-            _md_table(["network", "reprogram us", "reprogram uJ", "resident tiles",
+            md_table(["network", "reprogram us", "reprogram uJ", "resident tiles",
                        "resident RED cycles", "one-tile RED cycles", "resident ZP cycles",
                        "one-tile ZP cycles"],
                       [[name, _us(net["reprogramming"]["time_ns"]),
@@ -225,19 +206,19 @@ def _schedule_section(report: dict) -> list[str]:
         worst = max(multi, key=lambda e: e["reprogramming"]["time_vs_compute"]["red"])
         out += [
             f"{len(multi)} of {len(layers)} layers run in more than one pass. Reprogramming "
-            "adds " + _span((e["reprogramming"]["time_vs_compute"]["red"] for e in multi),
-                            _pct)
+            "adds " + span((e["reprogramming"]["time_vs_compute"]["red"] for e in multi),
+                            percent)
             + " to RED's run time and "
-            + _span((e["reprogramming"]["energy_vs_compute"]["red"] for e in multi), _pct)
+            + span((e["reprogramming"]["energy_vs_compute"]["red"] for e in multi), percent)
             + f" to its energy (most on {worst['name']}); against ZP's longer runs it adds "
-            + _span((e["reprogramming"]["time_vs_compute"]["zp"] for e in multi), _pct)
+            + span((e["reprogramming"]["time_vs_compute"]["zp"] for e in multi), percent)
             + ". With resident weights these layers need "
-            + _span((e["resident"]["tiles"] for e in multi), lambda v: f"{v:,}")
+            + span((e["resident"]["tiles"] for e in multi), lambda v: f"{v:,}")
             + " tiles and run "
-            + _span((e["resident"]["speedup"]["red"] for e in multi), _x)
+            + span((e["resident"]["speedup"]["red"] for e in multi), ratio)
             + " faster in RED mode than on one tile; RED's speed-up over ZP there is "
-            + _span((e["resident"]["red_speedup"]["red_vs_zp"] for e in multi), _x)
-            + ", against " + _span((e["speedup"]["red_vs_zp"] for e in multi), _x)
+            + span((e["resident"]["red_speedup"]["red_vs_zp"] for e in multi), ratio)
+            + ", against " + span((e["speedup"]["red_vs_zp"] for e in multi), ratio)
             + " on one tile.", ""]
     return out
 
@@ -247,13 +228,13 @@ def _model_rows(items: list[tuple[str, dict]]) -> list[list[str]]:
              ", ".join(f"{mode.upper()} {'+'.join(_sources(entry, mode))}"
                        for mode in MODES),
              *(f"{entry['cycles'][mode]:,}" for mode in MODES),
-             _x(entry["speedup"]["red_vs_zp"]), _x(entry["speedup"]["red_vs_pf"]),
-             _x(entry["compute_speedup"]["red_vs_zp"]),
-             _x(entry["compute_speedup"]["red_vs_pf"]),
+             ratio(entry["speedup"]["red_vs_zp"]), ratio(entry["speedup"]["red_vs_pf"]),
+             ratio(entry["compute_speedup"]["red_vs_zp"]),
+             ratio(entry["compute_speedup"]["red_vs_pf"]),
              *(_uj(entry["energy_pj"][mode]["total"]) for mode in MODES),
-             _pct(entry["energy_reduction"]["red_vs_zp"]),
-             _pct(entry["energy_reduction"]["red_vs_pf"]),
-             *(_pct(entry["utilization"][mode]) for mode in RTL_MODES)]
+             percent(entry["energy_reduction"]["red_vs_zp"]),
+             percent(entry["energy_reduction"]["red_vs_pf"]),
+             *(percent(entry["utilization"][mode]) for mode in RTL_MODES)]
             for name, entry in items]
 
 
@@ -277,11 +258,11 @@ def _figures_section(report: dict) -> list[str]:
            "cycles ('compute': of compute cycles only). Energy in uJ; 'E saved' is "
            "`1 - E_RED / E_base`. Utilization is compute / total cycles.", "",
            "### Per layer", "",
-           _md_table(_MODEL_HEADER, _model_rows([(e["name"], e) for e in model["layers"]])),
+           md_table(_MODEL_HEADER, _model_rows([(e["name"], e) for e in model["layers"]])),
            "", "### Per network", "",
-           _md_table(_MODEL_HEADER, _model_rows(list(model["networks"].items()))), "",
+           md_table(_MODEL_HEADER, _model_rows(list(model["networks"].items()))), "",
            "### Energy breakdown (uJ)", "",
-           _md_table(["network", "mode", *COMPONENTS, "total"],
+           md_table(["network", "mode", *COMPONENTS, "total"],
                      [[name, mode.upper(),
                        *(_uj(net["energy_pj"][mode][c]) for c in (*COMPONENTS, "total"))]
                       for name, net in model["networks"].items() for mode in MODES]), "",
@@ -298,20 +279,20 @@ def _papers_section(report: dict) -> list[str]:
         return f"{fmt(values[0])} - {fmt(values[1])}"
 
     quantities = [  # (row, summary key, format, the paper's figure)
-        ("RED vs ZP speed-up (total cycles)", "speedup_vs_zp", _x,
-         f"DATE: {span(date['speedup_vs_zp'], _x)} vs zero insertion"),
-        ("RED vs ZP speed-up (compute cycles)", "compute_speedup_vs_zp", _x, ""),
-        ("RED vs PF speed-up (total cycles)", "speedup_vs_pf", _x,
-         f"TCAD: {span(tcad['speedup'], _x)} vs {tcad['baseline']}"),
-        ("RED vs PF speed-up (compute cycles)", "compute_speedup_vs_pf", _x, ""),
-        ("RED vs ZP energy reduction", "energy_reduction_vs_zp", _pct,
-         f"DATE: {span(date['energy_reduction_vs_zp'], _pct)} vs zero insertion"),
-        ("RED vs ZP energy efficiency", "energy_efficiency_vs_zp", _x,
-         f"TCAD: {span(tcad['energy_efficiency'], _x)} vs {tcad['baseline']}"),
-        ("RED vs PF energy reduction", "energy_reduction_vs_pf", _pct, ""),
+        ("RED vs ZP speed-up (total cycles)", "speedup_vs_zp", ratio,
+         f"DATE: {span(date['speedup_vs_zp'], ratio)} vs zero insertion"),
+        ("RED vs ZP speed-up (compute cycles)", "compute_speedup_vs_zp", ratio, ""),
+        ("RED vs PF speed-up (total cycles)", "speedup_vs_pf", ratio,
+         f"TCAD: {span(tcad['speedup'], ratio)} vs {tcad['baseline']}"),
+        ("RED vs PF speed-up (compute cycles)", "compute_speedup_vs_pf", ratio, ""),
+        ("RED vs ZP energy reduction", "energy_reduction_vs_zp", percent,
+         f"DATE: {span(date['energy_reduction_vs_zp'], percent)} vs zero insertion"),
+        ("RED vs ZP energy efficiency", "energy_efficiency_vs_zp", ratio,
+         f"TCAD: {span(tcad['energy_efficiency'], ratio)} vs {tcad['baseline']}"),
+        ("RED vs PF energy reduction", "energy_reduction_vs_pf", percent, ""),
     ]
     out = ["## 5. Beside the papers", "",
-           _md_table(["quantity", "ours, per layer", "ours, per network", "paper"],
+           md_table(["quantity", "ours, per layer", "ours, per network", "paper"],
                      [[row, span(ours_l[key], fmt), span(ours_n[key], fmt), paper]
                       for row, key, fmt, paper in quantities]), ""]
     return out + [_why(report), ""]
@@ -331,10 +312,10 @@ def _against(ours: list[float], theirs: tuple[float, float], fmt) -> str:
             f"its ({fmt(theirs[1])})")
 
 
-def _by_stride(layers: list[dict], value, fmt=_x) -> str:
+def _by_stride(layers: list[dict], value, fmt=ratio) -> str:
     """``value(layer)`` per stride: ``"<span> at s=<s>"``, strides ascending."""
     strides = sorted({e["layer"]["s"] for e in layers})
-    return ", ".join(f"{_span((value(e) for e in layers if e['layer']['s'] == s), fmt)} "
+    return ", ".join(f"{span((value(e) for e in layers if e['layer']['s'] == s), fmt)} "
                      f"at s={s}" for s in strides)
 
 
@@ -359,7 +340,7 @@ def _why(report: dict) -> str:
     below = all(e["speedup"]["red_vs_zp"] < e["compute_speedup"]["red_vs_zp"] for e in layers)
     lines.append(
         "- *Output port and pipeline.* RED's utilization (compute / total cycles) is "
-        + _span((e["utilization"]["red"] for e in layers), _pct)
+        + span((e["utilization"]["red"] for e in layers), percent)
         + f", lowest on {low['name']} (s={s}, tile {low['network']}, "
         f"{low['schedule']['passes']} passes), where the output port "
         + ("binds" if binds else "does not bind")
@@ -368,18 +349,18 @@ def _why(report: dict) -> str:
         + ("" if binds else "; the rest is fill and drain of the passes") + ". The "
         "total-cycle speed-ups RED/ZP, " + _by_stride(layers, lambda e: e["speedup"]["red_vs_zp"])
         + (", stay below the compute ratios." if below else "."))
-    zp_share = _span((_share(net["energy_pj"]["zp"], _PER_STEP) for net in networks.values()),
-                     _pct)
-    red_share = _span((_share(net["energy_pj"]["red"], _PER_STEP)
-                       for net in networks.values()), _pct)
+    zp_share = span((_share(net["energy_pj"]["zp"], _PER_STEP) for net in networks.values()),
+                     percent)
+    red_share = span((_share(net["energy_pj"]["red"], _PER_STEP)
+                       for net in networks.values()), percent)
     lines.append(
         "- *Energy vs ZP.* Events that scale with driven group steps (ADC conversions, "
         f"DAC row drives, array reads) are {zp_share} of ZP's energy and {red_share} of "
         "RED's (per network), so the saving follows the fraction of ZP's group steps spent "
         "on inserted zeros and padding, about `1 - 1/s^2`: "
-        + _by_stride(layers, lambda e: e["energy_reduction"]["red_vs_zp"], _pct)
+        + _by_stride(layers, lambda e: e["energy_reduction"]["red_vs_zp"], percent)
         + ". Against DATE's zero-insertion accelerator, "
-        + _against(ours["energy_reduction_vs_zp"], date["energy_reduction_vs_zp"], _pct)
+        + _against(ours["energy_reduction_vs_zp"], date["energy_reduction_vs_zp"], percent)
         + ". `red.energy` prices only events that scale with the data flow (weight "
         "programming, shift-add logic, control, leakage and off-chip traffic are left out, "
         "section 3 prices reprogramming separately); a baseline with a large share of "
@@ -390,17 +371,17 @@ def _why(report: dict) -> str:
         "- *PF* (padding-free; no RTL, first order) takes one step per input pixel and "
         "drives every group on it; there are about as many input pixels as RED's output "
         "blocks, so the compute ratios RED/PF are "
-        + _span((e["compute_speedup"]["red_vs_pf"] for e in layers), _x) + ".")
+        + span((e["compute_speedup"]["red_vs_pf"] for e in layers), ratio) + ".")
     if pf_total:
         pf_line += (
             " PF's totals count compute cycles only (no fill, drain or output port), so "
             "RED/PF in total cycles is below 1x on " + ", ".join(e["name"] for e in pf_total)
-            + " (" + _span((e["speedup"]["red_vs_pf"] for e in pf_total), _x) + ").")
+            + " (" + span((e["speedup"]["red_vs_pf"] for e in pf_total), ratio) + ").")
     saved = [e["energy_reduction"]["red_vs_pf"] for e in layers]
     pf_line += (" In energy PF pays for the partial-sum buffer (a read and a write per "
                 "overlap-add) and for cropped-away outputs; RED re-reads each input pixel, "
                 "all its channels, once per block that uses it: 'E saved vs PF' is "
-                + _span(saved, _pct) + " per layer"
+                + span(saved, percent) + " per layer"
                 + (" (negative: RED uses more, on " + ", ".join(
                     e["name"] for e in layers if e["energy_reduction"]["red_vs_pf"] < 0)
                    + ")" if min(saved) < 0 else "") + ".")
@@ -470,11 +451,11 @@ def _early_data(part: dict) -> list[str]:
     for layer in chain:
         mine = stats[layer["name"]]
         low, high = mine["bias_range"]
-        rows.append([layer["name"], _shape(layer), _pct(mine["input_zero_fraction"]),
+        rows.append([layer["name"], _shape(layer), percent(mine["input_zero_fraction"]),
                      f"{mine['input_max']:,}", f"{mine['bn_scale']:.4g}",
                      f"{mine['weight_max_abs']:,}", f"{low:,} .. {high:,}",
                      f"{mine['bias_bits']} / {mine['bias_width']}",
-                     _pct(mine["output_negative_fraction"]),
+                     percent(mine["output_negative_fraction"]),
                      f"{mine['output_mean_over_std_max']:.2g}",
                      "yes" if mine["contract_equals_exact"] else "no"])
     return [
@@ -489,7 +470,7 @@ def _early_data(part: dict) -> list[str]:
         f"{part['percentile']:g}th percentile maps to the largest input code (rounded, "
         "clipped; non-negative). Per layer (input: the requantised map it reads; output: "
         "the folded layer's golden output before ReLU):", "",
-        _md_table(["layer", "shape", "input zeros", "input max", "BN scale a",
+        md_table(["layer", "shape", "input zeros", "input max", "BN scale a",
                    "max abs weight", "bias", "bias bits / tile's", "outputs < 0",
                    "max abs mean / std", "contract == exact (no clipping)"], rows), ""]
 
@@ -542,9 +523,9 @@ def _early_figures(part: dict) -> list[str]:
     rows = [[_short(layer["name"]), group["tile"], run["source"],
              run["mode"].upper(), _spec_name(part, run["early"]),
              f"{run['total_cycles']:,}", f"{run['adc_conversions']:,}",
-             _pct(run["conversions_skipped"]),
-             _pct(run["cycles_saved"]) if "cycles_saved" in run else "",
-             _pct(run["decided"]), _error_cell(run), _check_cell(group, run)]
+             percent(run["conversions_skipped"]),
+             percent(run["cycles_saved"]) if "cycles_saved" in run else "",
+             percent(run["decided"]), _error_cell(run), _check_cell(group, run)]
             for layer, group, run in _early_runs(part)]
     out = ["Per run: conversions skipped = skipped / (skipped + made); cycles saved = "
            "1 - total cycles / total cycles of the same mode with early termination off; "
@@ -552,18 +533,18 @@ def _early_figures(part: dict) -> list[str]:
            "exact ones (early termination off): relative L2 / largest absolute error "
            "over the largest exact output / outputs changed, from the RTL's outputs "
            "where the source is `rtl`.", "",
-           _md_table(["layer", "tile", "source", "mode", "early", "total cycles",
+           md_table(["layer", "tile", "source", "mode", "early", "total cycles",
                       "ADC conversions", "conversions skipped", "cycles saved",
                       "outputs decided", "error: rel. L2 / max / changed",
                       "RTL == golden / model"], rows), ""]
     rows = [[_short(layer["name"]), group["tile"], group["source"], _spec_name(part, spec),
-             _x(ratios["red_vs_red_off"]), _x(ratios["red_vs_zp_off"]),
-             _x(ratios["red_vs_zp_same"]), _x(ratios["zp_vs_zp_off"])]
+             ratio(ratios["red_vs_red_off"]), ratio(ratios["red_vs_zp_off"]),
+             ratio(ratios["red_vs_zp_same"]), ratio(ratios["zp_vs_zp_off"])]
             for layer in part["layers"] for group in layer["sets"].values()
             for spec, ratios in group.get("speedups", {}).items()]
     out += ["Speed-ups (total cycles), RED+CompRRAE against RED alone, ZP alone and "
             "ZP+CompRRAE, and ZP+CompRRAE against ZP alone:", "",
-            _md_table(["layer", "tile", "source", "early", "RED+CompRRAE vs RED",
+            md_table(["layer", "tile", "source", "early", "RED+CompRRAE vs RED",
                        "RED+CompRRAE vs ZP", "RED+CompRRAE vs ZP+CompRRAE",
                        "ZP+CompRRAE vs ZP"], rows), ""]
     return out
@@ -580,7 +561,7 @@ def _by_source(part: dict, value, mode: str, early: str, fmt) -> list[str]:
         layers = sorted({_short(layer["name"]) for layer, _, run in _early_runs(part)
                          if run["source"] == source and run["mode"] == mode
                          and run["early"] == early and "cycles_saved" in run})
-        cells.append(f"{_span(values, fmt)} ({', '.join(layers)})" if values else "-")
+        cells.append(f"{span(values, fmt)} ({', '.join(layers)})" if values else "-")
     return cells
 
 
@@ -606,26 +587,26 @@ def _early_beside(part: dict) -> list[str]:
         name = _spec_name(part, spec)
         rows += [
             [f"conversions skipped, RED + `{name}`",
-             *_by_source(part, figure("conversions_skipped"), "red", spec, _pct),
+             *_by_source(part, figure("conversions_skipped"), "red", spec, percent),
              f"~{removed} of computations removed"],
             [f"conversions skipped, ZP + `{name}`",
-             *_by_source(part, figure("conversions_skipped"), "zp", spec, _pct), ""],
+             *_by_source(part, figure("conversions_skipped"), "zp", spec, percent), ""],
             [f"RED + `{name}` vs RED (total cycles)",
-             *_by_source(part, speedup("red_vs_red_off", spec), "red", spec, _x),
+             *_by_source(part, speedup("red_vs_red_off", spec), "red", spec, ratio),
              f"{throughput} throughput"],
             [f"RED + `{name}` vs RED, per-group termination (projection)",
-             *_by_source(part, projected("per_group"), "red", spec, _x), ""],
+             *_by_source(part, projected("per_group"), "red", spec, ratio), ""],
             [f"RED + `{name}` vs RED, per-group, ADC-bound (projection)",
-             *_by_source(part, projected("per_group_adc"), "red", spec, _x), ""],
+             *_by_source(part, projected("per_group_adc"), "red", spec, ratio), ""],
             [f"ZP + `{name}` vs ZP (total cycles)",
-             *_by_source(part, speedup("zp_vs_zp_off", spec), "zp", spec, _x), ""]]
+             *_by_source(part, speedup("zp_vs_zp_off", spec), "zp", spec, ratio), ""]]
     rows.append([f"RED + `{approx}`: output error (relative L2)",
                  *_by_source(part, error, "red", "approx", lambda v: f"{v:.2e}"),
                  f"<{_claim_pct(claims['accuracy_loss'])} accuracy loss (classification "
                  "accuracy, not an output error)"])
     return ["**Beside CompRRAE** (ours per layer, on the report's tile from the RTL, on "
             "the counterfactual tile from the model):", "",
-            _md_table(["quantity", "ours: RTL", "ours: model (counterfactual)",
+            md_table(["quantity", "ours: RTL", "ours: model (counterfactual)",
                        "CompRRAE"], rows), ""]
 
 
@@ -637,12 +618,12 @@ def _early_synchronous(part: dict) -> list[str]:
         proj = run["projection"]
         rows.append([
             _short(layer["name"]), group["tile"], run["source"], run["mode"].upper(),
-            _spec_name(part, run["early"]), _pct(run["conversions_skipped"]),
-            _pct(run["cycles_saved"]),
+            _spec_name(part, run["early"]), percent(run["conversions_skipped"]),
+            percent(run["cycles_saved"]),
             f"{proj['steps_shortened']:,} / {proj['steps']:,}",
             "" if proj["mean_decision_plane"] is None else f"{proj['mean_decision_plane']:.1f}",
-            _pct(proj["per_group"]["cycles_saved"]),
-            _pct(proj["per_group_adc"]["cycles_saved"])])
+            percent(proj["per_group"]["cycles_saved"]),
+            percent(proj["per_group_adc"]["cycles_saved"])])
     out = ["**Block-synchronous steps.** A step ends only when every output its driven "
            "groups feed is decided, and a step stopped after `n` planes takes `n + 1` "
            "cycles. Two first-order projections (source `model`: the golden decisions, "
@@ -657,7 +638,7 @@ def _early_synchronous(part: dict) -> list[str]:
            "conversions it makes (an ADC shared by the array's columns, as ISAAC's), load "
            "= the planes its output-channel columns convert; balanced groups would reach "
            "`1 - conversions skipped`.", "",
-           _md_table(["layer", "tile", "source", "mode", "early", "conversions skipped",
+           md_table(["layer", "tile", "source", "mode", "early", "conversions skipped",
                       "cycles saved", "steps shortened", "mean decision plane",
                       "per-group: saved", "per-group, ADC-bound: saved"], rows), ""]
     return out + [_why_synchronous(part), ""]
@@ -675,23 +656,23 @@ def _why_synchronous(part: dict) -> str:
         layer, group, run = max(red, key=lambda item: item[2]["conversions_skipped"])
         proj, shape = run["projection"], layer["layer"]
         lines.append(
-            f"- *RED.* The most conversions skipped is {_pct(run['conversions_skipped'])}, "
+            f"- *RED.* The most conversions skipped is {percent(run['conversions_skipped'])}, "
             f"on {_short(layer['name'])} with `{_spec_name(part, run['early'])}` "
             f"({group['tile']}, {run['source']}), yet it saves "
-            f"{_pct(run['cycles_saved'])} of the cycles: a RED step covers `s^2 = "
+            f"{percent(run['cycles_saved'])} of the cycles: a RED step covers `s^2 = "
             f"{shape['s'] ** 2}` output pixels and every output channel of the pass, and "
             f"only {proj['steps_shortened']:,} of its {proj['steps']:,} steps had all of "
             "them decided early enough to save a cycle. RED's cycles saved over all runs: "
-            + _span((run["cycles_saved"] for _, _, run in red), _pct) + ".")
+            + span((run["cycles_saved"] for _, _, run in red), percent) + ".")
         lines.append(
             "- *Per-group termination* would save "
-            + _span((run["projection"]["per_group"]["cycles_saved"] for _, _, run in red),
-                    _pct)
+            + span((run["projection"]["per_group"]["cycles_saved"] for _, _, run in red),
+                    percent)
             + " in RED: one input plane drives all the output-channel columns of a "
             "group, so a group still waits for its slowest column. Groups whose time "
             "follows their conversions (*per-group, ADC-bound*) would save "
-            + _span((run["projection"]["per_group_adc"]["cycles_saved"] for _, _, run in red),
-                    _pct)
+            + span((run["projection"]["per_group_adc"]["cycles_saved"] for _, _, run in red),
+                    percent)
             + ", toward the conversions skipped.")
     zp = [(layer, group, run) for layer, group, run in runs if run["mode"] == "zp"]
     if zp:
@@ -700,25 +681,25 @@ def _why_synchronous(part: dict) -> str:
         lines.append(
             "- *ZP* steps one output pixel at a time, so per-group termination is what it "
             "already does: the projection differs from the measured total cycles by "
-            + _span(gaps, _pct) + " (a check of the formula); its cycles saved are "
-            + _span((run["cycles_saved"] for _, _, run in zp), _pct) + ".")
+            + span(gaps, percent) + " (a check of the formula); its cycles saved are "
+            + span((run["cycles_saved"] for _, _, run in zp), percent) + ".")
     negative = {layer["name"]: part["data"]["layers"][layer["name"]]["output_negative_fraction"]
                 for layer in part["layers"]}
     in_bits = {layer["name"]: group["config"]["in_bits"] for layer, group, _ in runs}
     planes = [run["projection"]["mean_decision_plane"] for _, _, run in runs
               if run["projection"]["mean_decision_plane"] is not None]
     line = ("- *Far from CompRRAE's figure.* `negative` decides only outputs that end "
-            f"negative, {_span((negative[name] for name in in_bits), _pct)} of the "
+            f"negative, {span((negative[name] for name in in_bits), percent)} of the "
             "measured layers' outputs "
             "before ReLU: even if each were decided after its first plane, it would skip "
             "at most about "
-            + _span((negative[name] * (bits - 1) / bits for name, bits in in_bits.items()),
-                    _pct)
+            + span((negative[name] * (bits - 1) / bits for name, bits in in_bits.items()),
+                    percent)
             + " of the conversions (that fraction x `(in_bits - 1) / in_bits`, outputs "
             "weighted alike)")
     if planes:
-        line += (". Decided outputs stop after plane " + _span(planes, lambda v: f"{v:.1f}")
-                 + " of " + _span(in_bits.values(), str) + " on average: the bound after "
+        line += (". Decided outputs stop after plane " + span(planes, lambda v: f"{v:.1f}")
+                 + " of " + span(in_bits.values(), str) + " on average: the bound after "
                  "`n` planes, `(2^(in_bits-n) - 1) * U`, takes `U` from the column's whole "
                  "offset-binary cell sum (every weight stored as `w + 2^(w_bits-1)`), so "
                  "it narrows slowly")

@@ -73,6 +73,7 @@ from red.sparsity import (ALGORITHM, Reordering, apply_permutation, block_mask,
                           synthetic_weights, undo_permutation, unstructured_prune)
 from red.workloads import get_workload
 
+from .markdown import md_table, percent, ratio, span
 from .plan import FULL, QUICK, QUICK_SHAPES, QUICK_TILE, REPORT_TILES
 from .rtl import SEED
 from .sweep import MODEL_WORKERS
@@ -449,24 +450,6 @@ def sparsity_part(variant: str, sim: str, work_dir: Path, progress: Callable[[st
 
 # -- report.md -------------------------------------------------------------------------
 
-def _md_table(header: list[str], rows: list[list]) -> list[str]:
-    return (["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-            + ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows])
-
-
-def _x(value: float) -> str:
-    return f"{value:.2f}x"
-
-
-def _pct(value: float) -> str:
-    return f"{100 * value:.1f}%"
-
-
-def _span(values, fmt) -> str:
-    """``lo - hi`` of ``values`` formatted with ``fmt`` (one value when they agree)."""
-    values = list(values)
-    lo, hi = fmt(min(values)), fmt(max(values))
-    return lo if lo == hi else f"{lo} - {hi}"
 
 
 def _fraction(blocks: dict, stage: str) -> float:
@@ -495,7 +478,7 @@ def render_sparsity(section: dict) -> list[str]:
            f"[1/{weights_['channel_spread']:g}, 1] times iid unit-variance "
            f"{weights_['distribution']} samples, quantised symmetrically to the tile's "
            f"`w_bits` (seed {weights_['seed']}); then magnitude pruning of "
-           + ", ".join(_pct(level) for level in section["levels"]) + " of the weights. "
+           + ", ".join(percent(level) for level in section["levels"]) + " of the weights. "
            "Per layer, level and crossbar size: the fraction of empty crossbar blocks "
            "(one block = one kernel pixel's weights of one cin slice and one cout slice) "
            "with the dense mapping, after reordering the channels ("
@@ -526,12 +509,12 @@ def render_sparsity(section: dict) -> list[str]:
 
 
 def _blocks_table(section: dict) -> list[str]:
-    rows = [[net["network"], _pct(net["level"]), _size(net["size"]),
+    rows = [[net["network"], percent(net["level"]), _size(net["size"]),
              f"{net['blocks']['total']:,}",
-             *(_pct(_fraction(net["blocks"], stage)) for stage in STAGES)]
+             *(percent(_fraction(net["blocks"], stage)) for stage in STAGES)]
             for net in section["networks"]]
     return ["### Empty crossbar blocks (source: weights)", "",
-            *_md_table(["network", "pruned weights", "crossbar", "blocks",
+            md_table(["network", "pruned weights", "crossbar", "blocks",
                         "empty: dense", "reordered", "block-pruned"], rows), ""]
 
 
@@ -539,17 +522,17 @@ def _network_table(section: dict) -> list[str]:
     rows = []
     for net in section["networks"]:
         model = net["model"]
-        rows.append([net["network"], _pct(net["level"]), _size(net["size"]),
+        rows.append([net["network"], percent(net["level"]), _size(net["size"]),
                      model["dense"]["source"], f"{model['dense']['total_cycles']:,}",
                      f"{model['dense']['passes']:,}",
-                     *(_x(model[stage]["speedup"]) for stage in STAGES[1:]),
-                     *(_x(model[stage]["energy_efficiency"]) for stage in STAGES[1:]),
-                     _pct(model["pruned"]["adc_saved"]),
+                     *(ratio(model[stage]["speedup"]) for stage in STAGES[1:]),
+                     *(ratio(model[stage]["energy_efficiency"]) for stage in STAGES[1:]),
+                     percent(model["pruned"]["adc_saved"]),
                      f"{model['pruned']['passes']:,}"])
     return ["### Per network: RED dense against RED sparse", "",
             "Speed-up = dense / sparse total cycles, energy efficiency = dense / sparse "
             "energy, on the same crossbar size; summed over the network's layers.", "",
-            *_md_table(["network", "pruned weights", "crossbar", "source", "dense cycles",
+            md_table(["network", "pruned weights", "crossbar", "source", "dense cycles",
                         "dense passes", "speed-up reordered", "speed-up block-pruned",
                         "E eff. reordered", "E eff. block-pruned",
                         "ADC conv. saved (block-pruned)", "block-pruned passes"], rows), ""]
@@ -559,19 +542,19 @@ def _layer_table(section: dict) -> list[str]:
     rows = []
     for entry, level, cell in _cells(section):
         model, blocks = cell["model"], cell["blocks"]
-        rows.append([entry["name"], _pct(level["level"]), _size(cell["size"]),
+        rows.append([entry["name"], percent(level["level"]), _size(cell["size"]),
                      f"{blocks['total']:,}",
-                     " / ".join(_pct(_fraction(blocks, stage)) for stage in STAGES),
-                     _pct(level["unstructured_error"]["value"]),
-                     _pct(cell["pruned_error"]["value"]),
-                     " / ".join(_x(model[stage]["speedup"]) for stage in STAGES[1:]),
-                     " / ".join(_x(model[stage]["energy_efficiency"])
+                     " / ".join(percent(_fraction(blocks, stage)) for stage in STAGES),
+                     percent(level["unstructured_error"]["value"]),
+                     percent(cell["pruned_error"]["value"]),
+                     " / ".join(ratio(model[stage]["speedup"]) for stage in STAGES[1:]),
+                     " / ".join(ratio(model[stage]["energy_efficiency"])
                                 for stage in STAGES[1:])])
     return ["### Per layer (source: weights, golden, model)", "",
             "Empty blocks dense / reordered / block-pruned; output error of the "
             "unstructured pruning and of the block-pruned layer, both against the unpruned "
             "layer; speed-up and energy efficiency reordered / block-pruned.", "",
-            *_md_table(["layer", "pruned weights", "crossbar", "blocks", "empty",
+            md_table(["layer", "pruned weights", "crossbar", "blocks", "empty",
                         "error unstructured", "error block-pruned", "speed-up",
                         "E eff."], rows), ""]
 
@@ -591,20 +574,20 @@ def _rtl_table(section: dict) -> list[str]:
                      f"{dense['total_cycles']:,} / {sparse['total_cycles']:,}",
                      f"{dense['adc_conversions']:,} / {sparse['adc_conversions']:,}",
                      f"{sparse['skipped_blocks']:,}",
-                     _pct(1 - 1 / sparse["speedup"]), _pct(sparse["adc_saved"]),
-                     _pct(1 - 1 / sparse["energy_efficiency"]),
+                     percent(1 - 1 / sparse["speedup"]), percent(sparse["adc_saved"]),
+                     percent(1 - 1 / sparse["energy_efficiency"]),
                      " / ".join("yes" if run["golden_match"] else "**NO**"
                                 for run in (dense, sparse)),
                      " / ".join("equal" if not run["differing"] else "**DIFFER**"
                                 for run in (dense, sparse))])
     seconds = ", ".join(f"{key} {value:.0f} s" for key, value in rtl["seconds"].items())
     return out + [
-        f"{rtl['sim']}, RED mode, {_pct(rtl['level'])} pruning; each layer dense and with "
+        f"{rtl['sim']}, RED mode, {percent(rtl['level'])} pruning; each layer dense and with "
         "its block-pruned mapping (channels reordered, empty blocks gated, empty passes "
         "dropped), on its report tile. Each run's output must equal the golden contract "
         "model and its passes, cycles and every mirrored counter the model's. Saved = "
         f"1 - sparse / dense. Simulation time: {seconds}.", "",
-        *_md_table(["layer", "tile", "source", "passes dense / sparse",
+        md_table(["layer", "tile", "source", "passes dense / sparse",
                     "total cycles dense / sparse", "ADC conversions dense / sparse",
                     "gated blocks", "cycles saved", "conversions saved", "energy saved",
                     "RTL == golden", "RTL vs model"], rows), ""]
@@ -613,11 +596,11 @@ def _rtl_table(section: dict) -> list[str]:
 #: The figures :func:`_sizes_answer` compares across crossbar sizes.
 _SIZE_METRICS = (
     ("empty blocks after reordering", "most empty blocks after reordering",
-     lambda net: _fraction(net["blocks"], "reordered"), _pct),
+     lambda net: _fraction(net["blocks"], "reordered"), percent),
     ("block-pruned speed-up", "highest block-pruned speed-up",
-     lambda net: net["model"]["pruned"]["speedup"], _x),
+     lambda net: net["model"]["pruned"]["speedup"], ratio),
     ("block-pruned energy efficiency", "highest block-pruned energy efficiency",
-     lambda net: net["model"]["pruned"]["energy_efficiency"], _x),
+     lambda net: net["model"]["pruned"]["energy_efficiency"], ratio),
 )
 
 
@@ -627,7 +610,7 @@ def _sizes_answer(section: dict) -> list[str]:
     names = list(dict.fromkeys(net["network"] for net in networks))
     lines = ["### Which crossbar size", "",
              f"The paper asks which crossbar size suits crossbar-grained sparsity. At "
-             f"{_pct(top)} pruning, per network (source: weights and model):", ""]
+             f"{percent(top)} pruning, per network (source: weights and model):", ""]
     best: dict[str, list[int]] = {most: [] for _, most, _, _ in _SIZE_METRICS}
     for network in names:
         parts = []
@@ -643,7 +626,7 @@ def _sizes_answer(section: dict) -> list[str]:
                                 "networks" for size in sorted(set(sizes)))
         for most, sizes in best.items())
     growing = list(dict.fromkeys(
-               f"{net['network']} at {_pct(net['level'])}, {_size(net['size'])}"
+               f"{net['network']} at {percent(net['level'])}, {_size(net['size'])}"
                for net in networks for other in networks
                if other["network"] == net["network"] and other["level"] == net["level"]
                and other["size"] < net["size"]
@@ -678,11 +661,11 @@ def _beside_paper(section: dict) -> list[str]:
             figures = {key: [net["model"][stage][key] for net in mine] for key in inside}
             for key, values in figures.items():
                 if _within(values, paper[key]):
-                    inside[key].append(f"{_STAGE_NAMES[stage]} at {_pct(level)}")
-            rows.append([_pct(level), _STAGE_NAMES[stage], _span(figures["speedup"], _x),
-                         _span(figures["energy_efficiency"], _x),
-                         _span(errors[stage], _pct)])
-    ranges = {key: f"{_x(paper[key][0])} - {_x(paper[key][1])}" for key in inside}
+                    inside[key].append(f"{_STAGE_NAMES[stage]} at {percent(level)}")
+            rows.append([percent(level), _STAGE_NAMES[stage], span(figures["speedup"], ratio),
+                         span(figures["energy_efficiency"], ratio),
+                         span(errors[stage], percent)])
+    ranges = {key: f"{ratio(paper[key][0])} - {ratio(paper[key][1])}" for key in inside}
     verdicts = [f"our {label} reaches the paper's {ranges[key]} "
                 + (f"with: {', '.join(inside[key])}" if inside[key]
                    else "with none of our mappings")
@@ -694,7 +677,7 @@ def _beside_paper(section: dict) -> list[str]:
            "the dense mapping, over networks and crossbar sizes; the output error is "
            "against the unpruned layer, per layer (reordering adds none to the "
            "unstructured pruning's):", "",
-           *_md_table(["pruned weights", "mapping", "speed-up", "energy efficiency",
+           md_table(["pruned weights", "mapping", "speed-up", "energy efficiency",
                        "output error"], rows), "",
            "Per network and crossbar size, " + "; ".join(verdicts) + ".", "",
            "Why ours differ:", ""]
@@ -712,12 +695,12 @@ def _why(section: dict) -> list[str]:
     reordered = [net["model"]["reordered"] for net in networks]
 
     def per_size(stage: str) -> str:
-        return ", ".join(_span((_fraction(net["blocks"], stage) for net in at_top
-                                if net["size"] == size), _pct) + f" at {_size(size)}"
+        return ", ".join(span((_fraction(net["blocks"], stage) for net in at_top
+                                if net["size"] == size), percent) + f" at {_size(size)}"
                          for size in section["sizes"])
 
     lines = [
-        f"- *Empty blocks from unstructured pruning.* At {_pct(top)} pruning the dense "
+        f"- *Empty blocks from unstructured pruning.* At {percent(top)} pruning the dense "
         f"mapping leaves {per_size('dense')} of the blocks empty, reordering "
         f"{per_size('reordered')} (ranges over networks). A {_size(largest)} block holds "
         f"{block_weights:,} weights (rows x logical columns); with independent zeros it "
@@ -725,8 +708,8 @@ def _why(section: dict) -> list[str]:
         f"{top ** block_weights:.1e}. One pair of channel permutations serves every kernel "
         "pixel (deconvolution maps each of the k x k pixels to its own blocks), so a "
         "channel's zeros must line up across all of them. Over all levels and sizes the "
-        "lossless mapping therefore runs " + _span((f["speedup"] for f in reordered), _x)
-        + " faster and is " + _span((f["energy_efficiency"] for f in reordered), _x)
+        "lossless mapping therefore runs " + span((f["speedup"] for f in reordered), ratio)
+        + " faster and is " + span((f["energy_efficiency"] for f in reordered), ratio)
         + " as energy-efficient as the dense one."]
     pruned_top = [net["model"]["pruned"] for net in at_top]
     kept = [net["model"]["pruned"]["passes"] / net["model"]["dense"]["passes"]
@@ -735,32 +718,32 @@ def _why(section: dict) -> list[str]:
         "- *Gating a block saves its conversions, not its cycles.* A RED step takes "
         "`in_bits` cycles while any group of its pass is live, so cycles fall only when "
         "every block of a pass (k x k kernel pixels of one cin and cout slice) is empty "
-        f"and the pass is dropped. Block-pruned to {_pct(top)}, the networks keep "
-        + _span(kept, _pct) + " of their passes and save "
-        + _span((f["adc_saved"] for f in pruned_top), _pct) + " of their ADC conversions: "
-        "speed-up " + _span((f["speedup"] for f in pruned_top), _x) + ", energy efficiency "
-        + _span((f["energy_efficiency"] for f in pruned_top), _x) + ".")
+        f"and the pass is dropped. Block-pruned to {percent(top)}, the networks keep "
+        + span(kept, percent) + " of their passes and save "
+        + span((f["adc_saved"] for f in pruned_top), percent) + " of their ADC conversions: "
+        "speed-up " + span((f["speedup"] for f in pruned_top), ratio) + ", energy efficiency "
+        + span((f["energy_efficiency"] for f in pruned_top), ratio) + ".")
     single = [entry for entry in section["layers"]
               if all(c["schedule"]["cin_tiles"] * c["schedule"]["folds"] == 1
                      for level in entry["levels"] for c in level["sizes"])]
     if single:
         line += (" " + ", ".join(entry["name"] for entry in single) + " run one pass per "
                  "cout slice at every size, and a cout slice keeps its first pass: "
-                 "block-pruned speed-up " + _span(
+                 "block-pruned speed-up " + span(
                      (c["model"]["pruned"]["speedup"] for entry in single
-                      for level in entry["levels"] for c in level["sizes"]), _x) + ".")
+                      for level in entry["levels"] for c in level["sizes"]), ratio) + ".")
     lines.append(line)
     shares = [sum(net["model"]["dense"]["energy_pj"][part] for part in ("adc", "dac", "array"))
               / net["model"]["dense"]["energy_pj"]["total"] for net in networks]
     lines.append(
         "- *Energy and the empty fraction.* ADC conversions, DAC row drives and array "
-        "reads, which gating removes block by block, are " + _span(shares, _pct)
+        "reads, which gating removes block by block, are " + span(shares, percent)
         + " of the dense mapping's energy in `red.energy` (buffers and additions shrink "
         "only with dropped passes), so crossbar-grained pruning to a fraction f of empty "
         "blocks compares with `1/(1-f)`: " + ", ".join(
-            _span((net["model"]["pruned"]["energy_efficiency"] for net in networks
-                   if net["level"] == level), _x)
-            + f" at {_pct(level)} (1/(1-f) = {_x(1 / (1 - level))})" for level in levels)
+            span((net["model"]["pruned"]["energy_efficiency"] for net in networks
+                   if net["level"] == level), ratio)
+            + f" at {percent(level)} (1/(1-f) = {ratio(1 / (1 - level))})" for level in levels)
         + ". The paper's figures include costs that our table leaves out (weight "
         "programming, control, leakage, off-chip traffic); the reference material says "
         "neither which nor what crossbar sparsity it reached.")
@@ -769,7 +752,7 @@ def _why(section: dict) -> list[str]:
     lines.append(
         "- *No retraining.* The paper learns the sparsity while training and loses almost "
         "no accuracy; our block pruning of fixed synthetic weights changes a layer's "
-        "output by " + ", ".join(f"{_span(values, _pct)} at {_pct(level)}"
+        "output by " + ", ".join(f"{span(values, percent)} at {percent(level)}"
                                  for level, values in errors.items())
         + " (relative L2): our block-pruned savings come at an accuracy cost that the "
         "paper's trained sparsity does not pay.")
