@@ -1,5 +1,10 @@
-"""Small cocotb agents shared by the testbenches: clock/reset, stream driver, stream
-sink, payload packing and a scoreboard.
+"""Small cocotb agents shared by the testbenches: clock/reset, a stream driver with its
+idle generator, a back-pressure generator and a passive monitor for a stream's receiving
+end, payload packing and a scoreboard.
+
+The idle and back-pressure generators are separate pieces, as in cocotbext-axi: a
+:class:`~red.sim.pacing.Pacing` (none, a fixed pattern or random) yields, cycle by cycle,
+whether an agent holds off; tests cross the two by parametrisation.
 
 Every agent works on whole clock cycles: it drives right after a rising edge and samples
 the settled values in the ``ReadOnly`` phase before the next one, so it behaves the same
@@ -8,9 +13,10 @@ on Icarus and Verilator.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
-import random
+from collections.abc import Iterator
 from pathlib import Path
 
 import cocotb
@@ -19,8 +25,8 @@ from cocotb.clock import Clock
 from cocotb.triggers import ReadOnly, RisingEdge
 
 __all__ = ["load_job", "start_clock", "reset", "pack", "pack_values", "unpack", "unpack_values",
-           "StreamDriver",
-           "StreamSink", "Scoreboard", "CLOCK_PERIOD_NS"]
+           "StreamDriver", "BackPressure",
+           "StreamMonitor", "Scoreboard", "CLOCK_PERIOD_NS"]
 
 from red.gen.harness import CLOCK_PERIOD_NS
 
@@ -84,31 +90,32 @@ def unpack(layout, bits: int):
 class _StreamAgent:
     """Handles on one Amaranth ``lib.stream`` port: ``<prefix>__valid/ready/payload``."""
 
-    def __init__(self, dut, prefix: str, rng: random.Random):
+    def __init__(self, dut, prefix: str):
         self.clk = dut.clk
         self.valid = getattr(dut, f"{prefix}__valid")
         self.ready = getattr(dut, f"{prefix}__ready")
         self.payload = getattr(dut, f"{prefix}__payload")
-        self.rng = rng
 
 
 class StreamDriver(_StreamAgent):
     """Drives an Amaranth ``lib.stream`` sink (``<prefix>__valid/ready/payload``).
 
-    Before each beat it idles for a random number of cycles: each cycle idles with
-    probability ``idle``.
+    Before each beat it idles while ``idle`` (a :meth:`~red.sim.pacing.Pacing.hold_offs` generator, by
+    default never) yields True, one cycle per item; :attr:`idle_cycles` counts them.
     """
 
-    def __init__(self, dut, prefix: str, rng: random.Random, idle: float = 0.0):
-        super().__init__(dut, prefix, rng)
-        self.idle = idle
+    def __init__(self, dut, prefix: str, idle: Iterator[bool] | None = None):
+        super().__init__(dut, prefix)
+        self.idle = itertools.repeat(False) if idle is None else idle
+        self.idle_cycles = 0
         self.valid.value = 0
 
     async def send(self, beats):
         """Send every ``beats`` item (payload bits), in order; returns when all accepted."""
         for bits in beats:
-            while self.idle and self.rng.random() < self.idle:
+            while next(self.idle):
                 self.valid.value = 0
+                self.idle_cycles += 1
                 await RisingEdge(self.clk)
             self.valid.value = 1
             self.payload.value = bits
@@ -121,22 +128,40 @@ class StreamDriver(_StreamAgent):
             self.valid.value = 0
 
 
-class StreamSink(_StreamAgent):
-    """Accepts beats from an Amaranth ``lib.stream`` source, refusing each cycle with
-    probability ``stall`` (back-pressure). Collected payload bits are in ``beats``."""
+class BackPressure(_StreamAgent):
+    """Drives ``<prefix>__ready`` of an Amaranth ``lib.stream`` source: low in the cycles
+    where ``hold_offs`` (a :meth:`~red.sim.pacing.Pacing.hold_offs` generator) yields True.
+    :attr:`held_cycles` counts the cycles it refused an offered beat."""
 
-    def __init__(self, dut, prefix: str, rng: random.Random, stall: float = 0.0):
-        super().__init__(dut, prefix, rng)
-        self.stall = stall
-        self.beats: list[int] = []
+    def __init__(self, dut, prefix: str, hold_offs: Iterator[bool]):
+        super().__init__(dut, prefix)
+        self.hold_offs = hold_offs
+        self.held_cycles = 0
         self.ready.value = 0
 
     async def run(self):
         while True:
-            ready = not (self.stall and self.rng.random() < self.stall)
+            ready = not next(self.hold_offs)
             self.ready.value = int(ready)
             await ReadOnly()
-            if ready and self.valid.value == 1:
+            if not ready and self.valid.value == 1:
+                self.held_cycles += 1
+            await RisingEdge(self.clk)
+
+
+class StreamMonitor(_StreamAgent):
+    """Watches an Amaranth ``lib.stream`` port without driving it: the payload bits of
+    every beat transferred (``valid`` and ``ready`` high at a rising edge), in order, in
+    :attr:`beats`."""
+
+    def __init__(self, dut, prefix: str):
+        super().__init__(dut, prefix)
+        self.beats: list[int] = []
+
+    async def run(self):
+        while True:
+            await ReadOnly()
+            if self.valid.value == 1 and self.ready.value == 1:
                 self.beats.append(self.payload.value.to_unsigned())
             await RisingEdge(self.clk)
 

@@ -103,9 +103,10 @@ class PassWords:
     budget: int
     """Cycle limit of the pass without stalls (:func:`pass_budget`)."""
 
-    def limit(self, stall: float) -> int:
-        """Cycle limit with input gaps and back-pressure of probability ``stall``."""
-        return self.budget * (4 if stall else 1)
+    def limit(self, paced: bool) -> int:
+        """Cycle limit of the pass, with input idles or output back-pressure when
+        ``paced``."""
+        return self.budget * (4 if paced else 1)
 
 
 class LayerPasses:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import threading
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -21,6 +22,7 @@ from red.config import LayerSpec, TileConfig
 from red.early import OutputStage
 from red.sparsity import Reordering
 
+from .pacing import Pacing
 from .runner import RunResult, SimulationError, failure_messages, run_job
 
 __all__ = ["LayerRun", "LayerResult", "PATHS", "simulate_layers", "random_layer_data"]
@@ -28,7 +30,7 @@ __all__ = ["LayerRun", "LayerResult", "PATHS", "simulate_layers", "random_layer_
 #: How the testbench drives the tile: top to generate and cocotb module.
 #: ``harness``: the fast path (:mod:`red.sim.tb_harness`), no Python per clock cycle;
 #: ``agents``: per-cycle cocotb agents on the bare tile (:mod:`red.sim.tb_tile`), with
-#: Python's random stalls, for the small randomized regression.
+#: separate idle and back-pressure generators, for the small randomized regression.
 PATHS = {"harness": ("harness", "red.sim.tb_harness"), "agents": ("tile", "red.sim.tb_tile")}
 
 
@@ -56,6 +58,9 @@ class LayerResult:
     y_golden: np.ndarray
     counters: dict
     pass_counters: list[dict]
+    held: dict = dataclasses.field(default_factory=dict)
+    """``agents`` path: cycles the agents held off (``idle_cycles``,
+    ``backpressure_cycles``, :func:`red.sim.tb_tile.run_layer`); empty on the harness."""
 
     @property
     def passes(self) -> int:
@@ -113,7 +118,8 @@ class _ProgressTail:
 
 
 def simulate_layers(tile: TileConfig, runs: list[LayerRun], *, sim: str, work_dir,
-                    seed: int = 0, stall: float = 0.0, waves: bool = False,
+                    seed: int = 0, stall: float = 0.0, idle: Pacing | None = None,
+                    backpressure: Pacing | None = None, waves: bool = False,
                     testcase: str = "run_layers", fail_on_mismatch: bool = False,
                     generated=None, path: str = "harness",
                     progress: Callable[[str], None] | None = None,
@@ -121,13 +127,21 @@ def simulate_layers(tile: TileConfig, runs: list[LayerRun], *, sim: str, work_di
     """Run ``runs`` back to back on one build of the tile, each layer as its schedule of
     passes (any size ``tile.check_layer`` accepts).
 
-    ``path`` is a key of :data:`PATHS`. ``generated`` (a :class:`red.gen.verilog.Generated`
+    ``path`` is a key of :data:`PATHS`. ``stall`` is the probability of input idles and
+    of output back-pressure per cycle (the harness's hardware generators, or random
+    :class:`~red.sim.agents.Pacing` of the agents); on the ``agents`` path ``idle`` and
+    ``backpressure`` set each generator instead. ``generated`` (a :class:`red.gen.verilog.Generated`
     of that path's top) skips generating the Verilog again. ``progress`` receives a line
     per pass while the simulation runs. Returns the per-layer results (RTL output,
     golden output, hardware counters) and the simulator run. Raises
     :class:`red.sim.runner.SimulationError` when the simulation itself fails (build
     error, timeout, protocol assertion).
     """
+    if path == "harness" and (idle is not None or backpressure is not None):
+        raise ValueError("the harness paces its streams in hardware: give it stall, not "
+                         "idle or backpressure")
+    idle = Pacing.random_or_none(stall) if idle is None else idle
+    backpressure = Pacing.random_or_none(stall) if backpressure is None else backpressure
     work_dir = Path(work_dir).resolve()
     data_dir = work_dir / "layers"
     shutil.rmtree(data_dir, ignore_errors=True)     # no stale golden output survives
@@ -161,7 +175,8 @@ def simulate_layers(tile: TileConfig, runs: list[LayerRun], *, sim: str, work_di
                         "y": str(data_dir / f"{n}_y.npy")})
     results_file = work_dir / "layer_results.json"
     progress_file = work_dir / "progress.log"
-    job = {"seed": seed, "stall": stall, "layers": entries, "results": str(results_file),
+    job = {"seed": seed, "stall": stall, "idle": idle.describe(),
+           "backpressure": backpressure.describe(), "layers": entries, "results": str(results_file),
            "fail_on_mismatch": fail_on_mismatch, "harness_dir": str(work_dir),
            "progress": str(progress_file)}
     top, module = PATHS[path]
@@ -179,6 +194,7 @@ def simulate_layers(tile: TileConfig, runs: list[LayerRun], *, sim: str, work_di
     recorded = json.loads(results_file.read_text())
     layer_results = [LayerResult(run=run, y=np.load(entry["y"]),
                                  y_golden=np.load(entry["y_golden"]),
-                                 counters=rec["counters"], pass_counters=rec["pass_counters"])
+                                 counters=rec["counters"], pass_counters=rec["pass_counters"],
+                                 held=rec.get("held", {}))
                      for run, entry, rec in zip(runs, entries, recorded)]
     return layer_results, result

@@ -70,7 +70,7 @@ async def run_layers(dut):
             dut.start.value = 1
             await RisingEdge(dut.clk)
             dut.start.value = 0
-            budget = words.limit(stall)
+            budget = words.limit(stall > 0)
             timeout = Timer(budget * CLOCK_PERIOD_NS, unit="ns")
             if await First(RisingEdge(dut.finished), timeout) is timeout:
                 raise AssertionError(f"layer {n} ({layer}, {mode}) pass {words.run.index}: "

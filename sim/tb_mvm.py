@@ -16,8 +16,9 @@ from red.config import TileConfig
 from red.golden import crossbar_mvm
 from red.rtl.mvm import mvm_input_layout, mvm_output_layout
 
-from .agents import (Scoreboard, StreamDriver, StreamSink, load_job, pack, pack_values, reset,
-                     start_clock, unpack)
+from .agents import (BackPressure, Scoreboard, StreamDriver, StreamMonitor, load_job,
+                     pack, pack_values, reset, start_clock, unpack)
+from .pacing import Pacing
 
 
 def _setup():
@@ -62,7 +63,7 @@ def _no_early_termination(dut) -> None:
 
 
 async def _run_vectors(dut, cfg, weights, vectors, gates, active_rows, active_cols,
-                       rng, idle, stall, what):
+                       rng, idle: Pacing, backpressure: Pacing, what):
     """Stream ``vectors`` through a freshly reset unit; check results and counters."""
     dut.prog__valid.value = 0
     dut.clear.value = 0
@@ -75,9 +76,10 @@ async def _run_vectors(dut, cfg, weights, vectors, gates, active_rows, active_co
     await _program(dut, cfg, full)
 
     in_layout, out_layout = mvm_input_layout(cfg), mvm_output_layout(cfg)
-    driver = StreamDriver(dut, "i", rng, idle)
-    sink = StreamSink(dut, "o", rng, stall)
-    sink_task = cocotb.start_soon(sink.run())
+    driver = StreamDriver(dut, "i", idle.hold_offs(rng))
+    monitor = StreamMonitor(dut, "o")
+    agents = [cocotb.start_soon(monitor.run()),
+              cocotb.start_soon(BackPressure(dut, "o", backpressure.hold_offs(rng)).run())]
     beats = []
     for x, gate in zip(vectors, gates):
         padded = np.zeros(cfg.rows, dtype=np.int64)
@@ -86,23 +88,24 @@ async def _run_vectors(dut, cfg, weights, vectors, gates, active_rows, active_co
         beats.append(pack(in_layout, {"x": [int(v) for v in padded],
                                       "x_sum": int(padded.sum()), "gate": int(gate)}))
     await driver.send(beats)
-    await sink.wait_for(len(vectors), timeout_cycles=len(vectors) * cfg.in_bits * 50 + 100)
+    await monitor.wait_for(len(vectors), timeout_cycles=len(vectors) * cfg.in_bits * 50 + 100)
     # A few more cycles: a spurious extra result would show up here.
     for _ in range(cfg.in_bits + 4):
         await RisingEdge(dut.clk)
-    sink_task.cancel()
+    for agent in agents:
+        agent.cancel()
 
     expected = crossbar_mvm(vectors[:, :active_rows], weights[:active_rows, :active_cols],
                             **cfg.crossbar_params)
     scoreboard = Scoreboard(dut._log)
-    for n, bits in enumerate(sink.beats):
+    for n, bits in enumerate(monitor.beats):
         got = list(unpack(out_layout, bits))
         want = [0] * cfg.logical_cols
         if not gates[n]:
             want[:active_cols] = [int(v) for v in expected[n]]
         scoreboard.compare(f"{what} vector {n}", got, want)
     scoreboard.check()
-    assert len(sink.beats) == len(vectors), f"{len(sink.beats)} results for {len(vectors)} vectors"
+    assert len(monitor.beats) == len(vectors), f"{len(monitor.beats)} results for {len(vectors)} vectors"
 
     counts = await _counters(dut)
     live = int(np.count_nonzero(~gates))
@@ -131,7 +134,8 @@ async def random_streams(dut):
         vectors = _extreme_biased(nrng, cfg.x_min, cfg.x_max, (n, cfg.rows))
         gates = nrng.random(n) < 0.15
         await _run_vectors(dut, cfg, weights, vectors, gates, active_rows, active_cols, rng,
-                           job.get("idle", 0.3), job.get("stall", 0.3),
+                           Pacing.random_or_none(job.get("idle", 0.3)),
+                           Pacing.random_or_none(job.get("stall", 0.3)),
                            f"rows={active_rows},cols={active_cols}")
 
 
@@ -148,7 +152,7 @@ async def extremes(dut):
     for w_value in (cfg.w_min, cfg.w_max):
         weights = np.full((cfg.rows, cfg.logical_cols), w_value)
         await _run_vectors(dut, cfg, weights, vectors, gates, cfg.rows, cfg.logical_cols, rng,
-                           0.0, 0.0, f"w={w_value}")
+                           Pacing(), Pacing(), f"w={w_value}")
 
 
 @cocotb.test()

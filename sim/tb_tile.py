@@ -4,11 +4,14 @@ The job (``$RED_JOB``, written by :mod:`red.sim.session`) lists layers with thei
 files; one simulation runs them all, back to back, each as its schedule of passes
 (:class:`red.sim.passes.LayerPasses`) through the tile's runtime configuration. Stream
 drivers send each pass's weights, input pixels and (when it accumulates) the previous
-pass's output beats as partial sums; a sink takes the outputs, all with Python's random
-idle cycles and back-pressure. For each layer the testbench writes the output map the
-RTL produced and the tile's hardware counters (summed over the passes); with
-``fail_on_mismatch`` it also fails on any difference from
-:func:`red.golden.crossbar_deconv2d` (the scoreboard).
+pass's output beats as partial sums, idling as the job's ``idle`` pacing says; a
+back-pressure generator drives the output's ``ready`` as its ``backpressure`` pacing says
+(:class:`red.sim.agents.Pacing`: none, a fixed pattern or random), and a passive monitor
+collects the output beats. For each layer the testbench writes the output map the RTL
+produced, the tile's hardware counters (summed over the passes) and the cycles the
+agents held off; the scoreboard compares the output with the golden model
+(:func:`red.sim.passes.golden_output`) in order and names each differing ``(co, oh,
+ow)``; with ``fail_on_mismatch`` a difference fails the test.
 """
 
 from __future__ import annotations
@@ -27,7 +30,9 @@ from red.early import EarlySpec, OutputStage
 from red.sparsity import Reordering
 from red.rtl.layouts import out_beat_layout
 
-from .agents import Scoreboard, StreamDriver, StreamSink, load_job, reset, start_clock
+from .agents import (BackPressure, Scoreboard, StreamDriver, StreamMonitor, load_job,
+                     reset, start_clock)
+from .pacing import Pacing
 from .passes import LayerPasses, golden_output
 
 
@@ -41,7 +46,10 @@ class LayerRecorder:
         self.scoreboard = Scoreboard(dut._log)
         self.results = []
 
-    def record(self, n, layer, mode, x, w, entry, passes: LayerPasses):
+    def record(self, n, layer, mode, x, w, entry, passes: LayerPasses,
+               held: dict | None = None):
+        """``held``: the agents' hold-off cycles (:func:`run_layer`); none on the harness,
+        whose generators are hardware."""
         np.save(entry["y"], passes.y)
         # Runs that share their data (RED and ZP of one layer) share the golden output.
         if not Path(entry["y_golden"]).exists():
@@ -59,7 +67,7 @@ class LayerRecorder:
             self.scoreboard.compare(f"layer {n} ({layer}, {mode})", [1], [1])
         counters = passes.counters
         self.results.append({"match": match, "counters": counters,
-                             "pass_counters": passes.pass_counters})
+                             "pass_counters": passes.pass_counters, "held": held or {}})
         self.dut._log.info("layer %d/%d %s %s: %s, %d passes, total %d cycles, compute %d",
                            n + 1, len(self.job["layers"]), layer, mode,
                            "match" if match else "MISMATCH", len(passes),
@@ -115,39 +123,49 @@ def _words(text: str) -> list[int]:
 
 
 async def run_layer(dut, cfg: TileConfig, layer: LayerSpec, mode: str, x, w,
-                    rng: random.Random, stall: float, recorder: LayerRecorder | None = None,
+                    rng: random.Random, idle: Pacing = Pacing(),
+                    backpressure: Pacing = Pacing(), recorder: LayerRecorder | None = None,
                     n: int = 0, stage: OutputStage = OutputStage(),
-                    reorder: Reordering | None = None) -> LayerPasses:
-    """Run every pass of one layer; return its :class:`LayerPasses` (output, counters)."""
+                    reorder: Reordering | None = None) -> tuple[LayerPasses, dict]:
+    """Run every pass of one layer with input idles ``idle`` and output back-pressure
+    ``backpressure``; return its :class:`LayerPasses` (output, counters) and the cycles
+    the agents held off (``idle_cycles``: a driver with a beat to send held it back;
+    ``backpressure_cycles``: an output beat was offered and refused)."""
     digits = -(-out_beat_layout(cfg).size // 4)
     passes = LayerPasses(cfg, layer, mode, x, w, stage=stage, reorder=reorder)
     previous: list[int] = []
+    held = {"idle_cycles": 0, "backpressure_cycles": 0}
     for words in passes:
         await _wait_for(dut, "busy", 0, words.budget)
         dut.layer.value = words.word
         dut.start.value = 1
         await RisingEdge(dut.clk)
         dut.start.value = 0
-        sink = StreamSink(dut, "o", rng, stall)
-        sends = [StreamDriver(dut, "w", rng, stall).send(_words(words.weights)),
-                 StreamDriver(dut, "i", rng, stall).send(_words(words.pixels))]
+        streams = [("w", _words(words.weights)), ("i", _words(words.pixels))]
         if words.run.accumulate:
-            sends.append(StreamDriver(dut, "ps", rng, stall).send(previous))
-        tasks = [cocotb.start_soon(send) for send in sends]
-        sink_task = cocotb.start_soon(sink.run())
-        await _wait_for(dut, "done", 1, words.limit(stall))
-        sink_task.cancel()
+            streams.append(("ps", previous))
+        drivers = [StreamDriver(dut, prefix, idle.hold_offs(rng)) for prefix, _ in streams]
+        monitor = StreamMonitor(dut, "o")
+        pressure = BackPressure(dut, "o", backpressure.hold_offs(rng))
+        tasks = [cocotb.start_soon(driver.send(beats))
+                 for driver, (_, beats) in zip(drivers, streams)]
+        agents = [cocotb.start_soon(monitor.run()), cocotb.start_soon(pressure.run())]
+        await _wait_for(dut, "done", 1, words.limit(idle.holds or backpressure.holds))
+        for agent in agents:
+            agent.cancel()
         dut.o__ready.value = 0
         for task in tasks:
             assert task.done(), "the tile finished before taking every beat it was sent"
         await ReadOnly()
         counters = {name: getattr(dut, name).value.to_unsigned() for name in TILE_COUNTERS}
         await RisingEdge(dut.clk)
-        previous = sink.beats
-        passes.take_output(words, [f"{beat:0{digits}x}" for beat in sink.beats], counters)
+        previous = monitor.beats
+        passes.take_output(words, [f"{beat:0{digits}x}" for beat in monitor.beats], counters)
+        held["idle_cycles"] += sum(driver.idle_cycles for driver in drivers)
+        held["backpressure_cycles"] += pressure.held_cycles
         if recorder is not None:
             recorder.passed(n, layer, mode, passes, words)
-    return passes
+    return passes, held
 
 
 @cocotb.test()
@@ -155,17 +173,19 @@ async def run_layers(dut):
     """Every layer of the job, back to back in one simulation."""
     job = load_job()
     cfg = TileConfig(**job["config"])
-    seed, stall = int(job["seed"]), float(job.get("stall", 0.0))
-    dut._log.info("seed=%d stall=%.2f layers=%d", seed, stall, len(job["layers"]))
+    seed = int(job["seed"])
+    idle, backpressure = Pacing(**job["idle"]), Pacing(**job["backpressure"])
+    dut._log.info("seed=%d idle=%s backpressure=%s layers=%d", seed, idle, backpressure,
+                  len(job["layers"]))
     rng = random.Random(seed)
     start_clock(dut)
     _idle(dut)
     await reset(dut)
     recorder = LayerRecorder(dut, job, cfg)
     for n, (layer, mode, x, w, stage, reorder, entry) in enumerate(load_layers(job)):
-        passes = await run_layer(dut, cfg, layer, mode, x, w, rng, stall, recorder, n, stage,
-                                 reorder)
-        recorder.record(n, layer, mode, x, w, entry, passes)
+        passes, held = await run_layer(dut, cfg, layer, mode, x, w, rng, idle, backpressure,
+                                       recorder, n, stage, reorder)
+        recorder.record(n, layer, mode, x, w, entry, passes, held)
     recorder.finish()
 
 
@@ -184,7 +204,7 @@ async def reset_mid_layer(dut):
     dut.start.value = 1
     await RisingEdge(dut.clk)
     dut.start.value = 0
-    cocotb.start_soon(StreamDriver(dut, "w", rng).send(_words(first.weights)))
+    cocotb.start_soon(StreamDriver(dut, "w").send(_words(first.weights)))
     for _ in range(first.layer.cin + 3 * cfg.in_bits):   # weights loaded, steps under way
         await RisingEdge(dut.clk)
     await reset(dut)
@@ -194,8 +214,8 @@ async def reset_mid_layer(dut):
     await RisingEdge(dut.clk)
     scoreboard = Scoreboard(dut._log)
     for n, (layer, mode, x, w, stage, reorder, _) in enumerate(load_layers(job)):
-        passes = await run_layer(dut, cfg, layer, mode, x, w, rng, 0.0, stage=stage,
-                                 reorder=reorder)
+        passes, _ = await run_layer(dut, cfg, layer, mode, x, w, rng, stage=stage,
+                                    reorder=reorder)
         scoreboard.compare(f"layer {n} after reset", [int(np.array_equal(
             passes.y, golden_output(cfg, layer, x, w, mode, stage, reorder)))], [1])
     scoreboard.check()

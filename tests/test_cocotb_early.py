@@ -17,8 +17,9 @@ from red.config import LayerSpec, TileConfig
 from red.early import EarlySpec, OutputStage
 from red.golden import crossbar_deconv2d, deconv2d, early_deconv2d
 from red.model import early_estimate, rtl_vs_model
-from red.sim import SIMULATORS
-from red.sim.session import PATHS, LayerRun, random_layer_data, simulate_layers
+from red.sim.session import LayerRun, random_layer_data, simulate_layers
+
+from _cases import cases
 
 SEED = 1906
 
@@ -63,16 +64,9 @@ def tile_name_of(tile: TileConfig) -> str:
     return next(name for name, t in TILES.items() if t == tile)
 
 
-def cases(default: set[tuple[str, str, str]]):
-    """Every (tile, simulator, path); those not in ``default`` are slow (``make
-    test-slow``): the default suite keeps each tile on one simulator and both simulators
-    on one tile, through the fast path."""
-    return [pytest.param(*case, marks=() if case in default else pytest.mark.slow)
-            for case in ((t, s, p) for t in sorted(TILES) for s in SIMULATORS
-                         for p in sorted(PATHS))]
-
-
-@pytest.mark.parametrize("tile_name, sim, path", cases({
+# The default suite keeps each tile on one simulator and both simulators on one tile,
+# through the fast path.
+@pytest.mark.parametrize("tile_name, sim, path", cases(TILES, {
     ("lossless", "verilator", "harness"), ("lossless", "icarus", "harness"),
     ("clipping", "verilator", "harness"), ("passes", "verilator", "harness")}))
 def test_early_termination(tile_name, sim, path, tmp_path):

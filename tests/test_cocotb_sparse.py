@@ -17,7 +17,7 @@ from red.model import estimate, rtl_vs_model
 from red.sim.session import LayerRun, random_layer_data, simulate_layers
 from red.sparsity import apply_permutation, block_mask, reorder_channels
 
-from test_cocotb_early import cases
+from _cases import cases
 
 SEED = 2019
 
@@ -48,7 +48,7 @@ def planted(layer: LayerSpec, tile: TileConfig, rng):
     return x, w[hide_in][:, hide_out]
 
 
-@pytest.mark.parametrize("tile_name, sim, path", cases({
+@pytest.mark.parametrize("tile_name, sim, path", cases(TILES, {
     ("lossless", "verilator", "harness"), ("lossless", "icarus", "harness"),
     ("clipping", "verilator", "harness")}))
 def test_sparse_mapping(tile_name, sim, path, tmp_path):

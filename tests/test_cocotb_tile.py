@@ -15,8 +15,11 @@ import pytest
 from red.config import ConfigError, LayerSpec, TileConfig
 from red.mapping import schedule
 from red.model import estimate, rtl_vs_model
-from red.sim import SIMULATORS
+from red.sim import DEFAULT_SIMULATOR, SIMULATORS
+from red.sim.pacing import PACINGS, Pacing
 from red.sim.session import PATHS, LayerRun, random_layer_data, simulate_layers
+
+from _cases import cases
 
 SEED = 2019
 
@@ -74,9 +77,11 @@ def make_runs(tile: TileConfig, seed: int, count: int, limits=None):
     return runs
 
 
-@pytest.mark.parametrize("path", sorted(PATHS))
-@pytest.mark.parametrize("sim", SIMULATORS)
-@pytest.mark.parametrize("tile_name", sorted(TILES))
+# The fast path on Icarus is slow-marked here: the early-termination, sparse, paper-tile,
+# waveform and command-line tests run it in the default suite.
+@pytest.mark.parametrize("tile_name, sim, path", cases(TILES, {
+    (tile, sim, path) for tile in TILES for sim in SIMULATORS for path in PATHS
+    if (sim, path) != ("icarus", "harness")}))
 def test_tile_regression(tile_name, sim, path, tmp_path):
     """30% input gaps and back-pressure: from cocotb agents per cycle (``agents``), or
     from the harness's hardware generators (``harness``, the fast path)."""
@@ -147,3 +152,45 @@ def test_reset_mid_layer(sim, tmp_path):
     runs = make_runs(tile, SEED + 7, count=2)[:3]
     simulate_layers(tile, runs, sim=sim, work_dir=tmp_path, seed=SEED,
                     testcase="reset_mid_layer", path="agents")
+
+
+#: Hold-off probability of the ``random`` pacing in :func:`test_pacing`.
+RANDOM_HOLD_OFF = 0.3
+
+
+def _pacing(kind: str) -> Pacing:
+    return Pacing(kind, RANDOM_HOLD_OFF if kind == "random" else 0.0)
+
+
+@pytest.mark.parametrize("backpressure", PACINGS)
+@pytest.mark.parametrize("idle", PACINGS)
+def test_pacing(idle, backpressure, tmp_path):
+    """The input drivers' idle generator and the output's back-pressure generator,
+    crossed (none, the fixed pattern, random), on layers in passes (so the partial-sum
+    driver runs too): every output equals the golden model and the events and compute
+    cycles the model; total cycles equal the model exactly when neither generator holds
+    off and exceed it otherwise; each generator held off exactly when it was meant to."""
+    tile, sim = TILES["passes"], DEFAULT_SIMULATOR
+    seed = SEED + 200
+    print(f"seed={seed} sim={sim} tile={tile} idle={idle} backpressure={backpressure}")
+    runs = make_runs(tile, seed, count=2, limits=LIMITS["passes"])
+    results, _ = simulate_layers(tile, runs, sim=sim, work_dir=tmp_path, seed=seed,
+                                 path="agents", idle=_pacing(idle),
+                                 backpressure=_pacing(backpressure))
+    assert [r.match for r in results] == [True] * len(runs)
+    total, modelled = 0, 0
+    for result in results:
+        model = estimate(result.run.layer, tile, result.run.mode)
+        assert not rtl_vs_model(result.counters, result.passes, model, cycles=False)
+        assert result.counters["compute_cycles"] == model.compute_cycles
+        total += result.counters["total_cycles"]
+        modelled += model.total_cycles
+    held = {key: sum(r.held[key] for r in results)
+            for key in ("idle_cycles", "backpressure_cycles")}
+    assert (held["idle_cycles"] > 0) == (idle != "none"), held
+    assert (held["backpressure_cycles"] > 0) == (backpressure != "none"), held
+    if idle == backpressure == "none":
+        assert total == modelled
+    else:
+        assert total > modelled
+
