@@ -253,7 +253,8 @@ def add_sim_parser(subparsers) -> None:
                              "negative; approx:EPS (0 < EPS < 1) also stops an output when "
                              "its bound's width <= EPS * |partial sum| and outputs the "
                              "bound's midpoint. Applied when each pass computes its outputs' "
-                             "whole sum (cin <= rows, k <= kernel)")
+                             "whole sum (cin <= rows, k <= kernel); other than off, the tile "
+                             "is generated with its hardware (early_termination=1)")
     sparse = parser.add_mutually_exclusive_group()
     sparse.add_argument("--sparse", action="store_true",
                         help="crossbar-aware sparse mapping: reorder the channels "
@@ -360,6 +361,8 @@ def run_sim(args: argparse.Namespace) -> int:
     if reorder is not None and stage.early.on:
         raise ConfigError(f"--early {args.early} and a sparse mapping do not combine: run "
                           f"one or the other")
+    if stage.early.on:
+        tile = dataclasses.replace(tile, early_termination=1)
 
     from red.sim.runner import default_simulator
     sim = args.sim or default_simulator()
@@ -377,14 +380,13 @@ def run_sim(args: argparse.Namespace) -> int:
 def _early_report(layer: LayerSpec, tile: TileConfig, mode: str, x, w, stage) -> dict:
     """``report.json``'s ``early`` section and, under ``estimate``, the model of the run
     (:func:`red.model.early_estimate` where early termination applies)."""
-    from .early import early_applies, output_error, whole_sum_condition
+    from .early import early_applies, not_applied_reason, output_error
     from .golden import early_deconv2d
     from .model import early_estimate
     section = stage.early.describe() | {"applied": early_applies(layer, tile, stage.early)}
     if not section["applied"]:
         if stage.early.on:
-            section["reason"] = ("early termination needs each pass to compute its "
-                                 f"outputs' whole sum: {whole_sum_condition(layer, tile)}")
+            section["reason"] = not_applied_reason(layer, tile)
         return section | {"estimate": estimate(layer, tile, mode)}
     outcome = early_deconv2d(x, w, layer.s, layer.p, layer.op, flow=mode, early=stage.early,
                              bias=stage.bias, relu=stage.relu, **tile.crossbar_params)

@@ -126,6 +126,12 @@ class TileConfig:
         Output pixels per output beat (``<= max_stride``). In RED mode a block yields
         ``s*s`` pixels every ``in_bits`` cycles, so the output port binds when
         ``s*s > in_bits * min(out_pixels, s)``.
+    early_termination : int
+        1 to generate CompRRAE's early-termination hardware (:mod:`red.rtl.early`: the
+        bound logic in every MVM unit and the decision unit), 0 (default) to leave it
+        out. It costs logic that works every cycle (on Verilator about a third of the
+        simulation speed); a tile without it runs every layer with early termination
+        off (:func:`red.early.early_applies`).
     """
 
     rows: int = 8
@@ -140,6 +146,7 @@ class TileConfig:
     max_cin: int = 4096
     max_k: int = KERNEL_MAX
     out_pixels: int = 1
+    early_termination: int = 0
 
     def __post_init__(self):
         name = type(self).__name__
@@ -159,6 +166,7 @@ class TileConfig:
         _require_int(name, "max_cin", self.max_cin, 1, MAX_CIN)
         _require_int(name, "max_k", self.max_k, self.kernel, KERNEL_MAX)
         _require_int(name, "out_pixels", self.out_pixels, 1, self.max_stride)
+        _require_int(name, "early_termination", self.early_termination, 0, 1)
         _require(name, "w_bits", self.w_bits, self.out_width <= EXACT_BITS,
                  f"with in_bits={self.in_bits}, rows={self.rows}, max_cin={self.max_cin}, "
                  f"max_k={self.max_k} the accumulated output needs {self.out_width} bits; "

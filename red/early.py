@@ -37,7 +37,8 @@ from .config import ConfigError, LayerSpec, TileConfig
 from .mapping import schedule
 
 __all__ = ["EARLY_MODES", "EPS_FRAC_BITS", "EarlySpec", "OutputStage", "decide",
-           "whole_sum_passes", "whole_sum_condition", "early_applies", "output_error"]
+           "whole_sum_passes", "whole_sum_condition", "early_applies", "not_applied_reason",
+           "output_error"]
 
 #: Early-termination modes, in the order of their layer-register codes.
 EARLY_MODES = ("off", "negative", "approx")
@@ -136,9 +137,20 @@ def whole_sum_condition(layer: LayerSpec, tile: TileConfig) -> str:
 
 
 def early_applies(layer: LayerSpec, tile: TileConfig, early: EarlySpec) -> bool:
-    """Whether the tile applies ``early`` to ``layer``: it is on and every pass computes
-    its outputs' whole sum (:func:`whole_sum_passes`)."""
-    return early.on and whole_sum_passes(layer, tile)
+    """Whether the tile applies ``early`` to ``layer``: it is on, the tile has the
+    early-termination hardware (``TileConfig.early_termination``) and every pass computes
+    its outputs' whole sum (:func:`whole_sum_passes`). Why not, as text:
+    :func:`not_applied_reason`."""
+    return early.on and bool(tile.early_termination) and whole_sum_passes(layer, tile)
+
+
+def not_applied_reason(layer: LayerSpec, tile: TileConfig) -> str:
+    """Why the tile does not apply early termination to ``layer`` (when
+    :func:`early_applies` is false for a setting that is on)."""
+    if not tile.early_termination:
+        return "the tile has no early-termination hardware (early_termination=0)"
+    return ("early termination needs each pass to compute its outputs' whole sum: "
+            f"{whole_sum_condition(layer, tile)}")
 
 
 def output_error(y: np.ndarray, exact: np.ndarray) -> dict:

@@ -118,7 +118,8 @@ class MVMUnit(wiring.Component):
     vector is in the sequencer: ``stop`` keeps columns from converting it (and the
     rest of the vector's planes), and ``finish`` cancels it and ends the vector, whose
     result is emitted at once (``producing``) and the next vector may start in the same
-    cycle. A vector stopped after ``n`` planes takes ``n + 1`` cycles.
+    cycle. A vector stopped after ``n`` planes takes ``n + 1`` cycles. The bound logic
+    is generated only with ``config.early_termination`` (``lo`` and ``span`` stay 0).
 
     Parameters
     ----------
@@ -200,21 +201,8 @@ class MVMUnit(wiring.Component):
             crossbar.prog_row.eq(self.prog.row),
             crossbar.prog_cells.eq(cells),
         ]
-        # Each physical column's cell sum over the programmed rows, for the early-
-        # termination bound: U_j = sum_k 2^(c*k) * min(colsum_(j,k), 2^A - 1).
-        column_sums = [Signal(c.column_sum_width, name=f"colsum{i}") for i in range(c.cols)]
-        with m.If(self.clear):
-            m.d.sync += [total.eq(0) for total in column_sums]
-        with m.Elif(self.prog.valid):
-            m.d.sync += [total.eq(total + cells[i * c.cell_bits:(i + 1) * c.cell_bits])
-                         for i, total in enumerate(column_sums)]
-        plane_bound = []
-        for j in range(c.logical_cols):
-            bound = Signal(c.plane_width, name=f"plane_bound{j}")
-            clipped = [total if c.lossless else Mux(total > c.adc_max, c.adc_max, total)
-                       for total in column_sums[j * c.slices:(j + 1) * c.slices]]
-            m.d.comb += bound.eq(sum(code << (c.cell_bits * k) for k, code in enumerate(clipped)))
-            plane_bound.append(bound)
+        if c.early_termination:
+            plane_bound = self._plane_bounds(m, cells)
 
         # Everything advances together unless a finished result is still waiting on `o`.
         advance = Signal()
@@ -298,14 +286,16 @@ class MVMUnit(wiring.Component):
             self.producing.eq(advance & s1_valid & (s1_last | self.finish)),
         ]
         # Held at 0 unless enabled: the bounds then cause no activity downstream (an
-        # event-driven simulator re-evaluates the decision logic on every change).
-        with m.If(self.bounds_en):
-            for j in range(c.logical_cols):
-                m.d.comb += [
-                    self.lo[j].eq((shift_add.value[j] << s1_remaining) - s1_offset),
-                    self.span[j].eq(Mux(s1_gate, 0, (plane_bound[j] << s1_remaining)
-                                        - plane_bound[j])),
-                ]
+        # event-driven simulator re-evaluates the decision logic on every change). Not
+        # generated at all without early termination: Verilator evaluates it every cycle.
+        if c.early_termination:
+            with m.If(self.bounds_en):
+                for j in range(c.logical_cols):
+                    m.d.comb += [
+                        self.lo[j].eq((shift_add.value[j] << s1_remaining) - s1_offset),
+                        self.span[j].eq(Mux(s1_gate, 0, (plane_bound[j] << s1_remaining)
+                                            - plane_bound[j])),
+                    ]
         with m.If(self.o.ready):
             m.d.sync += self.o.valid.eq(0)
         with m.If(self.producing):
@@ -338,6 +328,26 @@ class MVMUnit(wiring.Component):
                 m.d.sync += self.skipped_conversions.eq(
                     self.skipped_conversions + (bit + 1) * popcount(col_mask, c.logical_cols) * c.slices)
         return m
+
+    def _plane_bounds(self, m, cells) -> list[Signal]:
+        """Per logical column, the early-termination bound of one plane's value,
+        ``U_j = sum_k 2^(c*k) * min(colsum_(j,k), 2^A - 1)``, from each physical column's
+        cell sum over the rows programmed since ``clear`` (built as the weights load)."""
+        c = self._config
+        column_sums = [Signal(c.column_sum_width, name=f"colsum{i}") for i in range(c.cols)]
+        with m.If(self.clear):
+            m.d.sync += [total.eq(0) for total in column_sums]
+        with m.Elif(self.prog.valid):
+            m.d.sync += [total.eq(total + cells[i * c.cell_bits:(i + 1) * c.cell_bits])
+                         for i, total in enumerate(column_sums)]
+        plane_bound = []
+        for j in range(c.logical_cols):
+            bound = Signal(c.plane_width, name=f"plane_bound{j}")
+            clipped = [total if c.lossless else Mux(total > c.adc_max, c.adc_max, total)
+                       for total in column_sums[j * c.slices:(j + 1) * c.slices]]
+            m.d.comb += bound.eq(sum(code << (c.cell_bits * k) for k, code in enumerate(clipped)))
+            plane_bound.append(bound)
+        return plane_bound
 
 
 class MVMInstance(wiring.Component):

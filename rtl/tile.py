@@ -118,14 +118,16 @@ class RedTile(wiring.Component):
     decided_outputs, skipped_conversions, skipped_cycles : Out
         Early termination (:class:`~red.rtl.early.EarlyDecision`): outputs decided
         before their last plane, conversions not made (summed over the kernel's groups)
-        and step cycles saved.
+        and step cycles saved; 0 on a tile without it.
 
     **Output stage and early termination.** The pass's ``bias`` is added as results
     are merged when ``bias_en`` is set, ReLU applies to emitted values with ``relu``
     (:class:`~red.rtl.merge.OutputMerge`), and with ``early`` set the groups' runtime
     bounds stop outputs' conversions and end steps early
     (:class:`~red.rtl.early.EarlyDecision`): a step stopped after ``n`` planes takes
-    ``n + 1`` cycles instead of ``in_bits``.
+    ``n + 1`` cycles instead of ``in_bits``. The early-termination hardware is generated
+    only with ``config.early_termination``; without it the layer's ``early`` field is
+    ignored and the tile runs as with ``early`` off.
     """
 
     def __init__(self, config: TileConfig, crossbar: str = DEFAULT_CROSSBAR):
@@ -148,7 +150,7 @@ class RedTile(wiring.Component):
                        for _ in range(config.groups)]
         self.buffer = InputBuffer(config, reads=config.groups)
         self.merge = OutputMerge(config)
-        self.early = EarlyDecision(config)
+        self.early = EarlyDecision(config) if config.early_termination else None
 
     @property
     def config(self) -> TileConfig:
@@ -169,7 +171,6 @@ class RedTile(wiring.Component):
             m.submodules[f"group_{g // K}_{g % K}"] = unit
         m.submodules.buffer = buf = self.buffer
         m.submodules.merge = merge = self.merge
-        m.submodules.early = early = self.early
         m.submodules.meta_fifo = meta_fifo = fifo.SyncFIFO(
             width=step_meta_layout(c).size, depth=META_FIFO_DEPTH)
 
@@ -362,11 +363,6 @@ class RedTile(wiring.Component):
         # The slot of the first window base, (q0 - jmin) mod NB, from a non-negative
         # dividend (jmin < max_k).
         first_slot = (q0 + NB * -(-c.max_k // NB) - self.layer.kh0 // s) % NB
-        # The driven groups of the step the groups compute (early termination).
-        step_live = Signal(G)
-        with m.If(issue):
-            m.d.sync += step_live.eq(live)
-
         with m.If(start):
             m.d.sync += [srow.eq(0), q_h.eq(q0), q_h_slot.eq(first_slot), r_h.eq(p_mod_s),
                          base_h.eq(-p_mod_s), seq_done.eq(0), *restart_columns()]
@@ -415,36 +411,13 @@ class RedTile(wiring.Component):
             merge.rot_h.eq(Mux(zp, 0, layer.kh0 % s)),
             merge.rot_w.eq(Mux(zp, 0, layer.kw0 % s)),
             merge.active.eq(active),
-            merge.decided.eq(early.decided),
-            merge.decided_value.eq(early.value),
             meta_fifo.r_en.eq(merge.valid & merge.ready),
         ]
-
-        for unit in (merge, early):     # the pass's output stage
-            m.d.comb += [unit.bias.eq(layer.bias), unit.bias_en.eq(layer.bias_en),
-                         unit.relu.eq(layer.relu)]
-
-        # -- early termination: decisions from the groups' bounds, back to the groups ---
-        slots = slot_members(m, c, active, slot_h, slot_w)
-        m.d.comb += [
-            early.clear.eq(start),
-            early.bound_valid.eq(groups[0].bound_valid),
-            early.producing.eq(groups[0].producing),
-            early.live.eq(step_live),
-            early.cout.eq(layer.cout),
-            early.mode.eq(layer.early),
-            early.eps.eq(layer.eps),
-            # ZP: one output per step, fed by every active group.
-            early.members[0].eq(Mux(zp, active, slots[0][0])),
-        ]
-        for o in range(1, SB * SB):
-            m.d.comb += early.members[o].eq(Mux(zp, 0, slots[o // SB][o % SB]))
-        for g, unit in enumerate(groups):
-            m.d.comb += [
-                early.lo[g].eq(unit.lo), early.span[g].eq(unit.span),
-                unit.stop.eq(early.stop[g]), unit.finish.eq(early.finish),
-                unit.bounds_en.eq(layer.early != 0),
-            ]
+        m.d.comb += [merge.bias.eq(layer.bias), merge.bias_en.eq(layer.bias_en),
+                     merge.relu.eq(layer.relu)]
+        if self.early is not None:
+            self._early_termination(m, layer, start, issue, live, active, slot_h, slot_w,
+                                    zp)
         for i in range(K):
             m.d.comb += [merge.slot_h[i].eq(slot_h[i]), merge.slot_w[i].eq(slot_w[i])]
         for g, unit in enumerate(groups):
@@ -485,7 +458,6 @@ class RedTile(wiring.Component):
             self.skipped_conversions.eq(masked["skipped_conversions"]),
             # The groups step in lockstep: one group's saved cycles are the tile's.
             self.skipped_cycles.eq(groups[0].skipped_cycles),
-            self.decided_outputs.eq(early.decided_outputs),
             self.merge_additions.eq(merge.merge_additions),
             self.psum_additions.eq(merge.psum_additions),
             self.out_buffer_writes.eq(merge.out_writes),
@@ -531,3 +503,39 @@ class RedTile(wiring.Component):
                     self.window_reads.eq(self.window_reads + tree_sum(window_hits)),
                 ]
         return m
+
+    def _early_termination(self, m, layer, start, issue, live, active, slot_h, slot_w, zp):
+        """Decisions from the groups' bounds (:class:`~red.rtl.early.EarlyDecision`),
+        back to the groups and into the merge."""
+        c, early, groups, merge = self._config, self.early, self.groups, self.merge
+        SB = c.slot_banks
+        m.submodules.early = early
+        # The driven groups of the step the groups compute.
+        step_live = Signal(c.groups)
+        with m.If(issue):
+            m.d.sync += step_live.eq(live)
+        slots = slot_members(m, c, active, slot_h, slot_w)
+        m.d.comb += [
+            early.bias.eq(layer.bias), early.bias_en.eq(layer.bias_en),
+            early.relu.eq(layer.relu),
+            early.clear.eq(start),
+            early.bound_valid.eq(groups[0].bound_valid),
+            early.producing.eq(groups[0].producing),
+            early.live.eq(step_live),
+            early.cout.eq(layer.cout),
+            early.mode.eq(layer.early),
+            early.eps.eq(layer.eps),
+            # ZP: one output per step, fed by every active group.
+            early.members[0].eq(Mux(zp, active, slots[0][0])),
+            merge.decided.eq(early.decided),
+            merge.decided_value.eq(early.value),
+            self.decided_outputs.eq(early.decided_outputs),
+        ]
+        for o in range(1, SB * SB):
+            m.d.comb += early.members[o].eq(Mux(zp, 0, slots[o // SB][o % SB]))
+        for g, unit in enumerate(groups):
+            m.d.comb += [
+                early.lo[g].eq(unit.lo), early.span[g].eq(unit.span),
+                unit.stop.eq(early.stop[g]), unit.finish.eq(early.finish),
+                unit.bounds_en.eq(layer.early != 0),
+            ]

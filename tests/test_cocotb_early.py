@@ -10,26 +10,30 @@ data. On the ``passes`` tile the layers run in several passes: the bias is added
 per output and ReLU after the last pass, and early termination does not apply.
 """
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from red.config import LayerSpec, TileConfig
-from red.early import EarlySpec, OutputStage
+from red.early import EarlySpec, OutputStage, early_applies
 from red.golden import crossbar_deconv2d, deconv2d, early_deconv2d
-from red.model import early_estimate, rtl_vs_model
+from red.model import early_estimate, estimate, rtl_vs_model
 from red.sim.session import LayerRun, random_layer_data, simulate_layers
 
 from _cases import cases
 
 SEED = 1906
 
+# Tiles with the early-termination hardware (early_termination=1).
 TILES = {
     "lossless": TileConfig(rows=4, cols=8, cell_bits=2, w_bits=4, in_bits=5, kernel=3,
-                           max_stride=4, max_in=6),
+                           max_stride=4, max_in=6, early_termination=1),
     "clipping": TileConfig(rows=4, cols=12, cell_bits=1, w_bits=3, in_bits=4, adc_bits=2,
-                           kernel=3, max_stride=4, max_in=6, out_pixels=2),
+                           kernel=3, max_stride=4, max_in=6, out_pixels=2,
+                           early_termination=1),
     "passes": TileConfig(rows=2, cols=4, cell_bits=2, w_bits=4, in_bits=3, kernel=2,
-                         max_stride=4, max_in=4, max_cin=5, max_k=4),
+                         max_stride=4, max_in=4, max_cin=5, max_k=4, early_termination=1),
 }
 
 LAYERS = {
@@ -115,3 +119,26 @@ def test_early_termination(tile_name, sim, path, tmp_path):
             assert conversions[layer, mode, early] < off, (layer, mode)
         if tile_name == "passes":
             assert conversions[layer, mode, early] == off
+
+
+def test_tile_without_the_hardware_runs_early_off(tmp_path):
+    """A tile generated without early termination (``early_termination=0``) ignores the
+    layer's setting: its output is the plain ``relu(sum + bias)``, no output is decided,
+    and its counters equal the model of the run with early termination off."""
+    with_unit = TILES["lossless"]
+    tile = dataclasses.replace(with_unit, early_termination=0)
+    print(f"seed={SEED}")
+    runs = [run for run in layer_runs(with_unit, np.random.default_rng(SEED))
+            if run.stage.early.on][:2]
+    assert {run.stage.early.mode for run in runs} == {"negative", "approx"}
+    results, _ = simulate_layers(tile, runs, sim="verilator", work_dir=tmp_path, seed=SEED)
+    for result in results:
+        run, layer = result.run, result.run.layer
+        assert not early_applies(layer, tile, run.stage.early)
+        assert result.match
+        assert np.array_equal(result.y, deconv2d(run.x, run.w, layer.s, layer.p, layer.op,
+                                                 bias=run.stage.bias, relu=True))
+        assert result.counters["decided_outputs"] == result.counters["skipped_conversions"] \
+            == result.counters["skipped_cycles"] == 0
+        assert rtl_vs_model(result.counters, result.passes,
+                            estimate(layer, tile, run.mode)) == {}

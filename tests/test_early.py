@@ -10,8 +10,9 @@ of the planes removed, and U is a column's slice-weighted codes with every row d
 import numpy as np
 import pytest
 
-from red.config import ConfigError
-from red.early import EPS_FRAC_BITS, EarlySpec, OutputStage
+from red.config import ConfigError, LayerSpec, TileConfig
+from red.early import (EPS_FRAC_BITS, EarlySpec, OutputStage, early_applies,
+                       not_applied_reason)
 from red.golden import (column_codes, crossbar_deconv2d, crossbar_mvm, deconv2d,
                         early_deconv2d, output_stage, weight_slices)
 
@@ -187,3 +188,24 @@ def test_parse_refuses(text):
 def test_negative_needs_relu():
     with pytest.raises(ConfigError, match="needs --relu"):
         OutputStage(early=EarlySpec("negative"))
+
+
+def test_early_applies_needs_the_hardware_and_whole_sums():
+    """Early termination applies only on a tile generated with it and when each pass
+    computes its outputs' whole sum; otherwise the reason names what is missing."""
+    layer = LayerSpec(cin=4, cout=3, h=3, w=3, k=3, s=2, p=1, op=1)
+    plain = TileConfig(rows=4, cols=8, kernel=3)
+    unit = TileConfig(rows=4, cols=8, kernel=3, early_termination=1)
+    negative = EarlySpec("negative")
+    assert not early_applies(layer, plain, negative)
+    assert "early_termination=0" in not_applied_reason(layer, plain)
+    assert early_applies(layer, unit, negative)
+    assert not early_applies(layer, unit, EarlySpec())
+    wide = LayerSpec(cin=5, cout=3, h=3, w=3, k=3, s=2, p=1, op=1)      # two cin slices
+    large = LayerSpec(cin=4, cout=3, h=3, w=3, k=4, s=2, p=1, op=1)     # four folds
+    for layer in (wide, large):
+        assert not early_applies(layer, unit, negative)
+        assert f"cin={layer.cin} <= rows=4 and k={layer.k} <= kernel=3" in \
+            not_applied_reason(layer, unit)
+    with pytest.raises(ConfigError, match="early_termination"):
+        TileConfig(early_termination=2)

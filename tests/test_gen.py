@@ -99,3 +99,15 @@ def test_bad_arguments_exit_2(args, needle, tmp_path):
     assert needle in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert "Traceback" not in proc.stderr
     assert not out.exists(), "nothing may be written on bad input"
+
+
+def test_early_termination_hardware_only_when_configured():
+    """``early_termination=1`` adds the decision unit to the tile and the bound logic
+    (per-column cell sums) to the MVM module; the default tile has neither."""
+    sources = {flag: "".join(generate("tile", TileConfig(rows=2, cols=4, kernel=2,
+                                                          early_termination=flag)
+                                      ).sources.values())
+               for flag in (0, 1)}
+    assert "module \\red_tile.early" in sources[1] and "colsum" in sources[1]
+    assert "module \\red_tile.early" not in sources[0] and "colsum" not in sources[0]
+    assert len(sources[0]) < len(sources[1])

@@ -145,10 +145,13 @@ class Setup:
 
 
 def setup(variant: str) -> Setup:
-    """The section's tile and chain in report ``variant``."""
+    """The section's tile and chain in report ``variant``: the report's tile with its
+    early-termination hardware (``early_termination=1``)."""
     if variant == QUICK:
-        return Setup(QUICK, QUICK_TILE, QUICK_CHAIN)
-    return Setup(NETWORK, REPORT_TILES[NETWORK], tuple(get_workload(NETWORK)))
+        tile_key, tile, chain = QUICK, QUICK_TILE, QUICK_CHAIN
+    else:
+        tile_key, tile, chain = NETWORK, REPORT_TILES[NETWORK], tuple(get_workload(NETWORK))
+    return Setup(tile_key, dataclasses.replace(tile, early_termination=1), chain)
 
 
 # -- data ---------------------------------------------------------------------------
