@@ -91,8 +91,7 @@ def test_early_termination(tile_name, sim, path, tmp_path):
     for result in results:
         run, layer = result.run, result.run.layer
         stage = run.stage
-        params = dict(rows=tile.rows, cell_bits=tile.cell_bits, w_bits=tile.w_bits,
-                      in_bits=tile.in_bits, adc_bits=tile.adc_bits)
+        params = tile.crossbar_params
         exact = crossbar_deconv2d(run.x, run.w, layer.s, layer.p, layer.op, bias=stage.bias,
                                   relu=True, **params)
         if tile.lossless:

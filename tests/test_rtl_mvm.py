@@ -73,8 +73,7 @@ def test_results_and_counters(cfg, idle, stall):
     vectors[1] = cfg.x_max
     gates = rng.random(len(vectors)) < 0.2
     _, out = run_stream(cfg, weights, vectors, gates, idle=idle, stall=stall)
-    want = crossbar_mvm(vectors, weights, cell_bits=cfg.cell_bits, w_bits=cfg.w_bits,
-                        in_bits=cfg.in_bits, adc_bits=cfg.adc_bits, rows=cfg.rows)
+    want = crossbar_mvm(vectors, weights, **cfg.crossbar_params)
     want[gates] = 0
     assert out["results"] == want.tolist()
     live = int((~gates).sum())
