@@ -201,8 +201,6 @@ class MVMUnit(wiring.Component):
             crossbar.prog_row.eq(self.prog.row),
             crossbar.prog_cells.eq(cells),
         ]
-        if c.early_termination:
-            plane_bound = self._plane_bounds(m, cells)
 
         # Everything advances together unless a finished result is still waiting on `o`.
         advance = Signal()
@@ -289,6 +287,7 @@ class MVMUnit(wiring.Component):
         # event-driven simulator re-evaluates the decision logic on every change). Not
         # generated at all without early termination: Verilator evaluates it every cycle.
         if c.early_termination:
+            plane_bound = self._plane_bounds(m, cells)
             with m.If(self.bounds_en):
                 for j in range(c.logical_cols):
                     m.d.comb += [

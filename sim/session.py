@@ -8,10 +8,10 @@ passes, :mod:`red.mapping`), and read back the RTL's outputs and counters.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import threading
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -129,11 +129,12 @@ def simulate_layers(tile: TileConfig, runs: list[LayerRun], *, sim: str, work_di
 
     ``path`` is a key of :data:`PATHS`. ``stall`` is the probability of input idles and
     of output back-pressure per cycle (the harness's hardware generators, or random
-    :class:`~red.sim.agents.Pacing` of the agents); on the ``agents`` path ``idle`` and
-    ``backpressure`` set each generator instead. ``generated`` (a :class:`red.gen.verilog.Generated`
-    of that path's top) skips generating the Verilog again. ``progress`` receives a line
-    per pass while the simulation runs. Returns the per-layer results (RTL output,
-    golden output, hardware counters) and the simulator run. Raises
+    :class:`~red.sim.pacing.Pacing` of the agents); on the ``agents`` path ``idle`` and
+    ``backpressure`` set each generator instead. ``generated`` (a
+    :class:`red.gen.verilog.Generated` of that path's top) skips generating the Verilog
+    again. ``progress`` receives a line per pass while the simulation runs. Returns the
+    per-layer results (RTL output, golden output, hardware counters) and the simulator
+    run. Raises
     :class:`red.sim.runner.SimulationError` when the simulation itself fails (build
     error, timeout, protocol assertion).
     """
@@ -176,7 +177,8 @@ def simulate_layers(tile: TileConfig, runs: list[LayerRun], *, sim: str, work_di
     results_file = work_dir / "layer_results.json"
     progress_file = work_dir / "progress.log"
     job = {"seed": seed, "stall": stall, "idle": idle.describe(),
-           "backpressure": backpressure.describe(), "layers": entries, "results": str(results_file),
+           "backpressure": backpressure.describe(), "layers": entries,
+           "results": str(results_file),
            "fail_on_mismatch": fail_on_mismatch, "harness_dir": str(work_dir),
            "progress": str(progress_file)}
     top, module = PATHS[path]

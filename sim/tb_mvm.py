@@ -126,7 +126,7 @@ async def random_streams(dut):
     dut._log.info("seed=%d config=%s", seed, cfg)
     nrng = np.random.default_rng(seed)
     rng = random.Random(seed)
-    n = int(job.get("vectors", 40))
+    n = int(job["vectors"])
     start_clock(dut)
     for active_rows, active_cols in ((cfg.rows, cfg.logical_cols),
                                      (max(1, cfg.rows // 2 + 1), max(1, cfg.logical_cols - 1))):
@@ -134,8 +134,7 @@ async def random_streams(dut):
         vectors = _extreme_biased(nrng, cfg.x_min, cfg.x_max, (n, cfg.rows))
         gates = nrng.random(n) < 0.15
         await _run_vectors(dut, cfg, weights, vectors, gates, active_rows, active_cols, rng,
-                           Pacing.random_or_none(job.get("idle", 0.3)),
-                           Pacing.random_or_none(job.get("stall", 0.3)),
+                           Pacing(**job["idle"]), Pacing(**job["backpressure"]),
                            f"rows={active_rows},cols={active_cols}")
 
 

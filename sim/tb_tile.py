@@ -6,7 +6,7 @@ files; one simulation runs them all, back to back, each as its schedule of passe
 drivers send each pass's weights, input pixels and (when it accumulates) the previous
 pass's output beats as partial sums, idling as the job's ``idle`` pacing says; a
 back-pressure generator drives the output's ``ready`` as its ``backpressure`` pacing says
-(:class:`red.sim.agents.Pacing`: none, a fixed pattern or random), and a passive monitor
+(:class:`red.sim.pacing.Pacing`: none, a fixed pattern or random), and a passive monitor
 collects the output beats. For each layer the testbench writes the output map the RTL
 produced, the tile's hardware counters (summed over the passes) and the cycles the
 agents held off; the scoreboard compares the output with the golden model
@@ -56,15 +56,14 @@ class LayerRecorder:
             np.save(entry["y_golden"], golden_output(self.cfg, layer, x, w, mode,
                                                      passes.stage, passes.reorder))
         golden = np.load(entry["y_golden"])
-        match = bool(np.array_equal(passes.y, golden))
-        # In order, each output named by (co, oh, ow): the first ten that differ.
+        where = f"layer {n} ({layer}, {mode})"
         differing = np.argwhere(passes.y != golden)
+        match = not len(differing)
+        self.scoreboard.compare(f"{where}: outputs differing", [len(differing)], [0])
+        # In order, each output named by (co, oh, ow): the first ten that differ.
         for co, oh, ow in differing[:10].tolist():
-            self.scoreboard.compare(f"layer {n} ({layer}, {mode}) output (co={co}, oh={oh}, "
-                                    f"ow={ow}) of {len(differing)} differing",
+            self.scoreboard.compare(f"{where} output (co={co}, oh={oh}, ow={ow})",
                                     [passes.y[co, oh, ow]], [golden[co, oh, ow]])
-        if not len(differing):
-            self.scoreboard.compare(f"layer {n} ({layer}, {mode})", [1], [1])
         counters = passes.counters
         self.results.append({"match": match, "counters": counters,
                              "pass_counters": passes.pass_counters, "held": held or {}})

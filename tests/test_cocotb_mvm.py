@@ -9,9 +9,13 @@ import pytest
 
 from red.config import TileConfig
 from red.sim import SIMULATORS
+from red.sim.pacing import Pacing
 from red.sim.runner import failure_messages, run_job
 
 SEED = 424242
+
+#: Input idles and output back-pressure of the random streams: 30% of cycles each.
+RANDOM_30 = Pacing("random", 0.3)
 
 CONFIGS = [
     TileConfig(rows=8, cols=16, cell_bits=1, w_bits=4, in_bits=4),                 # lossless
@@ -39,7 +43,8 @@ def test_configs_cover_the_matrix():
 def test_mvm(cfg, sim, tmp_path):
     seed = SEED + CONFIGS.index(cfg)
     print(f"seed={seed} sim={sim} config={cfg}")
-    job = {"seed": seed, "vectors": 40, "idle": 0.3, "stall": 0.3,
+    job = {"seed": seed, "vectors": 40, "idle": RANDOM_30.describe(),
+           "backpressure": RANDOM_30.describe(),
            # one cycle per bit plane, then the macro's code and the result register
            "latency": cfg.in_bits + 2}
     result = run_job("mvm", cfg, "red.sim.tb_mvm", job, sim=sim, work_dir=tmp_path)

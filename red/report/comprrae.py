@@ -83,8 +83,8 @@ from typing import Callable
 import numpy as np
 
 from red.config import ConfigError, LayerSpec, TileConfig, signed_width
-from red.early import (EarlySpec, OutputStage, early_applies, output_error,
-                       whole_sum_condition)
+from red.early import (EarlySpec, OutputStage, early_applies, not_applied_reason,
+                       output_error, whole_sum_condition)
 from red.golden import crossbar_deconv2d, deconv2d, early_deconv2d
 from red.mapping import schedule
 from red.model import RTL_MODES, Estimate, early_estimate, rtl_vs_model
@@ -508,9 +508,9 @@ def _reason(layer: LayerSpec, tile: TileConfig, applies: bool) -> str:
     if applies:
         return f"{condition}: every pass computes whole sums, so the tile decides"
     plan = schedule(layer, tile)
-    return (f"not {condition}: {plan.cin_tiles} cin slices x {plan.folds} kernel folds, "
-            "whose partial sums meet only when the passes add up, so no pass bounds an "
-            "output and the tile decides nothing")
+    return (f"{not_applied_reason(layer, tile)}; here {plan.cin_tiles} cin slices x "
+            f"{plan.folds} kernel folds, whose partial sums meet only when the passes add "
+            "up, so no pass bounds an output and the tile decides nothing")
 
 
 def _checked(layer: LayerSpec, run, result, est: Estimate) -> tuple[dict, list[str]]:
