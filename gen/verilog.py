@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,10 +18,13 @@ from amaranth.back import verilog
 from amaranth.hdl import Shape
 from amaranth.lib import wiring
 
-from red.cache import cache_root, locked
+from red.cache import cache_folder, entry
 from red.config import ConfigError, TileConfig
 
 __all__ = ["TOPS", "Generated", "build_top", "generate", "write", "source_version"]
+
+#: The file of a generation cache entry: the top's name, Verilog files and metadata.
+_ENTRY_FILE = "generated.json"
 
 
 def _mvm(config: TileConfig, crossbar: str):
@@ -158,7 +160,8 @@ def generate(top: str, config: TileConfig, crossbar: str | None = None, *,
     The text is a pure function of ``(top, config, crossbar)`` and the source version:
     no source locations, no paths, no time stamps, so two runs are byte-identical. With
     ``cache`` the result is kept in the cache folder (:func:`red.cache.cache_root`) under
-    a hash of all of these and reused.
+    a hash of all of these and reused once its content hash checks out
+    (:func:`red.cache.entry`; a damaged entry is regenerated).
     """
     from red.rtl.crossbar import DEFAULT_CROSSBAR, crossbar_model
     crossbar = crossbar or DEFAULT_CROSSBAR
@@ -170,21 +173,16 @@ def generate(top: str, config: TileConfig, crossbar: str | None = None, *,
         return _generate(top, config, crossbar)
     key = json.dumps({"top": top, "config": config.describe(), "crossbar": crossbar,
                       "source": source_version()}, sort_keys=True)
-    entry = cache_root() / "verilog" / f"{top}-{hashlib.sha256(key.encode()).hexdigest()[:24]}.json"
-    with locked(entry):
-        if entry.exists():
-            try:
-                saved = json.loads(entry.read_text())
-                return Generated(name=saved["name"], sources=saved["sources"],
-                                 metadata=saved["metadata"])
-            except (OSError, ValueError, KeyError):
-                pass                # a damaged entry is regenerated
+    path = cache_folder("verilog") / f"{top}-{hashlib.sha256(key.encode()).hexdigest()[:24]}"
+
+    def build(folder: Path) -> None:
         generated = _generate(top, config, crossbar)
-        tmp = entry.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(json.dumps({"name": generated.name, "sources": generated.sources,
-                                   "metadata": generated.metadata}))
-        tmp.replace(entry)
-    return generated
+        (folder / _ENTRY_FILE).write_text(json.dumps(
+            {"name": generated.name, "sources": generated.sources,
+             "metadata": generated.metadata}))
+
+    saved = json.loads((entry(path, build) / _ENTRY_FILE).read_text())
+    return Generated(name=saved["name"], sources=saved["sources"], metadata=saved["metadata"])
 
 
 def write(generated: Generated, out_dir: str | Path) -> list[Path]:
