@@ -185,7 +185,9 @@ def simulate_layers(tile: TileConfig, runs: list[LayerRun], *, sim: str, work_di
     plusargs = []
     if path == "harness":
         from .tb_harness import HARNESS_FILES
-        plusargs = [f"+{arg}={work_dir / file}" for arg, file in HARNESS_FILES.items()]
+        # Relative to the simulator's working folder, work_dir: a plusarg cannot hold
+        # the spaces an absolute path may have.
+        plusargs = [f"+{arg}={file}" for arg, file in HARNESS_FILES.items()]
     with _ProgressTail(progress_file, progress):
         result = run_job(top, tile, module, job, sim=sim, work_dir=work_dir, waves=waves,
                          testcase=testcase, generated=generated, plusargs=plusargs)

@@ -174,8 +174,9 @@ def test_unusable_output_or_cache_folder_exits_2(tmp_path):
 
 def test_second_run_into_a_busy_folder_is_refused_and_stale_files_go(tmp_path):
     out = tmp_path / "run"
-    (out / "y.npy").mkdir(parents=True)          # in the way: replaced
-    (out / "waves.fst").write_text("an earlier run's waveform")
+    earlier = red_sim("--layer", LAYER, "--tile", TILE, "--sim", "icarus", "--waves",
+                      "--out", str(out))
+    assert earlier.returncode == 0 and (out / "waves.fst").is_file(), earlier.stderr
     first = subprocess.Popen([sys.executable, "-m", "red.cli", "sim", "--layer", LAYER,
                               "--tile", TILE, "--sim", "icarus", "--out", str(out)],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -188,7 +189,8 @@ def test_second_run_into_a_busy_folder_is_refused_and_stale_files_go(tmp_path):
         time.sleep(0.05)
     assert first.wait(timeout=120) == 0, first.communicate()
     assert second is not None and second.returncode == 2, second
-    assert "in use by another red run" in second.stderr
+    assert "in use by another red run (pid " in second.stderr
+    # The earlier run's waveform was red's own: the run without --waves removed it.
     assert (out / "y.npy").is_file() and not (out / "waves.fst").exists()
     assert json.loads((out / "report.json").read_text())["match"] is True
 
