@@ -12,14 +12,13 @@ Both classes are frozen dataclasses validated on construction: an invalid value 
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
     "ConfigError", "TileConfig", "LayerSpec", "signed_width", "unsigned_width",
     "lossless_adc_bits", "parse_kv", "load_toml", "COUNTER_WIDTH", "KERNEL_MAX", "META_FIFO_DEPTH",
-    "EXACT_BITS", "PAPER_TILE", "MAX_CIN", "read_toml",
+    "EXACT_BITS", "PAPER_TILE", "MAX_CIN",
 ]
 
 #: Width of every hardware event and cycle counter: 2^48 events outlast any simulation.
@@ -342,11 +341,20 @@ class TileConfig:
         return signed_width(*self.sum_range)
 
     @property
+    def bias_range(self) -> tuple[int, int]:
+        """The biases a layer may use: every value of the ``bias_width``-bit register.
+        The output banks (:attr:`step_width`) and the emitted output (:attr:`out_width`)
+        hold the sum with any of them, so the range a user may give and the widths the
+        hardware adds it in are this one fact."""
+        return -(1 << (self.bias_width - 1)), (1 << (self.bias_width - 1)) - 1
+
+    @property
     def step_width(self) -> int:
         """Width of one step's output value as the output banks hold it: the merged
-        group results (:attr:`merge_width`) plus the bias, or an early-termination
-        decision (:mod:`red.rtl.early`), which lies between the same limits."""
-        (m_lo, m_hi), (b_lo, b_hi) = self._merge_range, self.sum_range
+        group results (:attr:`merge_width`) plus any bias of :attr:`bias_range`, or an
+        early-termination decision (:mod:`red.rtl.early`), which lies between the same
+        limits."""
+        (m_lo, m_hi), (b_lo, b_hi) = self._merge_range, self.bias_range
         return signed_width(m_lo + b_lo, m_hi + b_hi)
 
     @property
@@ -357,9 +365,10 @@ class TileConfig:
     @property
     def out_width(self) -> int:
         """Width of an output pixel channel as emitted: the sum over all passes plus the
-        bias, so accumulating partial sums never overflows."""
-        lo, hi = self.sum_range
-        return signed_width(2 * lo, 2 * hi)
+        bias (any of :attr:`bias_range`), so accumulating partial sums never
+        overflows."""
+        (lo, hi), (b_lo, b_hi) = self.sum_range, self.bias_range
+        return signed_width(lo + b_lo, hi + b_hi)
 
     # -- tile buffers --------------------------------------------------------------
     @property
@@ -615,43 +624,13 @@ def parse_kv(text: str, cls) -> dict:
     return kwargs
 
 
-def read_toml(path: str | Path) -> dict:
-    """The tables of the TOML file ``path``; :class:`ConfigError` (one line) when it
-    cannot be read, is not UTF-8 or is not TOML."""
-    path = Path(path)
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not a UTF-8 text file (TOML must be UTF-8)") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read it ({exc.strerror or exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-
-
 def load_toml(path: str | Path) -> tuple[TileConfig | None, LayerSpec | None]:
-    """Read ``[tile]`` and/or ``[layer]`` tables from a TOML file."""
-    path = Path(path)
-    data = read_toml(path)
-    unknown = set(data) - {"tile", "layer"}
-    if unknown:
-        raise ConfigError(f"{path}: unknown table(s) {sorted(unknown)}; expected [tile], [layer]")
-    tables = {}
-    for key, cls in (("tile", TileConfig), ("layer", LayerSpec)):
-        if key not in data:
-            tables[key] = None
-            continue
-        table = data[key]
-        if not isinstance(table, dict):
-            raise ConfigError(f"{path}: [{key}] must be a table of key = value, "
-                              f"got {type(table).__name__} {table!r}")
-        fields = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(table) - fields
-        if unknown:
-            raise ConfigError(f"{path}: unknown key(s) {sorted(unknown)} for {cls.__name__}; "
-                              f"known keys: {', '.join(sorted(fields))}")
-        tables[key] = _construct(cls, table, f"{path} [{key}]")
-    return tables["tile"], tables["layer"]
+    """Read ``[tile]`` and/or ``[layer]`` tables from a TOML file (the file and its keys
+    are checked by :func:`red.inputs.toml_tables`)."""
+    from .inputs import toml_tables       # red.inputs builds on this module
+    tables = toml_tables(path)
+    return tuple(None if key not in tables else _construct(cls, tables[key], f"{path} [{key}]")
+                 for key, cls in (("tile", TileConfig), ("layer", LayerSpec)))
 
 
 def _construct(cls, kwargs: dict, where: str):

@@ -38,8 +38,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
-from .config import ConfigError, LayerSpec, TileConfig, read_toml
+from .config import ConfigError, LayerSpec, TileConfig
 from .counters import COUNTERS, ENERGY_COMPONENTS
+from .inputs import read_toml
 from .mapping import schedule
 from .model import Estimate
 

@@ -124,13 +124,14 @@ def test_model_single_mode_lists_events():
     assert "psum writes" in table.stdout.splitlines()[1]
 
 
-def test_tile_overrides_apply():
-    # rows=32 splits cin=64 into 2 tiles: 4 passes instead of 2.
+def test_tile_is_read_as_in_every_command():
+    # --tile starts from TileConfig's defaults, as in red sim: rows=32 splits cin=64
+    # into 2 row tiles, 8 logical columns split cout=32 into 4, kernel 3 folds K4 2x2.
     result = run_red("model", "--layer", LAYER, "--tile", "rows=32", "--json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert data["tile"]["rows"] == 32 and data["tile"]["w_bits"] == 16
-    assert data["layers"][0]["zp"]["compute_cycles"] == 8 * 8 * 16 * 4
+    assert data["tile"]["rows"] == 32 and data["tile"]["w_bits"] == 4
+    assert data["layers"][0]["zp"]["compute_cycles"] == 8 * 8 * 4 * (2 * 4 * 4)
 
 
 @pytest.mark.parametrize("args, named", [
