@@ -17,18 +17,26 @@ import os
 import sys
 from typing import Callable
 
-from .config import ConfigError, LayerSpec, TileConfig, parse_kv
+from . import signals
+
+if __name__ == "__main__":          # python -m red.cli: as the console script, red.console
+    signals.defer()
+
+from .config import ConfigError, LayerSpec, TileConfig
 from .counters import CYCLE_COUNTERS
+from .inputs import config_arg, load_array
 from .mapping import schedule
 from .cache import cache_root
 from .outdir import OutputFolder
-from .model import ISAAC_TILE, MODES, RTL_MODES, compare, estimate, rtl_vs_model, \
-    speedups, sum_estimates
+from .model import ISAAC_TILE, check_model_size, compare, estimate, speedups, sum_estimates
+from .modes import MODES, RTL_MODES
+from .verdict import check
 from .workloads import WORKLOADS, get_workload
-from .sim import DEFAULT_SIMULATOR, SIMULATORS
+from .sim import DEFAULT_SIMULATOR, SIMULATORS, expected_seconds, human_duration
 
 __all__ = ["main", "build_parser", "SUBCOMMANDS", "add_model_parser", "add_gen_parser",
-           "add_sim_parser", "add_waves_parser", "add_report_parser", "add_sparsify_parser"]
+           "add_sim_parser", "add_waves_parser", "add_report_parser", "add_sparsify_parser",
+           "add_area_parser"]
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -71,8 +79,11 @@ def add_model_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "model", help="analytical cycle and event counts (RED vs ZP vs PF)",
         description="Estimate cycles and events of deconvolution layers on one RED tile. "
-                    "The default tile is the ISAAC-style configuration: "
-                    f"{_format_tile(ISAAC_TILE)}.")
+                    "Without --tile the tile is the ISAAC-style configuration: "
+                    f"{_format_tile(ISAAC_TILE)}. --tile gives the tile as every red "
+                    "command reads it, key=value or a TOML [tile] table alike: the fields "
+                    "not given take TileConfig's defaults, "
+                    f"{_format_tile(TileConfig())} (not the ISAAC tile's).")
     source = parser.add_mutually_exclusive_group(required=True)
     optional = ", ".join(f"{field.name}={field.default}"
                          for field in dataclasses.fields(LayerSpec)
@@ -82,8 +93,10 @@ def add_model_parser(subparsers) -> None:
                              f"(defaults: {optional}; name=... labels it)")
     source.add_argument("--workload", metavar="NAME",
                         help=f"a named workload: {', '.join(WORKLOADS)}")
-    parser.add_argument("--tile", metavar=CONFIG_METAVAR, default="",
-                        help="overrides of the default tile, e.g. rows=256,kernel=8")
+    parser.add_argument("--tile", metavar=CONFIG_METAVAR,
+                        help="the tile (default: the ISAAC-style tile); fields not given "
+                             "take TileConfig's defaults, as in red sim, e.g. "
+                             "rows=256,kernel=8")
     parser.add_argument("--mode", choices=(*MODES, _ALL_MODES), default=_ALL_MODES,
                         help="compare all modes (default) or list one mode's event counts")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -165,12 +178,13 @@ def _mode_report(layers, tile, mode: str, with_total: bool) -> tuple[str, dict]:
 
 def run_model(args: argparse.Namespace) -> int:
     """Execute ``red model``: print the table (or JSON) and return 0."""
-    tile = (_config_arg(args.tile, TileConfig, "tile") if args.tile.strip().endswith(".toml")
-            else dataclasses.replace(ISAAC_TILE, **parse_kv(args.tile, TileConfig)))
+    tile = ISAAC_TILE if args.tile is None else config_arg(args.tile, TileConfig, "tile")
     if args.layer is not None:
-        layers, with_total = (_config_arg(args.layer, LayerSpec, "layer"),), False
+        layers, with_total = (config_arg(args.layer, LayerSpec, "layer"),), False
     else:
         layers, with_total = get_workload(args.workload), True
+    for layer in layers:
+        check_model_size(layer, tile, MODES if args.mode == _ALL_MODES else (args.mode,))
     if args.mode == _ALL_MODES:
         table, data = _compare_report(layers, tile, with_total)
     else:
@@ -215,11 +229,12 @@ def add_gen_parser(subparsers) -> None:
 def run_gen(args: argparse.Namespace) -> int:
     """Execute ``red gen``: write the files and print their paths."""
     from red.gen.verilog import generate, write
-    tile = _config_arg(args.tile, TileConfig, "tile")
+    tile = config_arg(args.tile, TileConfig, "tile")
     tile.check_generable()
     cache_root()                          # an unusable cache fails before any work
-    with OutputFolder(args.out, owned=()) as folder:
-        generated = generate(args.top, tile, args.crossbar)
+    generated = generate(args.top, tile, args.crossbar)
+    owned = (*generated.sources, f"{generated.name}.json")
+    with OutputFolder(args.out, "gen", owned=owned) as folder:
         names = [path.name for path in write(generated, folder.scratch)]
         folder.commit()
     for name in names:
@@ -231,7 +246,8 @@ def run_gen(args: argparse.Namespace) -> int:
 
 EXIT_MISMATCH = 1
 
-#: What ``red sim`` writes into ``--out`` (a later run replaces all of it).
+#: What ``red sim`` writes into ``--out`` (a later run replaces red's own copies of
+#: these and refuses to touch a user's; see :mod:`red.outdir`).
 SIM_OUTPUTS = ("x.npy", "w.npy", "bias.npy", "y.npy", "y_golden.npy", "report.json", "sim",
                "waves.fst", "dump.vcd")
 
@@ -280,66 +296,12 @@ def add_sim_parser(subparsers) -> None:
     parser.set_defaults(run=run_sim)
 
 
-def _load_array(path: str, name: str, shape: tuple, bits: int):
-    """The signed integer array in the ``.npy`` file ``path``, refused with one line
-    unless it is one: the header is checked (format, dtype, shape) before any data is
-    read, and no pickled object is ever loaded. ``shape`` gives each axis's length, or a
-    name for an axis of any length (axes of one name must be equal: ``("cin", "cout",
-    "k", "k")`` is a square kernel)."""
-    import tokenize
-    import numpy as np
-    from .golden import check_signed
-    where = f"--{name} {path}"
-    try:
-        with open(path, "rb") as f:
-            version = np.lib.format.read_magic(f)
-            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                           else np.lib.format.read_array_header_2_0)
-            file_shape, _, dtype = read_header(f)
-    except IsADirectoryError:
-        raise ConfigError(f"{where}: is a folder, not a .npy file") from None
-    except OSError as exc:
-        raise ConfigError(f"{where}: cannot read it ({exc.strerror or exc})") from None
-    except (ValueError, EOFError, SyntaxError, tokenize.TokenError):
-        raise ConfigError(f"{where}: not a .npy array file (np.save writes one)") from None
-    if dtype.kind not in "iub":
-        raise ConfigError(f"{where}: dtype {dtype}, must hold integers")
-    if not _shape_fits(file_shape, shape):
-        raise ConfigError(f"{where}: shape {file_shape}, the layer needs "
-                          f"({', '.join(map(str, shape))})")
-    try:
-        array = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
-        raise ConfigError(f"{where}: cannot read the array ({exc})") from None
-    return check_signed(f"{where}:", array, bits)
-
-
-def _shape_fits(shape: tuple, pattern: tuple) -> bool:
-    """Whether ``shape`` has the axes of ``pattern`` (:func:`_load_array`)."""
-    named: dict[str, int] = {}
-    return len(shape) == len(pattern) and all(
-        length == (named.setdefault(want, length) if isinstance(want, str) else want)
-        for length, want in zip(shape, pattern))
-
-
-def _config_arg(text: str, cls, table: str):
-    """A ``--tile``/``--layer`` value: ``key=value,...``, or a TOML file (``*.toml``)
-    whose ``[tile]``/``[layer]`` table gives it (:func:`red.config.load_toml`)."""
-    from .config import load_toml
-    if not text.strip().endswith(".toml"):
-        return cls.parse(text)
-    tables = dict(zip(("tile", "layer"), load_toml(text.strip())))
-    if tables[table] is None:
-        raise ConfigError(f"{text.strip()}: has no [{table}] table")
-    return tables[table]
-
-
 def run_sim(args: argparse.Namespace) -> int:
     """Execute ``red sim``; see :func:`add_sim_parser`."""
     import numpy as np
 
-    layer = _config_arg(args.layer, LayerSpec, "layer")
-    tile = _config_arg(args.tile, TileConfig, "tile")
+    layer = config_arg(args.layer, LayerSpec, "layer")
+    tile = config_arg(args.tile, TileConfig, "tile")
     tile.check_layer(layer)
     tile.check_generable()
     if not 0 <= args.seed < 1 << 32:
@@ -353,9 +315,10 @@ def run_sim(args: argparse.Namespace) -> int:
     from red.sim.session import random_layer_data
     x, w = random_layer_data(layer, tile, np.random.default_rng(args.seed))
     if args.x is not None:
-        x = _load_array(args.x, "x", (layer.cin, layer.h, layer.w), tile.in_bits)
+        x = load_array(args.x, f"--x {args.x}", (layer.cin, layer.h, layer.w), tile.in_bits)
     if args.w is not None:
-        w = _load_array(args.w, "w", (layer.cin, layer.cout, layer.k, layer.k), tile.w_bits)
+        w = load_array(args.w, f"--w {args.w}", (layer.cin, layer.cout, layer.k, layer.k),
+                       tile.w_bits)
     reorder = None
     if args.sparsity is not None:
         w, reorder = _load_sparsity(args.sparsity, layer, tile)
@@ -363,8 +326,8 @@ def run_sim(args: argparse.Namespace) -> int:
         from .sparsity import reorder_channels
         reorder = reorder_channels(w, tile)
     from .early import EarlySpec, OutputStage
-    bias = None if args.bias is None else _load_array(args.bias, "bias", (layer.cout,),
-                                                      tile.bias_width)
+    bias = None if args.bias is None else load_array(args.bias, f"--bias {args.bias}",
+                                                     (layer.cout,), tile.bias_width)
     stage = OutputStage(bias, args.relu, EarlySpec.parse(args.early))
     if reorder is not None and stage.early.on:
         raise ConfigError(f"--early {args.early} and a sparse mapping do not combine: run "
@@ -377,7 +340,7 @@ def run_sim(args: argparse.Namespace) -> int:
     if sim not in SIMULATORS:
         raise ConfigError(f"SIM={sim!r} is invalid: choose {' or '.join(SIMULATORS)}")
     cache_root()                          # an unusable cache fails before any work
-    with OutputFolder(args.out, owned=SIM_OUTPUTS) as folder:
+    with OutputFolder(args.out, "sim", owned=SIM_OUTPUTS) as folder:
         status = _simulate(args, layer, tile, sim, x, w, stage, reorder, folder.scratch)
         if status is not None:
             folder.commit()
@@ -414,15 +377,16 @@ def _load_sparsity(folder: str, layer: LayerSpec, tile: TileConfig):
         raise ConfigError(f"--sparsity {folder}: not a folder (red sparsify --out writes one)")
     perms = {}
     for name, n in (("perm_in", layer.cin), ("perm_out", layer.cout)):
-        perm = _load_array(str(where / f"{name}.npy"), "sparsity", (n,), 64)
+        perm = load_array(where / f"{name}.npy", f"--sparsity {where / name}.npy", (n,), 64)
         if sorted(perm.tolist()) != list(range(n)):
             raise ConfigError(f"--sparsity {where / name}.npy: not a permutation of "
                               f"0..{n - 1}")
         perms[name] = perm
     shape = (layer.cin, layer.cout, layer.k, layer.k)
-    permuted = _load_array(str(where / "w.npy"), "sparsity", shape, tile.w_bits)
-    mask = _load_array(str(where / "block_mask.npy"), "sparsity",
-                       ("cout_tiles", "cin_tiles", layer.k, layer.k), 2)
+    permuted = load_array(where / "w.npy", f"--sparsity {where / 'w.npy'}", shape,
+                          tile.w_bits)
+    mask = load_array(where / "block_mask.npy", f"--sparsity {where / 'block_mask.npy'}",
+                      ("cout_tiles", "cin_tiles", layer.k, layer.k), 2)
     if not np.array_equal(mask.astype(bool), block_mask(permuted, tile)):
         raise ConfigError(f"--sparsity {where / 'block_mask.npy'}: does not match w.npy on "
                           f"this tile (rows={tile.rows}, logical columns "
@@ -445,7 +409,10 @@ def _simulate(args, layer: LayerSpec, tile: TileConfig, sim: str, x, w, stage, r
         np.save(out / "bias.npy", stage.bias)
     print(f"red sim: {layer} mode={args.mode} on {sim}; seed {args.seed}, stall {args.stall} "
           f"(hardware generators); tile {_format_tile(tile)}", flush=True)
-    print("red sim: generating, building (cached) and simulating ...", flush=True)
+    cycles = estimate(layer, tile, args.mode).total_cycles
+    wall = expected_seconds(sim, tile.rows, tile.cols, cycles)
+    print(f"red sim: generating, building (cached) and simulating {cycles:,} cycles (the "
+          f"model's count), about {human_duration(wall)} on {sim} ...", flush=True)
     try:
         results, run = simulate_layers(
             tile, [LayerRun(layer, args.mode, x, w, stage, reorder)], sim=sim,
@@ -471,8 +438,12 @@ def _simulate(args, layer: LayerSpec, tile: TileConfig, sim: str, x, w, stage, r
         entry["cycles"] = {"total": pass_counters["total_cycles"],
                            "compute": pass_counters["compute_cycles"],
                            "load": pass_counters["load_cycles"]}
+    # Events do not depend on stalls; cycles equal the model without them (with stalls
+    # the model is a lower bound).
+    verdict = check(result.y, result.y_golden, counters, result.passes, model_estimate,
+                    cycles=args.stall == 0)
     report = {
-        "match": result.match,
+        "match": verdict.golden_match,
         "mode": args.mode,
         "sim": sim,
         "layer": layer.describe(),
@@ -498,33 +469,24 @@ def _simulate(args, layer: LayerSpec, tile: TileConfig, sim: str, x, w, stage, r
         "files": {"x": "x.npy", "w": "w.npy", "y": "y.npy", "y_golden": "y_golden.npy"}
                  | ({"bias": "bias.npy"} if stage.bias is not None else {}),
     }
-    problems = []
-    if not result.match:
-        differing = np.argwhere(result.y != result.y_golden)
-        co, oh, ow = differing[0].tolist()
-        problems.append(f"RTL output != golden output: {len(differing)} outputs differ, first "
-                        f"(co={co}, oh={oh}, ow={ow}): RTL {result.y[co, oh, ow]}, golden "
-                        f"{result.y_golden[co, oh, ow]}")
+    problems = verdict.problems
+    if args.waves and run.waves is None:
+        problems.append("the simulator wrote no waveform")
     if run.waves is not None:
         from red.sim.waves import measure
         kept = out / run.waves.name
         run.waves.replace(kept)
         report["files"]["waveform"] = kept.name
-        report["waveform"] = measure(kept).as_dict()
         if len(plan) == 1:      # the waveform's counting rule measures one pass
+            report["waveform"] = measure(kept).as_dict()
             for key in ("total_cycles", "compute_cycles"):
                 if report["waveform"][key] != counters[key]:
                     problems.append(f"waveform {key} {report['waveform'][key]} != hardware "
                                     f"counter {counters[key]}")
-    # Events do not depend on stalls; cycles equal the model without them (with stalls
-    # the model is a lower bound).
-    for key, (rtl, modelled) in rtl_vs_model(counters, result.passes, model_estimate,
-                                             cycles=args.stall == 0).items():
-        problems.append(f"model {key} {modelled} != RTL {rtl}")
     report["problems"] = problems
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    verdict = "RTL == golden" if result.match else "MISMATCH: RTL != golden"
-    print(f"red sim: {verdict}; {len(plan)} pass(es); cycles total {counters['total_cycles']}, "
+    said = "RTL == golden" if verdict.golden_match else "MISMATCH: RTL != golden"
+    print(f"red sim: {said}; {len(plan)} pass(es); cycles total {counters['total_cycles']}, "
           f"compute {counters['compute_cycles']} (model {report['model']['total_cycles']}, "
           f"{report['model']['compute_cycles']})")
     for problem in problems:
@@ -540,13 +502,16 @@ def add_waves_parser(subparsers) -> None:
         "waves", help="measure cycles in a tile waveform (FST or VCD)",
         description="Total, compute and stall cycles, busy cycles per crossbar group and "
                     "utilization of a one-layer tile waveform, as `red sim --waves` writes "
-                    "it. The counting rule is in red.sim.waves.")
+                    "it. The counting rule is in red.sim.waves; it measures one pass, so "
+                    "the dump of a layer in passes is refused (exit 2), as is a file "
+                    "that is not a whole FST or VCD waveform of the tile.")
     parser.add_argument("file", metavar="FILE", help="waves.fst (Icarus) or dump.vcd (Verilator)")
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.set_defaults(run=run_waves)
 
 
 def run_waves(args: argparse.Namespace) -> int:
+    """Execute ``red waves``; see :func:`add_waves_parser`."""
     from red.sim.waves import WaveformError, measure
     try:
         result = measure(args.file).as_dict()
@@ -656,10 +621,11 @@ def run_sparsify(args: argparse.Namespace) -> int:
     """Execute ``red sparsify``; see :func:`add_sparsify_parser`."""
     import numpy as np
     from .sparsity import check_weights, sparsify
-    tile = _config_arg(args.tile, TileConfig, "tile")
+    tile = config_arg(args.tile, TileConfig, "tile")
     fraction = _fraction_arg(args.prune, "--prune")
-    w = check_weights(_load_array(args.w, "w", ("cin", "cout", "k", "k"), tile.w_bits), tile)
-    with OutputFolder(args.out, owned=SPARSIFY_OUTPUTS) as folder:
+    w = check_weights(load_array(args.w, f"--w {args.w}", ("cin", "cout", "k", "k"),
+                                 tile.w_bits), tile)
+    with OutputFolder(args.out, "sparsify", owned=SPARSIFY_OUTPUTS) as folder:
         result = sparsify(w, tile, prune=fraction)
         np.save(folder.scratch / "w.npy", result.weights)
         np.save(folder.scratch / "perm_in.npy", result.perm_in)
@@ -677,12 +643,63 @@ def run_sparsify(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- red area ------------------------------------------------------------------------
+
+#: What ``red area`` writes into ``--out``.
+AREA_OUTPUTS = ("area.json",)
+
+
+def add_area_parser(subparsers) -> None:
+    """Register ``red area``: the tile's area from logic synthesis and sourced tables."""
+    parser = subparsers.add_parser(
+        "area", help="area of a tile: its digital periphery synthesised with Yosys, "
+                     "memories as SRAM, the crossbar macro from ISAAC's table",
+        description="Synthesise the tile's digital periphery module by module with Yosys "
+                    "(the crossbar macro a black box) onto the OSU 0.18 um standard cells, "
+                    "price its memories as SRAM bits and the crossbar macros from ISAAC's "
+                    "per-component areas scaled to 0.18 um (red.area cites the sources). "
+                    "Writes DIR/area.json (totals, liberty, components, modules) and "
+                    "prints a table. Each module's result is cached by its Verilog, the "
+                    "Yosys version and the liberty file. Needs yosys and the liberty file "
+                    "('make setup' installs both). Exit 0, 1 when synthesis fails, 2 for "
+                    "bad input.")
+    _add_tile_argument(parser)
+    parser.add_argument("--crossbar", choices=("macro",), default="macro",
+                        help="crossbar model: macro, the analog macro as a black box "
+                             "(the only one with an area)")
+    parser.add_argument("--out", metavar="DIR", required=True, help="output folder")
+    parser.set_defaults(run=run_area)
+
+
+def run_area(args: argparse.Namespace) -> int:
+    """Execute ``red area``; see :func:`add_area_parser`."""
+    from red.area import format_table
+    from red.gen.area import SynthesisError, find_toolchain, tile_area
+    tile = config_arg(args.tile, TileConfig, "tile")
+    tile.check_generable()
+    cache_root()                          # an unusable cache fails before any work
+    with OutputFolder(args.out, "area", owned=AREA_OUTPUTS) as folder:
+        try:
+            find_toolchain()              # a missing tool fails before generation
+            area = tile_area(tile, args.crossbar, progress=lambda line: print(
+                f"red area: {line}", file=sys.stderr, flush=True))
+        except SynthesisError as exc:
+            print(f"red: error: {exc}", file=sys.stderr)
+            return 1
+        area = {"tile": tile.describe(), **area}
+        (folder.scratch / "area.json").write_text(json.dumps(area, indent=2) + "\n")
+        folder.commit()
+    print(format_table(area))
+    print(folder.path / "area.json")
+    return 0
+
+
 # -- command registry ----------------------------------------------------------------
 
 #: One function per subcommand; each adds its parser to the ``red`` subparsers.
 SUBCOMMANDS: tuple[Callable, ...] = (add_model_parser, add_gen_parser, add_sim_parser,
                                       add_waves_parser, add_report_parser,
-                                      add_sparsify_parser)
+                                      add_sparsify_parser, add_area_parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -697,25 +714,30 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the ``red`` command with ``argv`` (default: ``sys.argv[1:]``); return the exit
     status."""
+    handlers = signals.install()
     try:
+        signals.raise_pending()
         args = build_parser().parse_args(argv)
         return args.run(args)
     except (UsageError, ConfigError) as exc:
         message = " ".join(str(exc).splitlines())
         print(f"red: error: {message}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         # Output folders commit nothing of an interrupted run (red.outdir).
         print("red: interrupted; nothing of this run was kept", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return exc.exit_status if isinstance(exc, signals.Interrupted) else EXIT_INTERRUPTED
+    finally:
+        signals.restore(handlers)
 
 
 def entry() -> None:
     """The ``red`` console script: :func:`main`, then exit with its status. An
-    interrupted run ends at once with 130 (its output folders are already cleaned up):
-    finishing the interpreter normally could still end the process by the signal."""
+    interrupted run ends at once with 128 + the signal (its output folders are already
+    cleaned up): finishing the interpreter normally could still end the process by the
+    signal, or wait for a thread of a stopped simulation."""
     status = main()
-    if status == EXIT_INTERRUPTED:
+    if status > 128:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(status)

@@ -30,26 +30,22 @@ Assumptions
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from dataclasses import dataclass
-from typing import Iterable, Literal, Mapping, get_args
+from typing import Iterable, Mapping
 
 import numpy as np
 
 from .config import KERNEL_MAX, ConfigError, LayerSpec, TileConfig
-from .counters import CYCLE_COUNTERS, TILE_COUNTERS
+from .counters import TILE_COUNTERS
 from .early import EarlySpec, early_applies
 from .mapping import Schedule, fold_offsets, schedule
+from .modes import MODES, RTL_MODES, Mode
 from .timing import pass_timing
 
-__all__ = ["Mode", "MODES", "ISAAC_TILE", "Estimate", "estimate", "early_estimate",
-           "compare", "speedups", "sum_estimates", "MIRRORED_COUNTERS", "rtl_vs_model",
-           "RTL_MODES"]
-
-Mode = Literal["red", "zp", "pf"]
-MODES: tuple[Mode, ...] = get_args(Mode)
-
-#: The modes the RTL tile runs (PF has no RTL); ``red.rtl.layouts.MODE_CODES`` encodes them.
-RTL_MODES: tuple[Mode, ...] = ("red", "zp")
+__all__ = ["ISAAC_TILE", "Estimate", "estimate", "early_estimate",
+           "compare", "speedups", "sum_estimates", "MIRRORED_COUNTERS",
+           "check_model_size", "MAX_MODEL_CYCLES", "MAX_MODEL_PASS_GROUPS"]
 
 #: ISAAC-style circuit defaults of RED_TILE.md (128x128 arrays, 2-bit cells, 16-bit
 #: weights and inputs, 1-bit DAC, 8-bit ADC). ``kernel=KERNEL_MAX`` covers FCN-32s;
@@ -59,6 +55,16 @@ RTL_MODES: tuple[Mode, ...] = ("red", "zp")
 ISAAC_TILE = TileConfig(rows=128, cols=128, cell_bits=2, w_bits=16, in_bits=16,
                         adc_bits=8, kernel=KERNEL_MAX, max_stride=32, max_in=4096,
                         out_pixels=32)
+
+#: Largest layer the model takes, by the work an estimate does. Per kernel fold it
+#: simulates the tile's control cycle by cycle (:func:`red.timing.pass_timing`, half a
+#: million to a million cycles a second): at most ``MAX_MODEL_CYCLES`` over the folds
+#: and RTL modes estimated, 10 to 20 s. It lists every pass with a flag per crossbar group
+#: (:func:`red.mapping.schedule`): at most ``MAX_MODEL_PASS_GROUPS`` passes x groups,
+#: about 2 s and 300 MB. On the ISAAC tile the evaluation workloads need at most two
+#: thirds of the first and a thirtieth of the second.
+MAX_MODEL_CYCLES = 1 << 23
+MAX_MODEL_PASS_GROUPS = 1 << 25
 
 #: Fields of :class:`Estimate` that describe one layer and do not add across layers.
 _PER_LAYER_FIELDS = ("mode", "cin_tiles", "cout_tiles", "folds", "steps")
@@ -222,22 +228,6 @@ MIRRORED_COUNTERS = tuple(name for name in TILE_COUNTERS
                           and name not in _PER_LAYER_FIELDS)
 
 
-def rtl_vs_model(counters: Mapping[str, int], passes: int, est: Estimate, *,
-                 cycles: bool = True) -> dict[str, tuple[int, int]]:
-    """The verdict of an RTL run against the model: ``{name: (rtl, model)}`` for every
-    figure that differs, empty when the run equals the model.
-
-    Compared: the number of passes and every counter of :data:`MIRRORED_COUNTERS`
-    (summed over the passes); the cycle counters only with ``cycles`` (a run with input
-    gaps or back-pressure takes longer than the stall-free model, its events do not
-    change). ``red sim``, ``red report`` and the tests all judge with this function.
-    """
-    figures = {"passes": (passes, est.passes)}
-    figures.update({name: (counters[name], getattr(est, name)) for name in MIRRORED_COUNTERS
-                    if cycles or name not in CYCLE_COUNTERS})
-    return {name: pair for name, pair in figures.items() if pair[0] != pair[1]}
-
-
 @dataclass(frozen=True)
 class _AxisTerms:
     """Deconvolution terms along one axis; the 2-D counts are products of two axes."""
@@ -309,6 +299,31 @@ def estimate(layer: LayerSpec, tile: TileConfig, mode: Mode, blocks=None) -> Est
                               f"{' and '.join(RTL_MODES)}")
         return _per_pass_estimate(plan, mode)
     return _estimate(plan, mode)
+
+
+def check_model_size(layer: LayerSpec, tile: TileConfig, modes=MODES) -> None:
+    """Refuse, before any work, a layer too large to estimate in ``modes`` on ``tile``
+    (:data:`MAX_MODEL_CYCLES`, :data:`MAX_MODEL_PASS_GROUPS`).
+
+    Raises
+    ------
+    ConfigError
+        One line with the layer's count and the limit.
+    """
+    folds = len(fold_offsets(layer.k, tile.kernel)) ** 2
+    passes = (-(-layer.cin // tile.rows)) * (-(-layer.cout // tile.logical_cols)) * folds
+    if passes * tile.groups > MAX_MODEL_PASS_GROUPS:
+        raise ConfigError(f"{layer.name or layer}: too large to model: {passes} passes of "
+                          f"{tile.groups} crossbar groups, the model takes at most "
+                          f"{MAX_MODEL_PASS_GROUPS} passes x groups")
+    steps = {"red": layer.nb_h * layer.nb_w, "zp": layer.ho * layer.wo}
+    # A pass takes at least its steps' planes and one cycle per input pixel.
+    cycles = sum(folds * (steps[mode] * tile.in_bits + layer.h * layer.w)
+                 for mode in modes if mode in RTL_MODES)
+    if cycles > MAX_MODEL_CYCLES:
+        raise ConfigError(f"{layer.name or layer}: too large to model: its timing "
+                          f"simulates about {cycles} control cycles, the model takes at "
+                          f"most {MAX_MODEL_CYCLES}")
 
 
 def _taps_in(n_in: int, n_out: int, tap: int, s: int, p: int) -> np.ndarray:
@@ -448,8 +463,10 @@ def _estimate(plan: Schedule, mode: Mode) -> Estimate:
         psum_additions = (cin_tiles * folds - 1) * layer.ho * layer.wo * layer.cout
         psum_buffer_writes = psum_buffer_reads = 0
         compute_cycles = passes * steps * tile.in_bits
-        fill_drain_cycles = sum(pass_timing(layer, tile, mode, p.kh0, p.kw0).total_cycles
-                                for p in plan) - compute_cycles
+        # Timed once per fold: every pass of a fold takes the same cycles.
+        runs = Counter((p.kh0, p.kw0) for p in plan)
+        fill_drain_cycles = sum(n * pass_timing(layer, tile, mode, kh0, kw0).total_cycles
+                                for (kh0, kw0), n in runs.items()) - compute_cycles
     return Estimate(
         mode=mode, passes=passes, cin_tiles=cin_tiles, cout_tiles=cout_tiles, folds=folds,
         steps=steps, compute_cycles=compute_cycles, fill_drain_cycles=fill_drain_cycles,

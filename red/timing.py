@@ -19,6 +19,7 @@ from functools import lru_cache
 
 from .config import META_FIFO_DEPTH, LayerSpec, TileConfig
 from .mapping import fold_rows
+from .modes import RTL_MODES
 
 __all__ = ["PassTiming", "pass_timing"]
 
@@ -57,7 +58,6 @@ def pass_timing(layer: LayerSpec, tile: TileConfig, mode: str, kh0: int = 0,
     next plane's cycle's step and take the next vector in that cycle, so a step stopped
     after ``n`` planes occupies ``n + 1`` cycles.
     """
-    from .model import RTL_MODES
     if mode not in RTL_MODES:
         raise ValueError(f"mode={mode!r}: the RTL tile runs {' or '.join(RTL_MODES)}")
     reads = (fold_rows(layer.k, tile.kernel, layer.s, kh0),
@@ -78,9 +78,9 @@ def _pass_timing(layer: LayerSpec, tile: TileConfig, mode: str,
     q0, p_mod_s = p // s, p % s
     (jmin_h, jmax_h), (jmin_w, _) = reads
     n_rows, n_cols = (ho, wo) if zp else (layer.nb_h, layer.nb_w)
-    s_row, s_col = (1, tile.slot_banks) if zp else (s, s)
+    s_row = 1 if zp else s                   # output rows per block row
     beat = tile.beat_pixels(s, zp)           # pixels of a full output beat
-    a0 = b0 = 0 if zp else p_mod_s
+    a0 = 0 if zp else p_mod_s
     # Rows from q - jmax on are kept: the line buffer takes row r while
     # r < q - jmax + line_rows.
     row_slack = tile.line_rows - jmax_h
@@ -100,7 +100,7 @@ def _pass_timing(layer: LayerSpec, tile: TileConfig, mode: str,
     fifo: list[tuple[int, bool]] = []   # (row, last) of issued steps
     # merge and emitter
     rows_done = 0
-    emit_row, oh, ow, a_e, b_e = 0, 0, 0, a0, b0
+    emit_row, oh, ow, a_e = 0, 0, 0, a0
     finished = r_valid = False
     r_count = emitted = 0
 
@@ -184,7 +184,7 @@ def _pass_timing(layer: LayerSpec, tile: TileConfig, mode: str,
             count = min(beat, wo - ow)
             r_valid, r_count = True, count
             if count == wo - ow:
-                ow, b_e = 0, b0
+                ow = 0
                 if oh == ho - 1:
                     finished = True
                 oh += 1
@@ -194,7 +194,6 @@ def _pass_timing(layer: LayerSpec, tile: TileConfig, mode: str,
                     a_e += 1
             else:
                 ow += count
-                b_e = (b_e + count) % s_col
         else:
             r_valid = False
         cycle += 1

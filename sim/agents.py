@@ -24,7 +24,7 @@ from amaranth.lib import data
 from cocotb.clock import Clock
 from cocotb.triggers import ReadOnly, RisingEdge
 
-__all__ = ["load_job", "start_clock", "reset", "pack", "pack_values", "unpack", "unpack_values",
+__all__ = ["load_job", "start_clock", "reset", "pack", "pack_values", "unpack",
            "StreamDriver", "BackPressure",
            "StreamMonitor", "Scoreboard", "CLOCK_PERIOD_NS"]
 
@@ -68,18 +68,6 @@ def pack_values(values, width: int) -> int:
     for v in reversed([int(v) for v in values]):
         word = (word << width) | (v & mask)
     return word
-
-
-def unpack_values(word: int, width: int, count: int, *, signed: bool) -> list[int]:
-    """The ``count`` ``width``-bit elements of ``word`` (element 0 in the low bits); the
-    inverse of :func:`pack_values`."""
-    mask, sign = (1 << width) - 1, 1 << (width - 1)
-    values = []
-    for _ in range(count):
-        v = word & mask
-        values.append(v - (1 << width) if signed and v & sign else v)
-        word >>= width
-    return values
 
 
 def unpack(layout, bits: int):

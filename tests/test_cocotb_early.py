@@ -18,8 +18,9 @@ import pytest
 from red.config import LayerSpec, TileConfig
 from red.early import EarlySpec, OutputStage, early_applies
 from red.golden import crossbar_deconv2d, deconv2d, early_deconv2d
-from red.model import early_estimate, estimate, rtl_vs_model
+from red.model import early_estimate, estimate
 from red.sim.session import LayerRun, random_layer_data, simulate_layers
+from red.verdict import model_differences
 
 from _cases import cases
 
@@ -109,7 +110,7 @@ def test_early_termination(tile_name, sim, path, tmp_path):
                                      early=stage.early, bias=stage.bias, relu=True, **params)
             assert np.array_equal(result.y, outcome.y)
             estimate = early_estimate(layer, tile, run.mode, stage.early, outcome)
-        assert rtl_vs_model(result.counters, result.passes, estimate, cycles=not stall) == {}, \
+        assert model_differences(result.counters, result.passes, estimate, cycles=not stall) == {}, \
             name
         conversions[layer, run.mode, stage.early.mode] = result.counters["adc_conversions"]
     for layer, mode, early in conversions:
@@ -139,5 +140,5 @@ def test_tile_without_the_hardware_runs_early_off(tmp_path):
                                                  bias=run.stage.bias, relu=True))
         assert result.counters["decided_outputs"] == result.counters["skipped_conversions"] \
             == result.counters["skipped_cycles"] == 0
-        assert rtl_vs_model(result.counters, result.passes,
+        assert model_differences(result.counters, result.passes,
                             estimate(layer, tile, run.mode)) == {}

@@ -13,9 +13,10 @@ import pytest
 
 from red.config import LayerSpec, TileConfig
 from red.golden import deconv2d
-from red.model import estimate, rtl_vs_model
+from red.model import estimate
 from red.sim.session import LayerRun, random_layer_data, simulate_layers
 from red.sparsity import apply_permutation, block_mask, reorder_channels
+from red.verdict import model_differences
 
 from _cases import cases
 
@@ -79,7 +80,7 @@ def test_sparse_mapping(tile_name, sim, path, tmp_path):
             blocks = block_mask(apply_permutation(run.w, run.reorder.perm_in,
                                                   run.reorder.perm_out), tile)
         est = estimate(layer, tile, run.mode, blocks)
-        assert rtl_vs_model(result.counters, result.passes, est, cycles=not stall) == {}, name
+        assert model_differences(result.counters, result.passes, est, cycles=not stall) == {}, name
         by_run[layer, run.mode, run.reorder is not None] = (result, est)
     for layer in layers:
         for mode in ("red", "zp"):

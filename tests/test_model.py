@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 from red.config import ConfigError, LayerSpec, TileConfig
 from red.golden import deconv2d
-from red.model import ISAAC_TILE, MODES, compare, estimate, sum_estimates
+from red.model import ISAAC_TILE, compare, estimate, sum_estimates
+from red.modes import MODES
 from red.workloads import WORKLOADS, get_workload
 
 # slices = 4/2 = 2, so 4 logical columns; 3 input channels per crossbar.

@@ -10,8 +10,9 @@ import pytest
 
 from red.config import PAPER_TILE, LayerSpec
 from red.golden import deconv2d
-from red.model import estimate, rtl_vs_model
+from red.model import estimate
 from red.sim.session import LayerRun, random_layer_data, simulate_layers
+from red.verdict import model_differences
 
 SEED = 128
 
@@ -52,6 +53,6 @@ def test_paper_tile_layer(sim, layer, tmp_path):
     for result in results:
         mode = result.run.mode
         assert result.match, f"{mode}: RTL != golden"
-        differ = rtl_vs_model(result.counters, result.passes, estimate(layer, PAPER_TILE, mode))
+        differ = model_differences(result.counters, result.passes, estimate(layer, PAPER_TILE, mode))
         assert not differ, f"{mode}: (RTL, model) differ: {differ}"
     assert np.array_equal(results[0].y, results[1].y)

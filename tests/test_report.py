@@ -326,10 +326,12 @@ def check_markdown(data, text):
 
 # -- failures and sources with a faked RTL --------------------------------------------
 
-def fake_rtl(monkeypatch, tweak):
-    """Replace the simulation by the analytical model's counts, changed by
-    ``tweak(run, counters)``; the RTL's output is the golden's (full-size goldens are
-    slow, so their output is skipped as equal)."""
+def fake_rtl(tweak):
+    """A simulator for :func:`red.report.build_report` whose counts are the analytical
+    model's, changed by ``tweak(run, counters)``; the RTL's output is the golden's
+    (full-size goldens are slow, so their output is skipped as equal). It tests the
+    report's judgement and plumbing; the real RTL's figures are tested by
+    :func:`test_quick_report`."""
     import red.sim.session as session
     from red.counters import TILE_COUNTERS
     from red.model import estimate
@@ -341,25 +343,25 @@ def fake_rtl(monkeypatch, tweak):
             counters = {name: getattr(est, name, 0) for name in TILE_COUNTERS}
             counters["crossbar_steps"] = est.group_activations * tile.in_bits
             tweak(run, counters)
-            y = np.zeros(1)
+            y = np.zeros((1, 1, 1), dtype=np.int64)
             results.append(session.LayerResult(run=run, y=y, y_golden=y, counters=counters,
                                                pass_counters=[{}] * est.passes))
         return results, None
 
-    monkeypatch.setattr(session, "simulate_layers", fake_simulate_layers)
+    return fake_simulate_layers
 
 
-def test_mismatch_is_flagged_and_exits_1(tmp_path, monkeypatch):
+def test_mismatch_is_flagged_and_exits_1(tmp_path):
     """A (faked) RTL whose total cycles are one more than the model's in ZP mode must
     fail the report: exit 1, listed in report.md and report.json."""
     from red.report import EXIT_FAILED, build_report
 
     def one_more_in_zp(run, counters):
         counters["total_cycles"] += run.mode == "zp"
-    fake_rtl(monkeypatch, one_more_in_zp)
     # early=False: the faked RTL does not model early termination.
     status = build_report(tmp_path, quick=True, sim="icarus", workloads=("dcgan",),
-                          early=False, progress=lambda line: None)
+                          early=False, progress=lambda line: None,
+                          simulate_layers=fake_rtl(one_more_in_zp))
     assert status == EXIT_FAILED == 1
     data = json.loads((tmp_path / "report.json").read_text())
     assert data["rtl_equals_model"] is False
@@ -370,7 +372,7 @@ def test_mismatch_is_flagged_and_exits_1(tmp_path, monkeypatch):
     assert "## Problems" in text and "**DIFFER**" in text
 
 
-def test_default_figures_come_from_the_rtl_counters(tmp_path, monkeypatch):
+def test_default_figures_come_from_the_rtl_counters(tmp_path):
     """Where the RTL runs a full-size layer, report.json's figure is the RTL's counters
     (faked here as the model's plus a marker), marked ``rtl``; PF stays ``model``."""
     from red.model import estimate
@@ -381,9 +383,9 @@ def test_default_figures_come_from_the_rtl_counters(tmp_path, monkeypatch):
 
     def marked(run, counters):
         counters["adc_conversions"] += marker
-    fake_rtl(monkeypatch, marked)
     status = build_report(tmp_path, quick=False, sim="icarus", workloads=("dcgan",),
-                          early=False, progress=lambda line: None)
+                          early=False, progress=lambda line: None,
+                          simulate_layers=fake_rtl(marked))
     data = json.loads((tmp_path / "report.json").read_text())
     assert status == EXIT_FAILED            # the marker differs from the model
     assert {(e["name"], e["mode"], e["source"], e["scaled"]) for e in data["rtl"]["runs"]} \

@@ -17,6 +17,7 @@ import pytest
 from red.config import LayerSpec, TileConfig
 from red.golden import deconv2d
 from red.report import comprrae
+from red.sim.session import simulate_layers
 
 # A lossless tile (the contract is the exact deconvolution) with room for 8x8 inputs.
 TILE = TileConfig(rows=16, cols=32, cell_bits=2, w_bits=8, in_bits=8, kernel=3,
@@ -116,7 +117,7 @@ def test_group_loads_by_hand():
 def quick(tmp_path_factory):
     config = comprrae.setup("quick")
     measured = comprrae.measure(config, "icarus", tmp_path_factory.mktemp("comprrae"),
-                                lambda line: None)
+                                lambda line: None, simulate_layers)
     return config, comprrae.section(config, measured)
 
 

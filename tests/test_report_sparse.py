@@ -23,6 +23,7 @@ from red.counters import TILE_COUNTERS
 from red.energy import DEFAULT_ENERGY
 from red.report import sparse
 from red.report.plan import QUICK, QUICK_TILE
+from red.sim.session import simulate_layers
 from red.sparsity import (apply_permutation, prune_blocks, reorder_channels,
                           synthetic_weights, unstructured_prune)
 
@@ -94,7 +95,7 @@ def gating_by_hand(mask_blocks: dict, layer: dict, rows: int, cols: int,
 def test_quick_section_on_icarus(tmp_path):
     lines = []
     section = sparse.sparsity_part(QUICK, "icarus", tmp_path / "sim", lines.append,
-                                   DEFAULT_ENERGY)
+                                   DEFAULT_ENERGY, simulate_layers)
     assert section["problems"] == [], section["problems"]
     assert any(line.startswith("sparsity: RTL quick: done") for line in lines)
     check_keys(section)
@@ -283,21 +284,19 @@ def _fake_simulation(tamper):
             counters = {name: getattr(est, name, 0) for name in TILE_COUNTERS}
             counters["crossbar_steps"] = est.group_activations * tile.in_bits
             tamper(counters)
-            results.append(SimpleNamespace(match=False, counters=counters,
-                                           passes=est.passes))
+            results.append(SimpleNamespace(y=np.ones((1, 1, 1), dtype=np.int64),
+                                           y_golden=np.zeros((1, 1, 1), dtype=np.int64),
+                                           counters=counters, passes=est.passes))
         return results, None
     return simulate_layers
 
 
-def test_differences_are_problems(tmp_path, monkeypatch):
-    import red.sim.session as session
-
+def test_differences_are_problems(tmp_path):
     def tamper(counters):
         counters["total_cycles"] += 1
 
-    monkeypatch.setattr(session, "simulate_layers", _fake_simulation(tamper))
     section = sparse.sparsity_part(QUICK, "icarus", tmp_path, lambda line: None,
-                                   DEFAULT_ENERGY)
+                                   DEFAULT_ENERGY, _fake_simulation(tamper))
     problems = section["problems"]
     assert len(problems) == 2 * 2 * 2      # 2 layers x dense, sparse x output, cycles
     assert sum("RTL output != golden output" in p for p in problems) == 4
@@ -306,16 +305,14 @@ def test_differences_are_problems(tmp_path, monkeypatch):
     assert "**NO**" in text and "**DIFFER**" in text
 
 
-def test_failed_simulation_is_a_problem(tmp_path, monkeypatch):
-    import red.sim.session as session
+def test_failed_simulation_is_a_problem(tmp_path):
     from red.sim.runner import SimulationError
 
     def fail(*_, **__):
         raise SimulationError("tile simulation failed: build error\nmore")
 
-    monkeypatch.setattr(session, "simulate_layers", fail)
     section = sparse.sparsity_part(QUICK, "icarus", tmp_path, lambda line: None,
-                                   DEFAULT_ENERGY)
+                                   DEFAULT_ENERGY, fail)
     assert section["problems"] == ["sparsity: RTL simulation of tile quick failed: "
                                    "tile simulation failed: build error"]
     assert section["rtl"]["runs"] == []

@@ -38,6 +38,7 @@ from typing import Callable
 from red.config import ConfigError
 from red.energy import DEFAULT_ENERGY, EnergyTable
 from red.outdir import OutputFolder
+from red.signals import abandoned_on_interrupt
 from red.workloads import get_workload
 
 from . import comprrae, plots, prose, rtl, sparse, sweep
@@ -65,7 +66,8 @@ def _stderr(line: str) -> None:
 def build_report(out: str | Path, *, quick: bool, sim: str, full: bool = False,
                  table: EnergyTable = DEFAULT_ENERGY,
                  workloads: tuple[str, ...] = REPORT_WORKLOADS, early: bool = True,
-                 progress: Callable[[str], None] = _stderr) -> int:
+                 progress: Callable[[str], None] = _stderr,
+                 simulate_layers: Callable | None = None) -> int:
     """Write the report into ``out``; return :data:`EXIT_OK` or :data:`EXIT_FAILED`.
 
     Parameters
@@ -88,6 +90,10 @@ def build_report(out: str | Path, *, quick: bool, sim: str, full: bool = False,
         key ``comprrae``) when its network is among ``workloads``.
     progress : callable
         Receives one line per step (default: standard error, prefixed ``red report:``).
+    simulate_layers : callable, optional
+        Runs layers on the RTL, with the signature and results of
+        :func:`red.sim.session.simulate_layers` (the default); tests pass in a
+        simulator whose results they control.
 
     Raises
     ------
@@ -101,10 +107,12 @@ def build_report(out: str | Path, *, quick: bool, sim: str, full: bool = False,
     started = time.monotonic()
     # Written into a private scratch folder and moved into ``out`` only when complete:
     # a failed or interrupted report leaves ``out`` as it was (red.outdir).
-    with OutputFolder(out, owned=(*FILES.values(), "sim")) as folder:
+    with OutputFolder(out, "report", owned=(*FILES.values(), "sim")) as folder:
+        if simulate_layers is None:
+            from red.sim.session import simulate_layers
         status = _build(folder.scratch, quick=quick, full=full, sim=sim, table=table,
                         workloads=workloads, early=early, progress=progress,
-                        started=started)
+                        started=started, simulate_layers=simulate_layers)
         folder.commit()
     progress(f"wrote {folder.path / FILES['markdown']} and {folder.path / FILES['json']} "
              f"in {time.monotonic() - started:.1f} s")
@@ -113,7 +121,7 @@ def build_report(out: str | Path, *, quick: bool, sim: str, full: bool = False,
 
 def _build(out: Path, *, quick: bool, full: bool, sim: str, table: EnergyTable,
            workloads: tuple[str, ...], early: bool, progress: Callable[[str], None],
-           started: float) -> int:
+           started: float, simulate_layers: Callable) -> int:
     """:func:`build_report` into the folder ``out``."""
     model = sweep.ModelCache()
     variant = QUICK if quick else FULL if full else DEFAULT
@@ -127,10 +135,12 @@ def _build(out: Path, *, quick: bool, full: bool, sim: str, table: EnergyTable,
     # fills the core that the model leaves idle during the long simulations. The
     # workers are forked first, before the threads exist.
     with model.computing(sweep.model_keys(plan.workloads, plan.tiles), progress) as collect, \
-            ThreadPoolExecutor(max_workers=2) as threads:
-        simulating = threads.submit(rtl.simulate, plan, sim, out / "sim", progress)
+            abandoned_on_interrupt(ThreadPoolExecutor(max_workers=2)) as threads:
+        simulating = threads.submit(rtl.simulate, plan, sim, out / "sim", progress,
+                                    simulate_layers)
         measuring = None if early_setup is None else threads.submit(
-            comprrae.measure, early_setup, sim, out / "sim" / comprrae.WORK_DIR, progress)
+            comprrae.measure, early_setup, sim, out / "sim" / comprrae.WORK_DIR, progress,
+            simulate_layers)
         collect()
         outcome = simulating.result()
         measured = None if measuring is None else measuring.result()
@@ -144,7 +154,7 @@ def _build(out: Path, *, quick: bool, full: bool, sim: str, table: EnergyTable,
     sparse_data = None
     if set(sparse.NETWORKS) <= set(workloads):
         sparse_data = sparse.sparsity_part(variant, sim, out / "sim" / "sparse", progress,
-                                           table)
+                                           table, simulate_layers)
         problems += sparse_data["problems"]
 
     progress("plots")

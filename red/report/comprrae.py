@@ -87,13 +87,16 @@ from red.early import (EarlySpec, OutputStage, early_applies, not_applied_reason
                        output_error, whole_sum_condition)
 from red.golden import crossbar_deconv2d, deconv2d, early_deconv2d
 from red.mapping import schedule
-from red.model import RTL_MODES, Estimate, early_estimate, rtl_vs_model
+from red.model import Estimate, early_estimate
+from red.modes import RTL_MODES
+from red.verdict import check
 from red.workloads import get_workload
 
+from .claims import CLAIMS, COMPRRAE
 from .plan import QUICK, QUICK_TILE, REPORT_TILES
 from .rtl import SEED
 
-__all__ = ["NETWORK", "EPS", "SPECS", "PERCENTILE", "CLAIMS", "QUICK_CHAIN", "Setup",
+__all__ = ["NETWORK", "EPS", "SPECS", "PERCENTILE", "QUICK_CHAIN", "Setup",
            "LayerData", "ModelRun", "Measured", "setup", "requantise", "fold_batch_norm",
            "chain_data", "all_cin_tile", "group_loads", "measure", "section"]
 
@@ -115,12 +118,6 @@ WORK_DIR = "comprrae"
 
 #: Percentile of a ReLU output that requantisation maps to the largest input code.
 PERCENTILE = 99.9
-
-#: CompRRAE's reported figures (RED_TILE.md, "Background"). Its accuracy loss is a
-#: classification accuracy, not an output error like ours.
-CLAIMS = {"computations_removed": 0.70, "throughput": 2.8, "energy_efficiency": 2.9,
-          "accuracy_loss": 0.002,
-          "source": "CompRRAE (arXiv 2019), as summarised in RED_TILE.md"}
 
 #: ``--quick``'s chain on the quick tile: DCGAN's four layers scaled down, with PyTorch
 #: DCGAN's K4 s2 p1 so that the kernel fits the quick tile's groups (K5 would fold, and
@@ -385,12 +382,13 @@ def _stage(d: LayerData, spec: EarlySpec) -> OutputStage:
     return OutputStage(d.bias, True, spec)
 
 
-def measure(config: Setup, sim: str, work_dir: Path,
-            progress: Callable[[str], None]) -> Measured:
-    """Generate the data, simulate the RTL runs in ``work_dir`` and compute the model
-    side (module docstring)."""
+def measure(config: Setup, sim: str, work_dir: Path, progress: Callable[[str], None],
+            simulate_layers: Callable) -> Measured:
+    """Generate the data, simulate the RTL runs in ``work_dir`` with ``simulate_layers``
+    (:func:`red.sim.session.simulate_layers`) and compute the model side (module
+    docstring)."""
     from red.sim.runner import SimulationError
-    from red.sim.session import LayerRun, simulate_layers
+    from red.sim.session import LayerRun
 
     tile, seconds = config.tile, {}
     started = time.monotonic()
@@ -516,13 +514,11 @@ def _reason(layer: LayerSpec, tile: TileConfig, applies: bool) -> str:
 def _checked(layer: LayerSpec, run, result, est: Estimate) -> tuple[dict, list[str]]:
     """An RTL run held to the golden output and to the model ``est``."""
     spec = run.stage.early
-    differing = rtl_vs_model(result.counters, result.passes, est)
-    where = f"CompRRAE {layer.name} {run.mode.upper()} early {spec}"
-    problems = [] if result.match else [f"{where}: RTL output != golden output"]
-    problems += [f"{where}: {name} RTL {rtl} != model {modelled}"
-                 for name, (rtl, modelled) in differing.items()]
+    verdict = check(result.y, result.y_golden, result.counters, result.passes, est,
+                    where=f"CompRRAE {layer.name} {run.mode.upper()} early {spec}")
+    differing, problems = verdict.model, verdict.problems
     return {"mode": run.mode, "early": spec.mode, "passes": result.passes,
-            "golden_match": result.match, "model_equal": not differing,
+            "golden_match": verdict.golden_match, "model_equal": verdict.model_equal,
             "differing": {name: list(pair) for name, pair in differing.items()},
             "counters": dict(result.counters)}, problems
 
@@ -598,7 +594,7 @@ def section(config: Setup, measured: Measured) -> tuple[dict, list[str]]:
     part = {
         "network": NETWORK, "tile": config.tile_key, "seed": SEED,
         "percentile": PERCENTILE, "specs": [spec.describe() for spec in SPECS],
-        "claims": CLAIMS, "seconds": measured.seconds, "sim_error": measured.error,
+        "claims": CLAIMS[COMPRRAE], "seconds": measured.seconds, "sim_error": measured.error,
         "data": {"chain": [layer.describe() for layer in config.chain],
                  "layers": measured.chain_stats},
         "layers": layers,

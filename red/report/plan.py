@@ -23,7 +23,8 @@ from typing import Callable
 
 from red.config import PAPER_TILE, LayerSpec, TileConfig
 from red.mapping import schedule
-from red.model import RTL_MODES, Estimate
+from red.model import Estimate
+from red.modes import RTL_MODES
 from red.workloads import get_workload
 
 __all__ = ["REPORT_WORKLOADS", "REPORT_TILES", "RTL_NETWORKS", "RTL_CYCLE_BUDGET",

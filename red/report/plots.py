@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 
 from red.energy import COMPONENTS
-from red.model import MODES
+from red.modes import MODES
 
-from .sweep import PAPER_CLAIMS
+from .claims import CLAIMS
 
 __all__ = ["plot_speedups", "plot_energy"]
 
@@ -29,7 +29,7 @@ def plot_speedups(model: dict, path: Path) -> None:
     names = [entry["name"] for entry in layers]
     x = np.arange(len(names))
     fig, ax = plt.subplots(figsize=(max(7.0, 0.8 * len(names) + 2), 4.5))
-    lo, hi = PAPER_CLAIMS["DATE 2019"]["speedup_vs_zp"]
+    lo, hi = CLAIMS["DATE 2019"]["speedup_vs_zp"]
     ax.axhspan(lo, hi, color="tab:green", alpha=0.12,
                label=f"DATE 2019 RED vs zero insertion: {lo}x-{hi}x")
     series = ((-0.3, "speedup", "red_vs_zp", "RED vs ZP, total cycles", "tab:blue", None),

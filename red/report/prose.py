@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from red.counters import CYCLE_COUNTERS
 from red.energy import COMPONENTS
-from red.model import MODES, RTL_MODES
+from red.modes import MODES, RTL_MODES
 
 from .markdown import md_table, percent, ratio, span
 from .plan import QUICK
 from .sparse import render_sparsity
-from .sweep import PAPER_CLAIMS
+from .claims import CLAIMS
 
 __all__ = ["render_markdown"]
 
@@ -273,7 +273,7 @@ def _figures_section(report: dict) -> list[str]:
 def _papers_section(report: dict) -> list[str]:
     ours_l = report["summary"]["ours"]["layers"]
     ours_n = report["summary"]["ours"]["networks"]
-    date, tcad = PAPER_CLAIMS["DATE 2019"], PAPER_CLAIMS["TCAD 2020"]
+    date, tcad = CLAIMS["DATE 2019"], CLAIMS["TCAD 2020"]
 
     def span(values, fmt):
         return f"{fmt(values[0])} - {fmt(values[1])}"
@@ -324,7 +324,7 @@ def _why(report: dict) -> str:
     layers, networks = report["model"]["layers"], report["model"]["networks"]
     tiles = report["plan"]["tiles"]
     ours = report["summary"]["ours"]["layers"]
-    date = PAPER_CLAIMS["DATE 2019"]
+    date = CLAIMS["DATE 2019"]
     lines = [
         "Why our figures land where they do:", "",
         "- *Same arrays, one weight copy.* ZP is zero insertion on the very same tile "

@@ -20,7 +20,8 @@ import numpy as np
 
 from red.counters import CYCLE_COUNTERS
 from red.energy import EnergyTable, energy_from_counters, energy_from_estimate
-from red.model import MIRRORED_COUNTERS, rtl_vs_model
+from red.model import MIRRORED_COUNTERS
+from red.verdict import check
 
 from .plan import Plan, PlannedRun
 from .sweep import ModelCache
@@ -61,12 +62,13 @@ def _throttled(progress: Callable[[str], None], prefix: str) -> Callable[[str], 
     return forward
 
 
-def simulate(plan: Plan, sim: str, work_dir: Path,
-             progress: Callable[[str], None]) -> RtlOutcome:
-    """Simulate every run of ``plan`` that the RTL runs; one simulation per tile, in
+def simulate(plan: Plan, sim: str, work_dir: Path, progress: Callable[[str], None],
+             simulate_layers: Callable) -> RtlOutcome:
+    """Simulate every run of ``plan`` that the RTL runs with ``simulate_layers`` (the
+    signature of :func:`red.sim.session.simulate_layers`); one simulation per tile, in
     ``work_dir/<tile key>``."""
     from red.sim.runner import SimulationError
-    from red.sim.session import LayerRun, random_layer_data, simulate_layers
+    from red.sim.session import LayerRun, random_layer_data
 
     outcome = RtlOutcome(results={}, errors={}, seconds={})
     rng = np.random.default_rng(SEED)
@@ -104,27 +106,27 @@ def _entry(run: PlannedRun) -> dict:
 
 def _checked(plan: Plan, run: PlannedRun, result, model: ModelCache,
              table: EnergyTable) -> dict:
-    """An RTL run held to the golden (``result.match``) and to the model."""
+    """An RTL run held to the golden and to the model (:func:`red.verdict.check`)."""
     layer, tile, counters = run.simulated, plan.tiles[run.tile], result.counters
     est = model(layer, tile, run.mode)
-    verdict = rtl_vs_model(counters, result.passes, est)
-    differing = {name: {"rtl": rtl, "model": modelled}
-                 for name, (rtl, modelled) in verdict.items() if name in EVENTS}
-    cycles_equal = not any(name in verdict for name in CYCLE_COUNTERS)
-    entry = {
+    where = f"{run.layer.name}{' (scaled)' if run.scaled else ''} {run.mode.upper()}"
+    verdict = check(result.y, result.y_golden, counters, result.passes, est, where=where)
+    return {
         "passes": {"rtl": result.passes, "model": est.passes},
         "rtl": {name: counters[name] for name in CYCLE_COUNTERS},
         "model": {name: getattr(est, name) for name in CYCLE_COUNTERS},
-        "golden_match": result.match,
-        "cycles_equal": cycles_equal,
-        "events_equal": not differing,
-        "differing_events": differing,
+        "golden_match": verdict.golden_match,
+        "cycles_equal": not any(name in verdict.model for name in CYCLE_COUNTERS),
+        "events_equal": not any(name in verdict.model for name in EVENTS),
+        "differing_events": {name: {"rtl": rtl, "model": modelled}
+                             for name, (rtl, modelled) in verdict.model.items()
+                             if name in EVENTS},
         "energy_pj": {"rtl_counters": energy_from_counters(counters, layer, tile, table).total,
                       "model": energy_from_estimate(est, layer, tile, table).total},
         "counters": dict(counters),
+        "ok": verdict.ok,
+        "problems": verdict.problems,
     }
-    entry["ok"] = result.match and not verdict
-    return entry
 
 
 def rtl_part(plan: Plan, outcome: RtlOutcome, model: ModelCache, table: EnergyTable,
@@ -148,27 +150,10 @@ def rtl_part(plan: Plan, outcome: RtlOutcome, model: ModelCache, table: EnergyTa
             entry.update(_checked(plan, run, result, model, table))
             if not run.scaled:
                 figures[run.layer.name, run.mode] = (result.counters, result.passes)
-            problems += _problems(entry)
+            problems += entry.pop("problems")
         entries.append(entry)
     problems += [f"RTL simulation of tile {key} failed: {error}"
                  for key, error in outcome.errors.items()]
     part = {"sim": sim, "seed": SEED, "stall": 0.0, "seconds": outcome.seconds, "errors": outcome.errors,
             "mirrored_events": list(EVENTS), "runs": entries}
     return part, figures, problems
-
-
-def _problems(entry: dict) -> list[str]:
-    where = f"{entry['name']}{' (scaled)' if entry['scaled'] else ''} {entry['mode'].upper()}"
-    problems = []
-    if not entry["golden_match"]:
-        problems.append(f"{where}: RTL output != golden output")
-    for name in CYCLE_COUNTERS:
-        if entry["rtl"][name] != entry["model"][name]:
-            problems.append(f"{where}: {name} RTL {entry['rtl'][name]} != model "
-                            f"{entry['model'][name]}")
-    if entry["passes"]["rtl"] != entry["passes"]["model"]:
-        problems.append(f"{where}: passes RTL {entry['passes']['rtl']} != model "
-                        f"{entry['passes']['model']}")
-    for name, pair in entry["differing_events"].items():
-        problems.append(f"{where}: {name} RTL {pair['rtl']} != model {pair['model']}")
-    return problems

@@ -44,7 +44,7 @@ energy (:mod:`red.energy`), and against ``dense`` the speed-up (total cycles) an
 efficiency (energy ratio). ``rtl`` (the witness, :func:`witness`): at
 :data:`RTL_LEVEL`, layers run on their report tile in RED mode dense and with the
 ``pruned`` mapping (:class:`red.sim.session.LayerRun` with ``reorder``); each run must
-equal the golden output and the model (:func:`red.model.rtl_vs_model`), else it is a
+equal the golden output and the model (:func:`red.verdict.check`), else it is a
 problem. Which layers the RTL runs: :data:`RTL_LAYERS` by default (chosen for time),
 every layer with ``--full``, the quick layers with ``--quick``.
 
@@ -67,12 +67,15 @@ import numpy as np
 from red.config import LayerSpec, TileConfig
 from red.energy import Energy, EnergyTable, energy_from_counters, energy_from_estimate
 from red.mapping import schedule
-from red.model import estimate, rtl_vs_model
+from red.model import estimate
+from red.signals import abandoned_on_interrupt, quiet_worker
 from red.sparsity import (ALGORITHM, Reordering, apply_permutation, block_mask,
                           prune_blocks, relative_output_error, reorder_channels,
                           synthetic_weights, undo_permutation, unstructured_prune)
+from red.verdict import check
 from red.workloads import get_workload
 
+from .claims import CLAIMS, SPARSITY
 from .markdown import md_table, percent, ratio, span
 from .plan import FULL, QUICK, QUICK_SHAPES, QUICK_TILE, REPORT_TILES
 from .rtl import SEED
@@ -80,7 +83,7 @@ from .sweep import MODEL_WORKERS
 
 __all__ = ["NETWORKS", "LEVELS", "SIZES", "QUICK_SIZES", "WEIGHTS", "INPUT_SIGMA",
            "ERROR_PIXELS",
-           "RTL_LEVEL", "RTL_LAYERS", "STAGES", "PAPER", "Setup", "Mapping", "setup",
+           "RTL_LEVEL", "RTL_LAYERS", "STAGES", "Setup", "Mapping", "setup",
            "crossbar_tile", "weights", "layer_input", "sparse_mapping", "witness",
            "sparsity_part", "render_sparsity"]
 
@@ -126,13 +129,6 @@ _STAGE_NAMES = {"dense": "dense", "reordered": "reordered", "pruned": "block-pru
 #: Figures of the RTL and model runs (beside passes and energy).
 _COUNTS = ("total_cycles", "compute_cycles", "adc_conversions", "row_drives",
            "skipped_blocks")
-
-#: "Learning the sparsity for ReRAM" as RED_TILE.md summarises it.
-PAPER = {"energy_efficiency": (3.0, 5.0), "speedup": (2.5, 6.0),
-         "how": "weights clustered and reordered so that zeros fill whole crossbars, then "
-                "crossbars pruned, at almost no accuracy loss",
-         "source": "Learning the sparsity for ReRAM (ASP-DAC 2019), as summarised in "
-                   "RED_TILE.md"}
 
 
 @dataclass(frozen=True)
@@ -299,25 +295,24 @@ def _checked(stage: str, layer: LayerSpec, tile: TileConfig, result, blocks,
              table: EnergyTable) -> tuple[dict, list[str]]:
     """An RTL run's figures, held to the golden (``result.match``) and the model."""
     est = estimate(layer, tile, "red", blocks)
-    verdict = rtl_vs_model(result.counters, result.passes, est)
+    verdict = check(result.y, result.y_golden, result.counters, result.passes, est,
+                    where=f"sparsity {layer.name} {stage} at {RTL_LEVEL:.0%}")
     figure = _figure("rtl", result.passes, result.counters,
                      energy_from_counters(result.counters, layer, tile, table))
-    figure.update(golden_match=result.match,
+    figure.update(golden_match=verdict.golden_match,
                   differing={name: {"rtl": rtl, "model": model}
-                             for name, (rtl, model) in verdict.items()})
-    where = f"sparsity {layer.name} {stage} at {RTL_LEVEL:.0%}"
-    problems = [] if result.match else [f"{where}: RTL output != golden output"]
-    problems += [f"{where}: {name} RTL {rtl} != model {model}"
-                 for name, (rtl, model) in verdict.items()]
+                             for name, (rtl, model) in verdict.model.items()})
+    problems = verdict.problems
     return figure, problems
 
 
 def witness(config: Setup, sim: str, work_dir: Path, progress: Callable[[str], None],
-            table: EnergyTable) -> tuple[dict, list[str]]:
-    """Run the simulated layers dense and sparse on the RTL, one simulation per tile in
+            table: EnergyTable, simulate_layers: Callable) -> tuple[dict, list[str]]:
+    """Run the simulated layers dense and sparse on the RTL with ``simulate_layers``
+    (:func:`red.sim.session.simulate_layers`), one simulation per tile in
     ``work_dir/<tile key>``; the section's ``rtl`` part and its problems."""
     from red.sim.runner import SimulationError
-    from red.sim.session import LayerRun, simulate_layers
+    from red.sim.session import LayerRun
 
     entries, problems, seconds, errors = [], [], {}, {}
     for key, tile in config.tiles.items():
@@ -400,9 +395,10 @@ def _weight_count(layer: LayerSpec) -> int:
 
 
 def sparsity_part(variant: str, sim: str, work_dir: Path, progress: Callable[[str], None],
-                  table: EnergyTable) -> dict:
+                  table: EnergyTable, simulate_layers: Callable) -> dict:
     """``report.json``'s ``sparsity`` section (module docstring), with its problems
-    under ``"problems"`` (RTL != golden, RTL != model, failed simulations).
+    under ``"problems"`` (RTL != golden, RTL != model, failed simulations); the RTL runs
+    with ``simulate_layers`` (:func:`red.sim.session.simulate_layers`).
 
     The model sweep runs in forked worker processes while this process drives the
     simulator; call it before starting threads (a forked thread's locks stay held).
@@ -415,14 +411,16 @@ def sparsity_part(variant: str, sim: str, work_dir: Path, progress: Callable[[st
     jobs.sort(key=lambda job: -_weight_count(job[2]))
     progress(f"sparsity: {len(config.layers)} layers x {len(LEVELS)} levels x "
              f"{len(config.sizes)} crossbar sizes in {MODEL_WORKERS} processes ...")
-    with ProcessPoolExecutor(MODEL_WORKERS, mp_context=get_context("fork")) as pool:
+    with abandoned_on_interrupt(ProcessPoolExecutor(
+            MODEL_WORKERS, mp_context=get_context("fork"), initializer=quiet_worker)) as pool:
         futures = {}
         for seed, key, layer, level in jobs:
             futures[seed, level] = pool.submit(_layer_level, layer, config.tiles[key], seed,
                                                level, config.sizes, table)
             # Reported as it finishes, while this process drives the simulator.
             futures[seed, level].add_done_callback(_reporter(progress, layer.name, level))
-        rtl, problems = witness(config, sim, Path(work_dir), progress, table)
+        rtl, problems = witness(config, sim, Path(work_dir), progress, table,
+                                simulate_layers)
         levels = {job: future.result()[0] for job, future in futures.items()}
     layers = [{"name": layer.name, "network": layer.name.split(".")[0], "tile": key,
                "seed": seed, "layer": layer.describe(),
@@ -442,7 +440,7 @@ def sparsity_part(variant: str, sim: str, work_dir: Path, progress: Callable[[st
         "layers": layers,
         "networks": _networks(layers, config.sizes),
         "rtl": rtl,
-        "paper": PAPER,
+        "paper": CLAIMS[SPARSITY],
         "problems": problems,
         "seconds": round(time.monotonic() - started, 1),
     }

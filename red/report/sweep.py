@@ -27,30 +27,18 @@ from red.config import LayerSpec, TileConfig
 from red.counters import CYCLE_COUNTERS
 from red.energy import COMPONENTS, EnergyTable, energy_from_counters, energy_from_estimate
 from red.mapping import schedule
-from red.model import MODES, Estimate, estimate, speedups, sum_estimates
+from red.model import Estimate, estimate, speedups, sum_estimates
+from red.modes import MODES
+from red.signals import abandoned_on_interrupt, quiet_worker
 from red.timing import pass_timing
 from red.workloads import get_workload
 
-__all__ = ["PAPER_CLAIMS", "ARRAY_READ_NS", "RERAM_SET_PULSE_NS", "RERAM_RESET_PULSE_NS",
+from .claims import CLAIMS, RED_PAPERS
+
+__all__ = ["ARRAY_READ_NS", "RERAM_SET_PULSE_NS", "RERAM_RESET_PULSE_NS",
            "RERAM_CELL_WRITE_PJ", "RERAM_WRITE_SOURCE", "MODEL_WORKERS", "ModelCache", "model_events",
            "mode_figure", "reprogramming", "resident", "model_keys", "model_part",
            "summary"]
-
-#: The papers' reported ranges (RED_TILE.md, "Background"). ``speedup_vs_zp`` and
-#: ``energy_reduction_vs_zp`` compare with a zero-insertion ReRAM design (DATE); the
-#: TCAD ranges compare with several ReRAM and CMOS designs.
-PAPER_CLAIMS = {
-    "DATE 2019": {
-        "baseline": "zero-insertion ReRAM accelerator",
-        "speedup_vs_zp": (3.69, 31.15),
-        "energy_reduction_vs_zp": (0.08, 0.8836),
-    },
-    "TCAD 2020": {
-        "baseline": "ReRAM and CMOS deconvolution designs",
-        "speedup": (4.0, 56.16),
-        "energy_efficiency": (1.05, 18.17),
-    },
-}
 
 #: One tile cycle in nanoseconds: the tile applies one bit plane per cycle, and an
 #: ISAAC-style 128x128 array reads one bit plane in 100 ns (RED_TILE.md, ISAAC-style
@@ -123,7 +111,8 @@ class ModelCache:
         before starting threads (a forked thread's locks stay held); the value is a
         function that waits for the results and stores them, one progress line each."""
         todo = list(dict.fromkeys(key for key in keys if key not in self._results))
-        with ProcessPoolExecutor(MODEL_WORKERS, mp_context=get_context("fork")) as pool:
+        with abandoned_on_interrupt(ProcessPoolExecutor(
+                MODEL_WORKERS, mp_context=get_context("fork"), initializer=quiet_worker)) as pool:
             jobs = {pool.submit(_modelled, *key): key for key in todo}
 
             def collect() -> None:
@@ -310,4 +299,8 @@ def summary(model: dict) -> dict:
         }
     return {"ours": ours, "papers": {name: {key: list(value) if isinstance(value, tuple)
                                             else value for key, value in claim.items()}
-                                     for name, claim in PAPER_CLAIMS.items()}}
+                                     for name, claim in _red_claims()}}
+
+
+def _red_claims():
+    return ((name, CLAIMS[name]) for name in RED_PAPERS)
