@@ -23,14 +23,14 @@ if __name__ == "__main__":          # python -m red.cli: as the console script, 
     signals.defer()
 
 from .config import ConfigError, LayerSpec, TileConfig
-from .counters import CYCLE_COUNTERS
-from .inputs import config_arg, load_array
-from .mapping import schedule
+from .inputs import config_arg, load_array, load_sparsity
 from .cache import cache_root
 from .outdir import OutputFolder
-from .model import ISAAC_TILE, check_model_size, compare, estimate, speedups, sum_estimates
+from .model import ISAAC_TILE, check_model_size, estimate
+from . import model_table
+from .model_table import ALL_MODES
 from .modes import MODES, RTL_MODES
-from .verdict import check
+from .simulate import EXIT_MISMATCH
 from .workloads import WORKLOADS, get_workload
 from .sim import DEFAULT_SIMULATOR, SIMULATORS, expected_seconds, human_duration
 
@@ -61,19 +61,6 @@ class _Parser(argparse.ArgumentParser):
 
 # -- red model -----------------------------------------------------------------------
 
-_ALL_MODES = "all"
-
-#: Columns of the single-mode table: (header, Estimate field); ``steps`` has no total.
-_EVENT_COLUMNS = (
-    ("passes", "passes"), ("steps", "steps"), ("cycles", "total_cycles"),
-    ("group act.", "group_activations"), ("gated", "gated_group_steps"),
-    ("wasted", "wasted_group_steps"), ("ADC conv.", "adc_conversions"),
-    ("row drives", "row_drives"), ("input reads", "input_buffer_reads"),
-    ("merge adds", "merge_additions"), ("psum reads", "psum_buffer_reads"),
-    ("psum writes", "psum_buffer_writes"),
-)
-
-
 def add_model_parser(subparsers) -> None:
     """Register ``red model``: the analytical cycle and event model."""
     parser = subparsers.add_parser(
@@ -97,7 +84,7 @@ def add_model_parser(subparsers) -> None:
                         help="the tile (default: the ISAAC-style tile); fields not given "
                              "take TileConfig's defaults, as in red sim, e.g. "
                              "rows=256,kernel=8")
-    parser.add_argument("--mode", choices=(*MODES, _ALL_MODES), default=_ALL_MODES,
+    parser.add_argument("--mode", choices=(*MODES, ALL_MODES), default=ALL_MODES,
                         help="compare all modes (default) or list one mode's event counts")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.set_defaults(run=run_model)
@@ -113,69 +100,6 @@ def _format_tile(tile: TileConfig) -> str:
     return ", ".join(f"{key}={value}" for key, value in dataclasses.asdict(tile).items())
 
 
-def _label(layer: LayerSpec) -> str:
-    return layer.name or "layer"
-
-
-def _shape(layer: LayerSpec) -> str:
-    return (f"{layer.cin}->{layer.cout} {layer.h}x{layer.w}->{layer.ho}x{layer.wo} "
-            f"k{layer.k} s{layer.s} p{layer.p} op{layer.op}")
-
-
-def _speedup(ratio: float) -> str:
-    return f"{ratio:.2f}x"
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    """Align columns: the first two (name, shape) left, the numbers right."""
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-
-    def line(cells):
-        return "  ".join(cell.ljust(width) if i < 2 else cell.rjust(width)
-                         for i, (cell, width) in enumerate(zip(cells, widths))).rstrip()
-
-    return "\n".join([line(header), line(["-" * width for width in widths]),
-                      *map(line, rows)])
-
-
-def _compare_report(layers, tile, with_total: bool) -> tuple[str, dict]:
-    results = [compare(layer, tile) for layer in layers]
-    header = ["layer", "shape", "passes", *(f"{mode.upper()} cycles" for mode in MODES),
-              "RED vs ZP", "RED vs PF"]
-    rows = [[_label(layer), _shape(layer), str(result["red"].passes),
-             *(str(result[mode].total_cycles) for mode in MODES),
-             _speedup(result["red_vs_zp"]), _speedup(result["red_vs_pf"])]
-            for layer, result in zip(layers, results)]
-    data = {"layers": [{"name": _label(layer), "layer": layer.describe(),
-                        **{mode: result[mode].as_dict() for mode in MODES},
-                        "red_vs_zp": result["red_vs_zp"], "red_vs_pf": result["red_vs_pf"]}
-                       for layer, result in zip(layers, results)]}
-    if with_total:
-        totals = {mode: sum_estimates(result[mode] for result in results) for mode in MODES}
-        total_speedups = speedups({mode: totals[mode]["total_cycles"] for mode in MODES})
-        rows.append(["total", "", str(totals["red"]["passes"]),
-                     *(str(totals[mode]["total_cycles"]) for mode in MODES),
-                     _speedup(total_speedups["red_vs_zp"]),
-                     _speedup(total_speedups["red_vs_pf"])])
-        data["total"] = {**totals, **total_speedups}
-    return _table(header, rows), data
-
-
-def _mode_report(layers, tile, mode: str, with_total: bool) -> tuple[str, dict]:
-    estimates = [estimate(layer, tile, mode) for layer in layers]
-    header = ["layer", "shape", *(title for title, _ in _EVENT_COLUMNS)]
-    rows = [[_label(layer), _shape(layer),
-             *(str(getattr(est, field)) for _, field in _EVENT_COLUMNS)]
-            for layer, est in zip(layers, estimates)]
-    data = {"layers": [{"name": _label(layer), "layer": layer.describe(), mode: est.as_dict()}
-                       for layer, est in zip(layers, estimates)]}
-    if with_total:
-        totals = sum_estimates(estimates)
-        rows.append(["total", "", *(str(totals.get(field, "")) for _, field in _EVENT_COLUMNS)])
-        data["total"] = {mode: totals}
-    return _table(header, rows), data
-
-
 def run_model(args: argparse.Namespace) -> int:
     """Execute ``red model``: print the table (or JSON) and return 0."""
     tile = ISAAC_TILE if args.tile is None else config_arg(args.tile, TileConfig, "tile")
@@ -184,18 +108,15 @@ def run_model(args: argparse.Namespace) -> int:
     else:
         layers, with_total = get_workload(args.workload), True
     for layer in layers:
-        check_model_size(layer, tile, MODES if args.mode == _ALL_MODES else (args.mode,))
-    if args.mode == _ALL_MODES:
-        table, data = _compare_report(layers, tile, with_total)
-    else:
-        table, data = _mode_report(layers, tile, args.mode, with_total)
+        check_model_size(layer, tile, MODES if args.mode == ALL_MODES else (args.mode,))
+    data = model_table.compute(layers, tile, args.mode, with_total)
     if args.json:
         print(json.dumps({"tile": dataclasses.asdict(tile), "mode": args.mode, **data},
                          indent=2))
     else:
-        title = f"mode {args.mode}" if args.mode != _ALL_MODES else "RED vs ZP vs PF"
+        title = f"mode {args.mode}" if args.mode != ALL_MODES else "RED vs ZP vs PF"
         print(f"{title}; tile {_format_tile(tile)}")
-        print(table)
+        print(model_table.render(data, args.mode))
     return 0
 
 
@@ -243,8 +164,6 @@ def run_gen(args: argparse.Namespace) -> int:
 
 
 # -- red sim -------------------------------------------------------------------------
-
-EXIT_MISMATCH = 1
 
 #: What ``red sim`` writes into ``--out`` (a later run replaces red's own copies of
 #: these and refuses to touch a user's; see :mod:`red.outdir`).
@@ -298,8 +217,42 @@ def add_sim_parser(subparsers) -> None:
 
 def run_sim(args: argparse.Namespace) -> int:
     """Execute ``red sim``; see :func:`add_sim_parser`."""
-    import numpy as np
+    job = _sim_job(args)
+    from red.sim.runner import SimulationError
+    from .simulate import simulate
+    cache_root()                          # an unusable cache fails before any work
+    with OutputFolder(args.out, "sim", owned=SIM_OUTPUTS) as folder:
+        layer, tile = job.layer, job.tile
+        print(f"red sim: {layer} mode={job.mode} on {job.sim}; seed {job.seed}, stall "
+              f"{job.stall} (hardware generators); tile {_format_tile(tile)}", flush=True)
+        cycles = estimate(layer, tile, job.mode).total_cycles
+        wall = expected_seconds(job.sim, tile.rows, tile.cols, cycles)
+        print(f"red sim: generating, building (cached) and simulating {cycles:,} cycles "
+              f"(the model's count), about {human_duration(wall)} on {job.sim} ...",
+              flush=True)
+        try:
+            report = simulate(job, folder.scratch)
+        except SimulationError as exc:
+            print(f"red: error: {str(exc).splitlines()[0]}", file=sys.stderr)
+            return EXIT_MISMATCH
+        report.save(folder.scratch)
+        folder.commit()
+    said = "RTL == golden" if report.verdict.golden_match else "MISMATCH: RTL != golden"
+    print(f"red sim: {said}; {len(report.plan)} pass(es); cycles total "
+          f"{report.counters['total_cycles']}, compute {report.counters['compute_cycles']} "
+          f"(model {report.estimate.total_cycles}, {report.estimate.compute_cycles})")
+    for problem in report.problems:
+        print(f"red sim: {problem}", file=sys.stderr)
+    print(f"red sim: report {folder.path / 'report.json'}")
+    return report.exit_status
 
+
+def _sim_job(args: argparse.Namespace):
+    """The :class:`~red.simulate.SimJob` of ``red sim``'s arguments, every input checked
+    (one line each) before any work."""
+    import numpy as np
+    from .early import EarlySpec, OutputStage
+    from .simulate import SimJob
     layer = config_arg(args.layer, LayerSpec, "layer")
     tile = config_arg(args.tile, TileConfig, "tile")
     tile.check_layer(layer)
@@ -319,13 +272,13 @@ def run_sim(args: argparse.Namespace) -> int:
     if args.w is not None:
         w = load_array(args.w, f"--w {args.w}", (layer.cin, layer.cout, layer.k, layer.k),
                        tile.w_bits)
-    reorder = None
+    reorder, source = None, None
     if args.sparsity is not None:
-        w, reorder = _load_sparsity(args.sparsity, layer, tile)
+        w, reorder = load_sparsity(args.sparsity, layer, tile)
+        source = f"red sparsify {args.sparsity}"
     elif args.sparse:
         from .sparsity import reorder_channels
-        reorder = reorder_channels(w, tile)
-    from .early import EarlySpec, OutputStage
+        reorder, source = reorder_channels(w, tile), "red sim --sparse"
     bias = None if args.bias is None else load_array(args.bias, f"--bias {args.bias}",
                                                      (layer.cout,), tile.bias_width)
     stage = OutputStage(bias, args.relu, EarlySpec.parse(args.early))
@@ -334,164 +287,12 @@ def run_sim(args: argparse.Namespace) -> int:
                           f"one or the other")
     if stage.early.on:
         tile = dataclasses.replace(tile, early_termination=1)
-
     from red.sim.runner import default_simulator
     sim = args.sim or default_simulator()
     if sim not in SIMULATORS:
         raise ConfigError(f"SIM={sim!r} is invalid: choose {' or '.join(SIMULATORS)}")
-    cache_root()                          # an unusable cache fails before any work
-    with OutputFolder(args.out, "sim", owned=SIM_OUTPUTS) as folder:
-        status = _simulate(args, layer, tile, sim, x, w, stage, reorder, folder.scratch)
-        if status is not None:
-            folder.commit()
-            print(f"red sim: report {folder.path / 'report.json'}")
-    return EXIT_MISMATCH if status is None else status
-
-
-def _early_report(layer: LayerSpec, tile: TileConfig, mode: str, x, w, stage) -> dict:
-    """``report.json``'s ``early`` section and, under ``estimate``, the model of the run
-    (:func:`red.model.early_estimate` where early termination applies)."""
-    from .early import early_applies, not_applied_reason, output_error
-    from .golden import early_deconv2d
-    from .model import early_estimate
-    section = stage.early.describe() | {"applied": early_applies(layer, tile, stage.early)}
-    if not section["applied"]:
-        if stage.early.on:
-            section["reason"] = not_applied_reason(layer, tile)
-        return section | {"estimate": estimate(layer, tile, mode)}
-    outcome = early_deconv2d(x, w, layer.s, layer.p, layer.op, flow=mode, early=stage.early,
-                             bias=stage.bias, relu=stage.relu, **tile.crossbar_params)
-    section["error_vs_exact"] = output_error(outcome.y, outcome.exact)
-    return section | {"estimate": early_estimate(layer, tile, mode, stage.early, outcome)}
-
-
-def _load_sparsity(folder: str, layer: LayerSpec, tile: TileConfig):
-    """The weights in the layer's channel order and the :class:`~red.sparsity.Reordering`
-    that ``red sparsify`` wrote into ``folder``, refused with one line unless they fit
-    the layer and the tile."""
-    import numpy as np
-    from pathlib import Path
-    from .sparsity import Reordering, block_mask, undo_permutation
-    where = Path(folder)
-    if not where.is_dir():
-        raise ConfigError(f"--sparsity {folder}: not a folder (red sparsify --out writes one)")
-    perms = {}
-    for name, n in (("perm_in", layer.cin), ("perm_out", layer.cout)):
-        perm = load_array(where / f"{name}.npy", f"--sparsity {where / name}.npy", (n,), 64)
-        if sorted(perm.tolist()) != list(range(n)):
-            raise ConfigError(f"--sparsity {where / name}.npy: not a permutation of "
-                              f"0..{n - 1}")
-        perms[name] = perm
-    shape = (layer.cin, layer.cout, layer.k, layer.k)
-    permuted = load_array(where / "w.npy", f"--sparsity {where / 'w.npy'}", shape,
-                          tile.w_bits)
-    mask = load_array(where / "block_mask.npy", f"--sparsity {where / 'block_mask.npy'}",
-                      ("cout_tiles", "cin_tiles", layer.k, layer.k), 2)
-    if not np.array_equal(mask.astype(bool), block_mask(permuted, tile)):
-        raise ConfigError(f"--sparsity {where / 'block_mask.npy'}: does not match w.npy on "
-                          f"this tile (rows={tile.rows}, logical columns "
-                          f"{tile.logical_cols}): run red sparsify with the same --tile")
-    reorder = Reordering(perms["perm_in"], perms["perm_out"],
-                         empty_blocks=int((~mask.astype(bool)).sum()))
-    return undo_permutation(permuted, reorder.perm_in, reorder.perm_out), reorder
-
-
-def _simulate(args, layer: LayerSpec, tile: TileConfig, sim: str, x, w, stage, reorder,
-              out) -> int | None:
-    """Run ``red sim`` into the scratch folder ``out``; return the exit status, or None
-    when the simulation itself failed (nothing to keep)."""
-    import numpy as np
-    from red.sim.runner import SimulationError
-    from red.sim.session import LayerRun, simulate_layers
-    np.save(out / "x.npy", x)
-    np.save(out / "w.npy", w)
-    if stage.bias is not None:
-        np.save(out / "bias.npy", stage.bias)
-    print(f"red sim: {layer} mode={args.mode} on {sim}; seed {args.seed}, stall {args.stall} "
-          f"(hardware generators); tile {_format_tile(tile)}", flush=True)
-    cycles = estimate(layer, tile, args.mode).total_cycles
-    wall = expected_seconds(sim, tile.rows, tile.cols, cycles)
-    print(f"red sim: generating, building (cached) and simulating {cycles:,} cycles (the "
-          f"model's count), about {human_duration(wall)} on {sim} ...", flush=True)
-    try:
-        results, run = simulate_layers(
-            tile, [LayerRun(layer, args.mode, x, w, stage, reorder)], sim=sim,
-            work_dir=out / "sim", seed=args.seed, stall=args.stall, waves=args.waves)
-    except SimulationError as exc:
-        print(f"red: error: {str(exc).splitlines()[0]}", file=sys.stderr)
-        return None
-    result = results[0]
-    np.save(out / "y.npy", result.y)
-    np.save(out / "y_golden.npy", result.y_golden)
-    counters = result.counters
-    blocks = None
-    if reorder is not None:
-        from .sparsity import apply_permutation, block_mask
-        blocks = block_mask(apply_permutation(w, reorder.perm_in, reorder.perm_out), tile)
-    plan = schedule(layer, tile, blocks)
-    early = _early_report(layer, tile, args.mode, x, w, stage)
-    model_estimate = early.pop("estimate")
-    if reorder is not None:
-        model_estimate = estimate(layer, tile, args.mode, blocks)
-    passes = plan.describe()
-    for entry, pass_counters in zip(passes["schedule"], result.pass_counters):
-        entry["cycles"] = {"total": pass_counters["total_cycles"],
-                           "compute": pass_counters["compute_cycles"],
-                           "load": pass_counters["load_cycles"]}
-    # Events do not depend on stalls; cycles equal the model without them (with stalls
-    # the model is a lower bound).
-    verdict = check(result.y, result.y_golden, counters, result.passes, model_estimate,
-                    cycles=args.stall == 0)
-    report = {
-        "match": verdict.golden_match,
-        "mode": args.mode,
-        "sim": sim,
-        "layer": layer.describe(),
-        "tile": tile.describe(),
-        "seed": args.seed,
-        "stall": args.stall,
-        "passes": len(plan),
-        "cin_tiles": plan.cin_tiles, "cout_tiles": plan.cout_tiles, "folds": plan.folds,
-        "cycles": {"total": counters["total_cycles"], "compute": counters["compute_cycles"],
-                   "load": counters["load_cycles"]},
-        # skipped_passes: a dropped pass never reaches the tile, so the schedule counts it.
-        "events": {k: v for k, v in counters.items() if k not in CYCLE_COUNTERS}
-                  | {"skipped_passes": plan.skipped_passes},
-        "sparsity": None if reorder is None else {
-            "source": f"red sparsify {args.sparsity}" if args.sparsity else "red sim --sparse",
-            "blocks_total": int(blocks.size), "empty_blocks": int((~blocks).sum()),
-            "skipped_passes": plan.skipped_passes,
-            "perm_in": reorder.perm_in.tolist(), "perm_out": reorder.perm_out.tolist()},
-        "schedule": passes["schedule"],
-        "output_stage": {"bias": stage.bias is not None, "relu": stage.relu},
-        "early": early,
-        "model": model_estimate.as_dict(),
-        "files": {"x": "x.npy", "w": "w.npy", "y": "y.npy", "y_golden": "y_golden.npy"}
-                 | ({"bias": "bias.npy"} if stage.bias is not None else {}),
-    }
-    problems = verdict.problems
-    if args.waves and run.waves is None:
-        problems.append("the simulator wrote no waveform")
-    if run.waves is not None:
-        from red.sim.waves import measure
-        kept = out / run.waves.name
-        run.waves.replace(kept)
-        report["files"]["waveform"] = kept.name
-        if len(plan) == 1:      # the waveform's counting rule measures one pass
-            report["waveform"] = measure(kept).as_dict()
-            for key in ("total_cycles", "compute_cycles"):
-                if report["waveform"][key] != counters[key]:
-                    problems.append(f"waveform {key} {report['waveform'][key]} != hardware "
-                                    f"counter {counters[key]}")
-    report["problems"] = problems
-    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    said = "RTL == golden" if verdict.golden_match else "MISMATCH: RTL != golden"
-    print(f"red sim: {said}; {len(plan)} pass(es); cycles total {counters['total_cycles']}, "
-          f"compute {counters['compute_cycles']} (model {report['model']['total_cycles']}, "
-          f"{report['model']['compute_cycles']})")
-    for problem in problems:
-        print(f"red sim: {problem}", file=sys.stderr)
-    return EXIT_MISMATCH if problems else 0
+    return SimJob(layer, tile, args.mode, x, w, stage, reorder, source, sim, args.seed,
+                  args.stall, args.waves)
 
 
 # -- red waves -----------------------------------------------------------------------

@@ -28,7 +28,7 @@ import numpy as np
 from .config import ConfigError, LayerSpec, TileConfig, load_toml
 
 __all__ = ["MAX_TEXT_BYTES", "open_regular", "read_text", "read_toml", "toml_tables",
-           "load_array", "config_arg"]
+           "load_array", "config_arg", "load_sparsity"]
 
 #: Largest TOML configuration read (a tile, a layer or an energy table is a few hundred
 #: bytes).
@@ -195,3 +195,32 @@ def _shape_fits(shape: tuple, pattern: tuple) -> bool:
     return len(shape) == len(pattern) and all(
         length == (named.setdefault(want, length) if isinstance(want, str) else want)
         for length, want in zip(shape, pattern))
+
+
+def load_sparsity(folder: str, layer: LayerSpec, tile: TileConfig):
+    """The weights in the layer's channel order and the :class:`~red.sparsity.Reordering`
+    that ``red sparsify`` wrote into ``folder``, refused with one line unless they fit
+    the layer and the tile."""
+    from .sparsity import Reordering, block_mask, undo_permutation
+    where = Path(folder)
+    if not where.is_dir():
+        raise ConfigError(f"--sparsity {folder}: not a folder (red sparsify --out writes one)")
+    perms = {}
+    for name, n in (("perm_in", layer.cin), ("perm_out", layer.cout)):
+        perm = load_array(where / f"{name}.npy", f"--sparsity {where / name}.npy", (n,), 64)
+        if sorted(perm.tolist()) != list(range(n)):
+            raise ConfigError(f"--sparsity {where / name}.npy: not a permutation of "
+                              f"0..{n - 1}")
+        perms[name] = perm
+    shape = (layer.cin, layer.cout, layer.k, layer.k)
+    permuted = load_array(where / "w.npy", f"--sparsity {where / 'w.npy'}", shape,
+                          tile.w_bits)
+    mask = load_array(where / "block_mask.npy", f"--sparsity {where / 'block_mask.npy'}",
+                      ("cout_tiles", "cin_tiles", layer.k, layer.k), 2)
+    if not np.array_equal(mask.astype(bool), block_mask(permuted, tile)):
+        raise ConfigError(f"--sparsity {where / 'block_mask.npy'}: does not match w.npy on "
+                          f"this tile (rows={tile.rows}, logical columns "
+                          f"{tile.logical_cols}): run red sparsify with the same --tile")
+    reorder = Reordering(perms["perm_in"], perms["perm_out"],
+                         empty_blocks=int((~mask.astype(bool)).sum()))
+    return undo_permutation(permuted, reorder.perm_in, reorder.perm_out), reorder

@@ -1,0 +1,218 @@
+"""One layer on the RTL, judged: what ``red sim`` runs, as a library call.
+
+:func:`simulate` takes a :class:`SimJob` (the layer, the tile, the data, the output stage
+and how to run it), runs it on the generated tile in a simulator, and returns a
+:class:`SimReport`: the RTL's output, the golden output, the hardware counters, the
+model's estimate and the verdict (:func:`red.verdict.check`), plus the waveform when one
+was asked for. :meth:`SimReport.to_json` is ``report.json``; :meth:`SimReport.save`
+writes it with the arrays.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .config import LayerSpec, TileConfig
+from .counters import CYCLE_COUNTERS
+from .early import OutputStage
+from .mapping import Schedule, schedule
+from .model import Estimate, estimate
+from .sparsity import Reordering
+from .verdict import Verdict, check
+
+__all__ = ["SimJob", "SimReport", "simulate", "EXIT_MISMATCH"]
+
+#: ``red sim``'s exit status when the RTL differs from the golden output or the model.
+EXIT_MISMATCH = 1
+
+
+@dataclass(frozen=True)
+class SimJob:
+    """One layer to simulate and how."""
+
+    layer: LayerSpec
+    tile: TileConfig
+    mode: str
+    x: np.ndarray
+    w: np.ndarray
+    stage: OutputStage = OutputStage()
+    reorder: Reordering | None = None
+    """A sparse channel order with gated empty blocks (:mod:`red.sparsity`)."""
+    sparsity_source: str | None = None
+    """Where ``reorder`` came from (for ``report.json``), e.g. ``"red sim --sparse"``."""
+    sim: str = "verilator"
+    seed: int = 0
+    stall: float = 0.0
+    waves: bool = False
+
+    @property
+    def blocks(self) -> np.ndarray | None:
+        """The block mask of a sparse mapping (``None`` when dense)."""
+        if self.reorder is None:
+            return None
+        from .sparsity import apply_permutation, block_mask
+        return block_mask(apply_permutation(self.w, self.reorder.perm_in,
+                                            self.reorder.perm_out), self.tile)
+
+
+@dataclass
+class SimReport:
+    """What :func:`simulate` found (module docstring)."""
+
+    job: SimJob
+    y: np.ndarray
+    y_golden: np.ndarray
+    counters: dict
+    pass_counters: list[dict]
+    plan: Schedule
+    estimate: Estimate
+    early: dict
+    verdict: Verdict
+    waveform: Path | None = None
+    waveform_figures: dict | None = None
+    problems: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def exit_status(self) -> int:
+        return EXIT_MISMATCH if self.problems else 0
+
+    def to_json(self) -> dict:
+        """``report.json`` (its keys are part of ``red sim``'s interface)."""
+        job, plan, counters = self.job, self.plan, self.counters
+        passes = plan.describe()
+        for entry, pass_counters in zip(passes["schedule"], self.pass_counters):
+            entry["cycles"] = {"total": pass_counters["total_cycles"],
+                               "compute": pass_counters["compute_cycles"],
+                               "load": pass_counters["load_cycles"]}
+        blocks = job.blocks
+        report = {
+            "match": self.verdict.golden_match,
+            "mode": job.mode, "sim": job.sim,
+            "layer": job.layer.describe(), "tile": job.tile.describe(),
+            "seed": job.seed, "stall": job.stall,
+            "passes": len(plan),
+            "cin_tiles": plan.cin_tiles, "cout_tiles": plan.cout_tiles, "folds": plan.folds,
+            "cycles": {"total": counters["total_cycles"],
+                       "compute": counters["compute_cycles"],
+                       "load": counters["load_cycles"]},
+            # A dropped pass never reaches the tile, so the schedule counts it.
+            "events": {k: v for k, v in counters.items() if k not in CYCLE_COUNTERS}
+                      | {"skipped_passes": plan.skipped_passes},
+            "sparsity": None if job.reorder is None else {
+                "source": job.sparsity_source,
+                "blocks_total": int(blocks.size), "empty_blocks": int((~blocks).sum()),
+                "skipped_passes": plan.skipped_passes,
+                "perm_in": job.reorder.perm_in.tolist(),
+                "perm_out": job.reorder.perm_out.tolist()},
+            "schedule": passes["schedule"],
+            "output_stage": {"bias": job.stage.bias is not None, "relu": job.stage.relu},
+            "early": self.early,
+            "model": self.estimate.as_dict(),
+            "files": self.files(),
+        }
+        if self.waveform_figures is not None:
+            report["waveform"] = self.waveform_figures
+        report["problems"] = self.problems
+        return report
+
+    def files(self) -> dict[str, str]:
+        """The files :meth:`save` writes, by role."""
+        files = {"x": "x.npy", "w": "w.npy", "y": "y.npy", "y_golden": "y_golden.npy"}
+        if self.job.stage.bias is not None:
+            files["bias"] = "bias.npy"
+        if self.waveform is not None:
+            files["waveform"] = self.waveform.name
+        return files
+
+    def save(self, folder: Path) -> Path:
+        """Write the arrays and ``report.json`` into ``folder`` (the waveform is already
+        there); return the report's path."""
+        arrays = {"x": self.job.x, "w": self.job.w, "y": self.y, "y_golden": self.y_golden,
+                  "bias": self.job.stage.bias}
+        for role, name in self.files().items():
+            if role in arrays:
+                np.save(folder / name, arrays[role])
+        path = folder / "report.json"
+        path.write_text(json.dumps(self.to_json(), indent=2) + "\n")
+        return path
+
+
+def simulate(job: SimJob, folder: Path, simulate_layers: Callable | None = None) -> SimReport:
+    """Run ``job`` in ``folder`` (the simulator's files go to ``folder/sim``, a waveform
+    to ``folder``) and judge it.
+
+    ``simulate_layers`` runs layers on the RTL (default
+    :func:`red.sim.session.simulate_layers`; tests pass one whose results they control).
+
+    Raises
+    ------
+    red.sim.runner.SimulationError
+        The simulation itself failed (no results).
+    """
+    from red.sim.session import LayerRun
+    if simulate_layers is None:
+        from red.sim.session import simulate_layers
+    results, run = simulate_layers(
+        job.tile, [LayerRun(job.layer, job.mode, job.x, job.w, job.stage, job.reorder)],
+        sim=job.sim, work_dir=folder / "sim", seed=job.seed, stall=job.stall,
+        waves=job.waves)
+    result = results[0]
+    blocks = job.blocks
+    plan = schedule(job.layer, job.tile, blocks)
+    early = early_section(job)
+    model = early.pop("estimate")
+    if blocks is not None:
+        model = estimate(job.layer, job.tile, job.mode, blocks)
+    # Events do not depend on stalls; cycles equal the model without them (with stalls
+    # the model is a lower bound).
+    verdict = check(result.y, result.y_golden, result.counters, result.passes, model,
+                    cycles=job.stall == 0)
+    report = SimReport(job, result.y, result.y_golden, result.counters,
+                       result.pass_counters, plan, model, early, verdict,
+                       problems=verdict.problems)
+    if job.waves:
+        _keep_waveform(report, run.waves, folder)
+    return report
+
+
+def _keep_waveform(report: SimReport, waves: Path | None, folder: Path) -> None:
+    """Move the waveform into ``folder`` and, for a one-pass layer (the waveform's
+    counting rule measures one pass), hold its cycles to the counters."""
+    if waves is None:
+        report.problems.append("the simulator wrote no waveform")
+        return
+    from red.sim.waves import measure
+    report.waveform = folder / waves.name
+    waves.replace(report.waveform)
+    if len(report.plan) != 1:
+        return
+    report.waveform_figures = measure(report.waveform).as_dict()
+    for key in ("total_cycles", "compute_cycles"):
+        if report.waveform_figures[key] != report.counters[key]:
+            report.problems.append(f"waveform {key} {report.waveform_figures[key]} != "
+                                   f"hardware counter {report.counters[key]}")
+
+
+def early_section(job: SimJob) -> dict:
+    """``report.json``'s ``early`` section and, under ``estimate``, the model of the run
+    (:func:`red.model.early_estimate` where early termination applies)."""
+    from .early import early_applies, not_applied_reason, output_error
+    from .golden import early_deconv2d
+    from .model import early_estimate
+    layer, tile, stage = job.layer, job.tile, job.stage
+    section = stage.early.describe() | {"applied": early_applies(layer, tile, stage.early)}
+    if not section["applied"]:
+        if stage.early.on:
+            section["reason"] = not_applied_reason(layer, tile)
+        return section | {"estimate": estimate(layer, tile, job.mode)}
+    outcome = early_deconv2d(job.x, job.w, layer.s, layer.p, layer.op, flow=job.mode,
+                             early=stage.early, bias=stage.bias, relu=stage.relu,
+                             **tile.crossbar_params)
+    section["error_vs_exact"] = output_error(outcome.y, outcome.exact)
+    return section | {"estimate": early_estimate(layer, tile, job.mode, stage.early, outcome)}
