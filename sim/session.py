@@ -22,6 +22,7 @@ from red.config import LayerSpec, TileConfig
 from red.early import OutputStage
 from red.sparsity import Reordering
 
+from .job import LayerEntry, TileJob
 from .pacing import Pacing
 from .runner import RunResult, SimulationError, failure_messages, run_job
 
@@ -157,30 +158,26 @@ def simulate_layers(tile: TileConfig, runs: list[LayerRun], *, sim: str, work_di
             np.save(data["x"], run.x)
             np.save(data["w"], run.w)
             saved[id(run.x), id(run.w)] = data
-        stage = {"relu": run.stage.relu, "early": {"mode": run.stage.early.mode,
-                                                    "eps_q": run.stage.early.eps_q},
-                 "bias": None}
+        files = {}
         if run.stage.bias is not None:
-            stage["bias"] = str(data_dir / f"{n}_bias.npy")
-            np.save(stage["bias"], run.stage.bias)
+            files["bias"] = str(data_dir / f"{n}_bias.npy")
+            np.save(files["bias"], run.stage.bias)
         if run.reorder is not None:
             for key in ("perm_in", "perm_out"):
-                stage[key] = str(data_dir / f"{n}_{key}.npy")
-                np.save(stage[key], getattr(run.reorder, key))
+                files[key] = str(data_dir / f"{n}_{key}.npy")
+                np.save(files[key], getattr(run.reorder, key))
         if not run.stage.plain or run.reorder is not None:
             # The golden output depends on the stage (and, with early termination, on
             # the mode): this run's own.
             data = data | {"y_golden": str(data_dir / f"{n}_y_golden.npy")}
-        entries.append({"layer": run.layer.describe() | {"name": run.layer.name},
-                        "mode": run.mode, **data, "stage": stage,
-                        "y": str(data_dir / f"{n}_y.npy")})
+        entries.append(LayerEntry(run.layer, run.mode, **data, y=str(data_dir / f"{n}_y.npy"),
+                                  relu=run.stage.relu, early=run.stage.early, **files))
     results_file = work_dir / "layer_results.json"
     progress_file = work_dir / "progress.log"
-    job = {"seed": seed, "stall": stall, "idle": idle.describe(),
-           "backpressure": backpressure.describe(), "layers": entries,
-           "results": str(results_file),
-           "fail_on_mismatch": fail_on_mismatch, "harness_dir": str(work_dir),
-           "progress": str(progress_file)}
+    job = TileJob(tile, tuple(entries), results=str(results_file),
+                  progress=str(progress_file), work_dir=str(work_dir), seed=seed,
+                  stall=stall, idle=idle, backpressure=backpressure,
+                  fail_on_mismatch=fail_on_mismatch)
     top, module = PATHS[path]
     plusargs = []
     if path == "harness":
@@ -189,15 +186,16 @@ def simulate_layers(tile: TileConfig, runs: list[LayerRun], *, sim: str, work_di
         # the spaces an absolute path may have.
         plusargs = [f"+{arg}={file}" for arg, file in HARNESS_FILES.items()]
     with _ProgressTail(progress_file, progress):
-        result = run_job(top, tile, module, job, sim=sim, work_dir=work_dir, waves=waves,
-                         testcase=testcase, generated=generated, plusargs=plusargs)
+        result = run_job(top, tile, module, job.to_json(), sim=sim, work_dir=work_dir,
+                         waves=waves, testcase=testcase, generated=generated,
+                         plusargs=plusargs)
     if not result.passed:
         raise SimulationError("tile simulation failed: " + "; ".join(failure_messages(result)))
     if testcase != "run_layers":
         return [], result
     recorded = json.loads(results_file.read_text())
-    layer_results = [LayerResult(run=run, y=np.load(entry["y"]),
-                                 y_golden=np.load(entry["y_golden"]),
+    layer_results = [LayerResult(run=run, y=np.load(entry.y),
+                                 y_golden=np.load(entry.y_golden),
                                  counters=rec["counters"], pass_counters=rec["pass_counters"],
                                  held=rec.get("held", {}))
                      for run, entry, rec in zip(runs, entries, recorded)]

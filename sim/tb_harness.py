@@ -20,11 +20,11 @@ from pathlib import Path
 import cocotb
 from cocotb.triggers import First, ReadOnly, RisingEdge, Timer
 
-from red.config import TileConfig
 from red.counters import TILE_COUNTERS
 from red.gen.harness import MEMORY_WORD_BITS, stall_threshold
 
 from .agents import CLOCK_PERIOD_NS, load_job, reset
+from .job import TileJob
 from .passes import LayerPasses
 from .tb_tile import LayerRecorder, load_layers
 
@@ -40,17 +40,15 @@ _SEED_STRIDE = 1 << 16
 @cocotb.test()
 async def run_layers(dut):
     """Every layer of the job, back to back in one simulation."""
-    job = load_job()
-    cfg = TileConfig(**job["config"])
-    seed, stall = int(job["seed"]), float(job.get("stall", 0.0))
-    folder = Path(job["harness_dir"])
+    job = TileJob.from_json(load_job())
+    cfg, seed, stall, folder = job.config, job.seed, job.stall, Path(job.work_dir)
     threshold = stall_threshold(stall)
     dut._log.info("seed=%d stall=%.2f (threshold %d/256) layers=%d", seed, stall, threshold,
-                  len(job["layers"]))
+                  len(job.layers))
     for name in ("load", "start"):   # the harness generates its own clock
         getattr(dut, name).value = 0
     await reset(dut)
-    recorder = LayerRecorder(dut, job, cfg)
+    recorder = LayerRecorder(dut, job)
     for n, (layer, mode, x, w, stage, reorder, entry) in enumerate(load_layers(job)):
         passes = LayerPasses(cfg, layer, mode, x, w, word_bits=MEMORY_WORD_BITS, stage=stage,
                              reorder=reorder)

@@ -26,12 +26,13 @@ from cocotb.triggers import ReadOnly, RisingEdge
 
 from red.config import LayerSpec, TileConfig
 from red.counters import TILE_COUNTERS
-from red.early import EarlySpec, OutputStage
+from red.early import OutputStage
 from red.sparsity import Reordering
 from red.rtl.layouts import out_beat_layout
 
 from .agents import (BackPressure, Scoreboard, StreamDriver, StreamMonitor, load_job,
                      reset, start_clock)
+from .job import TileJob
 from .pacing import Pacing
 from .passes import LayerPasses, golden_output
 
@@ -41,8 +42,8 @@ class LayerRecorder:
     scoreboard), keep the counters; at the end write the job's results file and, with
     ``fail_on_mismatch``, fail on any difference."""
 
-    def __init__(self, dut, job: dict, cfg: TileConfig):
-        self.dut, self.job, self.cfg = dut, job, cfg
+    def __init__(self, dut, job: TileJob):
+        self.dut, self.job, self.cfg = dut, job, job.config
         self.scoreboard = Scoreboard(dut._log)
         self.results = []
 
@@ -50,12 +51,12 @@ class LayerRecorder:
                held: dict | None = None):
         """``held``: the agents' hold-off cycles (:func:`run_layer`); none on the harness,
         whose generators are hardware."""
-        np.save(entry["y"], passes.y)
+        np.save(entry.y, passes.y)
         # Runs that share their data (RED and ZP of one layer) share the golden output.
-        if not Path(entry["y_golden"]).exists():
-            np.save(entry["y_golden"], golden_output(self.cfg, layer, x, w, mode,
-                                                     passes.stage, passes.reorder))
-        golden = np.load(entry["y_golden"])
+        if not Path(entry.y_golden).exists():
+            np.save(entry.y_golden, golden_output(self.cfg, layer, x, w, mode,
+                                                  passes.stage, passes.reorder))
+        golden = np.load(entry.y_golden)
         where = f"layer {n} ({layer}, {mode})"
         differing = np.argwhere(passes.y != golden)
         match = not len(differing)
@@ -68,7 +69,7 @@ class LayerRecorder:
         self.results.append({"match": match, "counters": counters,
                              "pass_counters": passes.pass_counters, "held": held or {}})
         self.dut._log.info("layer %d/%d %s %s: %s, %d passes, total %d cycles, compute %d",
-                           n + 1, len(self.job["layers"]), layer, mode,
+                           n + 1, len(self.job.layers), layer, mode,
                            "match" if match else "MISMATCH", len(passes),
                            counters["total_cycles"], counters["compute_cycles"])
 
@@ -76,28 +77,23 @@ class LayerRecorder:
         """One line per pass into the job's progress file (``red.sim.session`` relays
         it while the simulation runs)."""
         counters = passes.pass_counters[-1]
-        with open(self.job["progress"], "a") as log:
-            log.write(f"layer {n + 1}/{len(self.job['layers'])} {layer.name or layer} "
+        with open(self.job.progress, "a") as log:
+            log.write(f"layer {n + 1}/{len(self.job.layers)} {layer.name or layer} "
                       f"{mode}: pass {words.run.index + 1}/{len(passes)}, "
                       f"{counters['total_cycles']} cycles\n")
 
     def finish(self):
-        Path(self.job["results"]).write_text(json.dumps(self.results))
-        if self.job.get("fail_on_mismatch", True):
+        Path(self.job.results).write_text(json.dumps(self.results))
+        if self.job.fail_on_mismatch:
             self.scoreboard.check()
 
 
-def load_layers(job):
-    """Per layer of the job: its shape, mode, data, output stage and job entry."""
-    for entry in job["layers"]:
-        stage = entry["stage"]
-        bias = None if stage["bias"] is None else np.load(stage["bias"])
-        reorder = None
-        if "perm_in" in stage:
-            reorder = Reordering(np.load(stage["perm_in"]), np.load(stage["perm_out"]))
-        yield (LayerSpec(**entry["layer"]), entry["mode"], np.load(entry["x"]),
-               np.load(entry["w"]), OutputStage(bias, stage["relu"],
-                                                EarlySpec(**stage["early"])), reorder, entry)
+def load_layers(job: TileJob):
+    """Per layer of the job: its shape, mode, data, output stage, sparse channel order
+    and job entry."""
+    for entry in job.layers:
+        yield (entry.layer, entry.mode, np.load(entry.x), np.load(entry.w), entry.stage(),
+               entry.reorder(), entry)
 
 
 def _idle(dut):
@@ -170,17 +166,15 @@ async def run_layer(dut, cfg: TileConfig, layer: LayerSpec, mode: str, x, w,
 @cocotb.test()
 async def run_layers(dut):
     """Every layer of the job, back to back in one simulation."""
-    job = load_job()
-    cfg = TileConfig(**job["config"])
-    seed = int(job["seed"])
-    idle, backpressure = Pacing(**job["idle"]), Pacing(**job["backpressure"])
+    job = TileJob.from_json(load_job())
+    cfg, seed, idle, backpressure = job.config, job.seed, job.idle, job.backpressure
     dut._log.info("seed=%d idle=%s backpressure=%s layers=%d", seed, idle, backpressure,
-                  len(job["layers"]))
+                  len(job.layers))
     rng = random.Random(seed)
     start_clock(dut)
     _idle(dut)
     await reset(dut)
-    recorder = LayerRecorder(dut, job, cfg)
+    recorder = LayerRecorder(dut, job)
     for n, (layer, mode, x, w, stage, reorder, entry) in enumerate(load_layers(job)):
         passes, held = await run_layer(dut, cfg, layer, mode, x, w, rng, idle, backpressure,
                                        recorder, n, stage, reorder)
@@ -191,9 +185,8 @@ async def run_layers(dut):
 @cocotb.test()
 async def reset_mid_layer(dut):
     """Reset in the middle of the first layer, then run every layer cleanly."""
-    job = load_job()
-    cfg = TileConfig(**job["config"])
-    rng = random.Random(int(job["seed"]))
+    job = TileJob.from_json(load_job())
+    cfg, rng = job.config, random.Random(job.seed)
     start_clock(dut)
     _idle(dut)
     await reset(dut)
