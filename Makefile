@@ -67,7 +67,7 @@ lint: setup
 	$(PY) -m red.gen.lint
 
 bench: setup
-	$(PY) -m red.gen.bench
+	$(PY) -m red.sim.bench
 
 clean:
 	rm -rf $(OUT) .pytest_cache .hypothesis sim_build .red-cache

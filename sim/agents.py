@@ -26,7 +26,7 @@ from cocotb.triggers import ReadOnly, RisingEdge
 
 __all__ = ["load_job", "start_clock", "reset", "pack", "pack_values", "unpack",
            "StreamDriver", "BackPressure",
-           "StreamMonitor", "Scoreboard", "CLOCK_PERIOD_NS"]
+           "StreamMonitor", "Scoreboard"]
 
 from red.gen.harness import CLOCK_PERIOD_NS
 

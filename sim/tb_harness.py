@@ -21,9 +21,9 @@ import cocotb
 from cocotb.triggers import First, ReadOnly, RisingEdge, Timer
 
 from red.counters import TILE_COUNTERS
-from red.gen.harness import MEMORY_WORD_BITS, stall_threshold
+from red.gen.harness import CLOCK_PERIOD_NS, MEMORY_WORD_BITS, stall_threshold
 
-from .agents import CLOCK_PERIOD_NS, load_job, reset
+from .agents import load_job, reset
 from .job import TileJob
 from .passes import LayerPasses
 from .tb_tile import LayerRecorder, load_layers

@@ -1,7 +1,7 @@
 """Benchmark of the tile flow (``make bench``): generation, cold builds, simulation speed
 against the native speed of the same Verilog.
 
-``python -m red.gen.bench`` measures, for the small tile (8x16, K3) and the paper tile
+``python -m red.sim.bench`` measures, for the small tile (8x16, K3) and the paper tile
 (:data:`red.config.PAPER_TILE`: 128x128 arrays, 2-bit cells, 16-bit weights and
 inputs, 8-bit ADC, K5):
 
@@ -115,7 +115,7 @@ def _in_test(results_xml: Path) -> tuple[float, float]:
 
 def _simulate(tile: TileConfig, layer: LayerSpec, sim: str, work: Path) -> dict:
     from red.gen.verilog import generate
-    from red.sim.agents import CLOCK_PERIOD_NS
+    from red.gen.harness import CLOCK_PERIOD_NS
     from red.sim.session import LayerRun, random_layer_data, simulate_layers
     x, w = random_layer_data(layer, tile, np.random.default_rng(SEED))
     start = time.perf_counter()
@@ -234,7 +234,7 @@ def _environment() -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m red.gen.bench",
+        prog="python -m red.sim.bench",
         description="Generation, cold builds and simulation speed against native speed, for "
                     "the small and the paper tile.")
     parser.add_argument("--quick", action="store_true", help="small tile only")
