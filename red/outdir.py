@@ -89,7 +89,11 @@ class OutputFolder:
         self.scratch: Path | None = None
         self._lock = None
         _refuse_source_tree(self.path, what)
-        # Checked again under the lock; checked here so that a refusal adds no lock file.
+        # Both checked again under the lock; checked here so that a refusal adds no lock
+        # file to the folder.
+        if (self.path / _LOCK).exists():
+            self._take_lock()
+            self._release_lock()
         self._manifest = _read_manifest(self.path)
         self._check_names(owned)
 
@@ -170,7 +174,8 @@ class OutputFolder:
     def _release_lock(self) -> None:
         # The lock file stays: unlinking it would let a waiting opener and a new one
         # each lock a different file.
-        self._lock.truncate(0)
+        self._lock.seek(0)
+        self._lock.truncate()
         fcntl.flock(self._lock, fcntl.LOCK_UN)
         self._lock.close()
 

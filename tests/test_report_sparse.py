@@ -21,7 +21,7 @@ from _blocks import blocks_by_loop, empty_by_loop
 from red.config import LayerSpec
 from red.counters import TILE_COUNTERS
 from red.energy import DEFAULT_ENERGY
-from red.report import sparse
+from red.report import sparse, sparse_render
 from red.report.plan import QUICK, QUICK_TILE
 from red.sim.session import simulate_layers
 from red.sparsity import (apply_permutation, prune_blocks, reorder_channels,
@@ -170,7 +170,7 @@ def check_blocks(section: dict) -> None:
 
 def check_ratios(section: dict) -> None:
     """Speed-ups, energy efficiencies and savings recomputed from the counts."""
-    groups = [cell["model"] for _, _, cell in sparse._cells(section)]
+    groups = [cell["model"] for _, _, cell in sparse_render._cells(section)]
     groups += [net["model"] for net in section["networks"]]
     groups += [entry["runs"] for entry in section["rtl"]["runs"]]
     for figures in groups:
@@ -184,7 +184,7 @@ def check_ratios(section: dict) -> None:
                 1 - figure["adc_conversions"] / base["adc_conversions"])
             parts = [figure["energy_pj"][c] for c in ("adc", "dac", "array", "buffers", "adds")]
             assert figure["energy_pj"]["total"] == pytest.approx(sum(parts))
-    for _, _, cell in sparse._cells(section):
+    for _, _, cell in sparse_render._cells(section):
         model = cell["model"]
         # The dense mapping gates nothing and drops nothing.
         assert model["dense"]["skipped_blocks"] == 0
@@ -219,7 +219,7 @@ def check_rtl(section: dict) -> None:
 
 
 def check_markdown(section: dict) -> None:
-    text = "\n".join(sparse.render_sparsity(section))
+    text = "\n".join(sparse_render.render_sparsity(section))
     assert text.startswith("## Crossbar-aware sparsity")
     for heading in ("### Empty crossbar blocks", "### Per network", "### Per layer",
                     "### On the RTL", "### Which crossbar size", "### Beside the paper",
@@ -301,7 +301,7 @@ def test_differences_are_problems(tmp_path):
     assert len(problems) == 2 * 2 * 2      # 2 layers x dense, sparse x output, cycles
     assert sum("RTL output != golden output" in p for p in problems) == 4
     assert sum("total_cycles RTL" in p for p in problems) == 4
-    text = "\n".join(sparse.render_sparsity(section))
+    text = "\n".join(sparse_render.render_sparsity(section))
     assert "**NO**" in text and "**DIFFER**" in text
 
 
@@ -316,5 +316,5 @@ def test_failed_simulation_is_a_problem(tmp_path):
     assert section["problems"] == ["sparsity: RTL simulation of tile quick failed: "
                                    "tile simulation failed: build error"]
     assert section["rtl"]["runs"] == []
-    text = "\n".join(sparse.render_sparsity(section))
+    text = "\n".join(sparse_render.render_sparsity(section))
     assert "**Simulation of tile quick failed:**" in text

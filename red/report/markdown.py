@@ -1,7 +1,7 @@
 """Markdown formatting shared by the report's sections (:mod:`~red.report.prose`,
 :mod:`~red.report.sparse`)."""
 
-__all__ = ["md_table", "ratio", "percent", "span"]
+__all__ = ["md_table", "ratio", "percent", "span", "layer_shape"]
 
 
 def md_table(header: list[str], rows: list[list]) -> str:
@@ -27,3 +27,9 @@ def span(values, fmt) -> str:
     values = list(values)
     lo, hi = fmt(min(values)), fmt(max(values))
     return lo if lo == hi else f"{lo} - {hi}"
+
+
+def layer_shape(layer: dict) -> str:
+    """A described layer (:meth:`red.config.LayerSpec.describe`) in one short line."""
+    return (f"{layer['cin']}->{layer['cout']} {layer['h']}x{layer['w']} K{layer['k']} "
+            f"s{layer['s']} p{layer['p']} op{layer['op']}")
