@@ -1,8 +1,8 @@
 """Small arithmetic helpers shared by the RTL blocks."""
 
-from amaranth.hdl import Const, Value
+from amaranth.hdl import Array, Const, Value
 
-__all__ = ["tree_sum", "tree_or", "popcount", "first_ones"]
+__all__ = ["tree_sum", "tree_or", "popcount", "first_ones", "mod_const"]
 
 
 def first_ones(width: int, count) -> Value:
@@ -41,3 +41,15 @@ def tree_or(terms):
     for term in terms[1:]:
         result = result | term
     return result
+
+
+def mod_const(value, modulus: int, lo: int, hi: int) -> Value:
+    """``value mod modulus`` for a constant ``modulus`` and ``lo <= value <= hi``,
+    without a divider: the low bits when ``modulus`` is a power of two, otherwise a
+    table of the ``hi - lo + 1`` possible remainders."""
+    value = Value.cast(value)
+    bits = max(modulus - 1, 1).bit_length()
+    if modulus & (modulus - 1) == 0:
+        return value.as_unsigned()[:bits] if modulus > 1 else Const(0, 1)
+    table = Array(Const(v % modulus, bits) for v in range(lo, hi + 1))
+    return table[(value - lo).as_unsigned()]

@@ -28,7 +28,12 @@ class InputBuffer(wiring.Component):
     ``g`` fetches raw pixel ``x[q_h - jh[g]][q_w - jw[g]]`` in the same cycle, with
     ``in_range[g]`` low (and the pixel 0) when it falls outside the input. Reads never
     look at pixels that have not arrived: the tile issues a block only after
-    :attr:`in_row`/:attr:`in_col` have passed the pixels it needs.
+    :attr:`in_row`/:attr:`in_col` have passed the pixels it needs (``window_ready``).
+
+    Latency: a pixel taken in cycle ``t`` is readable from cycle ``t + 1`` (a synchronous
+    write, combinational reads). Throughput: one pixel per cycle in, ``reads`` pixels
+    per cycle out; ``h*w`` cycles for a layer's input when it is never held back by
+    ``row_limit``.
 
     Parameters
     ----------
@@ -59,6 +64,9 @@ class InputBuffer(wiring.Component):
         Per read, its offset into the window (``< kernel``).
     pixels : Out(Array of buffered_pixel_layout), in_range : Out(reads)
         The window reads, combinational.
+    window_ready : Out(1)
+        Every pixel the window at ``(q_h, q_w)`` reads inside the input has arrived (a
+        window wholly before the input reads nothing and is ready at once).
     """
 
     def __init__(self, config: TileConfig, reads: int):
@@ -84,6 +92,7 @@ class InputBuffer(wiring.Component):
             "jw": In(data.ArrayLayout(offset, reads)),
             "pixels": Out(data.ArrayLayout(buffered_pixel_layout(config), reads)),
             "in_range": Out(reads),
+            "window_ready": Out(1),
         })
 
     def elaborate(self, platform):
@@ -126,6 +135,11 @@ class InputBuffer(wiring.Component):
                 m.d.sync += self.in_col.eq(self.in_col + 1)
 
         # -- read side: one window read per group -----------------------------------------
+        need_row = Mux(self.q_h < self.h - 1, self.q_h, self.h - 1)
+        need_col = Mux(self.q_w < self.w - 1, self.q_w, self.w - 1)
+        m.d.comb += self.window_ready.eq(
+            self.complete | (self.q_h < 0) | (self.q_w < 0) | (self.in_row > need_row) |
+            ((self.in_row == need_row) & (self.in_col > need_col)))
         for g in range(self._reads):
             port = lines.read_port(domain="comb")
             jh, jw = self.jh[g], self.jw[g]

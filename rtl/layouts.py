@@ -1,15 +1,16 @@
 """Data layouts shared by the tile's blocks and its testbenches (one definition each)."""
 
 from amaranth.hdl import signed
-from amaranth.lib import data
+from amaranth.lib import data, enum
 
 from red.config import TileConfig, unsigned_width
 from red.early import EARLY_MODES, EPS_FRAC_BITS, EarlySpec
-from red.model import RTL_MODES
+from red.modes import RTL_MODES
 
-__all__ = ["require_tile_config", "MODE_RED", "MODE_ZP", "pixel_layout", "weight_beat_layout",
-           "weight_beats", "buffered_pixel_layout", "MODE_CODES", "layer_fields",
-           "out_pixel_layout", "merged_pixel_layout", "out_beat_layout", "layer_layout", "step_meta_layout"]
+__all__ = ["require_tile_config", "ModeCode", "MODE_RED", "MODE_ZP", "pixel_layout",
+           "weight_beat_layout", "weight_beats", "buffered_pixel_layout", "MODE_CODES",
+           "layer_fields", "geometry_layout", "geometry_fields", "out_pixel_layout",
+           "merged_pixel_layout", "out_beat_layout", "layer_layout", "step_meta_layout"]
 
 def require_tile_config(config) -> TileConfig:
     """Return ``config`` if it is a :class:`TileConfig`; raise a clear TypeError if not."""
@@ -18,13 +19,22 @@ def require_tile_config(config) -> TileConfig:
     return config
 
 
-#: Runtime ``mode`` field values.
-MODE_RED = 0
-MODE_ZP = 1
+class ModeCode(enum.Enum, shape=1):
+    """The ``mode`` field of :func:`layer_layout`: the data flow of a pass, one code per
+    :data:`red.modes.RTL_MODES` name."""
 
-#: The ``mode`` field value of each data flow the tile runs (``red.model.RTL_MODES``).
-MODE_CODES = {"red": MODE_RED, "zp": MODE_ZP}
-assert tuple(MODE_CODES) == RTL_MODES
+    #: Pixel-wise mapping with zero skipping: one step per output block.
+    RED = 0
+    #: The zero-insertion baseline on the same groups: one step per output pixel.
+    ZP = 1
+
+
+MODE_RED = ModeCode.RED
+MODE_ZP = ModeCode.ZP
+
+#: The :class:`ModeCode` of each data flow the tile runs, by its :mod:`red.modes` name.
+MODE_CODES = {name: ModeCode[name.upper()] for name in RTL_MODES}
+assert set(MODE_CODES.values()) == set(ModeCode), "a mode code without a data flow"
 
 
 def pixel_layout(config: TileConfig) -> data.ArrayLayout:
@@ -101,7 +111,7 @@ def layer_layout(config: TileConfig) -> data.StructLayout:
         "s": unsigned_width(config.max_stride),
         "p": unsigned_width(config.max_k - 1),
         "op": unsigned_width(config.max_stride - 1),
-        "mode": 1,
+        "mode": ModeCode,
         "kh0": unsigned_width(config.max_k - 1),
         "kw0": unsigned_width(config.max_k - 1),
         "accumulate": 1,
@@ -111,7 +121,51 @@ def layer_layout(config: TileConfig) -> data.StructLayout:
         "early": unsigned_width(len(EARLY_MODES) - 1),
         "eps": EPS_FRAC_BITS,
         "skip": config.groups,
+        "geometry": geometry_layout(config),
     })
+
+
+def geometry_layout(config: TileConfig) -> data.StructLayout:
+    """What the host derives from a pass's layer and fold so that the tile never divides.
+
+    Every value is a function of the layer (:class:`red.config.LayerSpec`) and the fold
+    ``(kh0, kw0)`` alone, computed once per pass by :func:`geometry_fields` and carried
+    in the ``geometry`` field of :func:`layer_layout`. Per axis (``h`` shown):
+
+    ``ho``
+        Output height ``(h-1)*s - 2p + k + op``;
+    ``outputs``
+        Output pixels ``Ho * Wo``;
+    ``nb_h``
+        Output blocks ``floor((Ho-1+p)/s) - floor(p/s) + 1``;
+    ``q0``
+        First block ``floor(p/s)``; ``r0``: its first phase ``p mod s``;
+    ``jmin_h``
+        The fold's smallest input offset ``floor(kh0/s)``; ``rot_h``: the phase of its
+        first kernel row, ``kh0 mod s``.
+    """
+    out = unsigned_width(config.max_out)
+    blocks = unsigned_width(config.max_blocks)
+    offset = unsigned_width(config.max_k - 1)
+    phase = unsigned_width(config.max_stride - 1)
+    return data.StructLayout({
+        "ho": out, "wo": out,
+        "outputs": unsigned_width(config.max_out ** 2),
+        "nb_h": blocks, "nb_w": blocks,
+        "q0": offset,
+        "r0": phase,
+        "jmin_h": offset, "jmin_w": offset,
+        "rot_h": phase, "rot_w": phase,
+    })
+
+
+def geometry_fields(layer, kh0: int = 0, kw0: int = 0) -> dict:
+    """Field values of :func:`geometry_layout` for ``layer`` (a
+    :class:`red.config.LayerSpec`) with the fold ``(kh0, kw0)``."""
+    s = layer.s
+    return {"ho": layer.ho, "wo": layer.wo, "outputs": layer.ho * layer.wo,
+            "nb_h": layer.nb_h, "nb_w": layer.nb_w, "q0": layer.p // s, "r0": layer.p % s,
+            "jmin_h": kh0 // s, "jmin_w": kw0 // s, "rot_h": kh0 % s, "rot_w": kw0 % s}
 
 
 def layer_fields(layer, mode: str, kh0: int = 0, kw0: int = 0,
@@ -127,7 +181,8 @@ def layer_fields(layer, mode: str, kh0: int = 0, kw0: int = 0,
             "kh0": kh0, "kw0": kw0, "accumulate": int(accumulate),
             "bias": [] if bias is None else [int(b) for b in bias],
             "bias_en": int(bias is not None), "relu": int(relu), "early": early.code,
-            "eps": early.eps_q, "skip": sum(int(bool(e)) << g for g, e in enumerate(skip))}
+            "eps": early.eps_q, "skip": sum(int(bool(e)) << g for g, e in enumerate(skip)),
+            "geometry": geometry_fields(layer, kh0, kw0)}
 
 
 def step_meta_layout(config: TileConfig) -> data.StructLayout:

@@ -8,11 +8,11 @@ from amaranth.lib.wiring import In, Out
 from red.config import COUNTER_WIDTH, TileConfig, unsigned_width
 
 from ._arith import popcount, tree_sum
-from .layouts import (require_tile_config, MODE_ZP, merged_pixel_layout, out_beat_layout,
-                      out_pixel_layout, step_meta_layout)
+from .layouts import (require_tile_config, MODE_ZP, ModeCode, merged_pixel_layout,
+                      out_beat_layout, out_pixel_layout, step_meta_layout)
 from .mvm import mvm_output_layout
 
-__all__ = ["OutputMerge", "slot_members"]
+__all__ = ["OutputMerge", "slot_members", "merge_config_layout", "merge_step_layout"]
 
 
 def slot_members(m: Module, config: TileConfig, active, slot_h, slot_w):
@@ -25,6 +25,45 @@ def slot_members(m: Module, config: TileConfig, active, slot_h, slot_w):
             m.d.comb += match[u][v].eq(Cat(
                 active[g] & (slot_h[g // K] == u) & (slot_w[g % K] == v) for g in range(G)))
     return match
+
+
+def merge_config_layout(config: TileConfig) -> data.StructLayout:
+    """The pass configuration of :class:`OutputMerge` (fixed while a pass runs)."""
+    c = config
+    phase = unsigned_width(c.max_stride - 1)
+    stride = unsigned_width(c.max_stride)
+    out_dim = unsigned_width(c.max_out)
+    return data.StructLayout({
+        "mode": ModeCode,
+        "cout": unsigned_width(c.logical_cols),
+        "ho": out_dim,
+        "wo": out_dim,
+        "accumulate": 1,
+        "s_row": stride,
+        "s_col": stride,
+        "a0": phase,
+        "b0": phase,
+        "rot_h": phase,
+        "rot_w": phase,
+        "slot_h": data.ArrayLayout(phase, c.kernel),
+        "slot_w": data.ArrayLayout(phase, c.kernel),
+        "active": c.groups,
+        "bias": data.ArrayLayout(signed(c.bias_width), c.logical_cols),
+        "bias_en": 1,
+        "relu": 1,
+    })
+
+
+def merge_step_layout(config: TileConfig) -> data.StructLayout:
+    """One step as the merge takes it: every group's result, the step's metadata and,
+    per output slot, early termination's decisions."""
+    c = config
+    return data.StructLayout({
+        "results": data.ArrayLayout(mvm_output_layout(c), c.groups),
+        "meta": step_meta_layout(c),
+        "decided": data.ArrayLayout(c.logical_cols, c.slot_banks ** 2),
+        "decided_value": data.ArrayLayout(merged_pixel_layout(c), c.slot_banks ** 2),
+    })
 
 
 class OutputMerge(wiring.Component):
@@ -68,25 +107,28 @@ class OutputMerge(wiring.Component):
     -------
     clear : In(1)
         Start of a pass.
-    results : In(ArrayLayout(mvm_output_layout, groups)), valid : In(1), ready : Out(1)
-        Group results of one step and its metadata ``meta``.
-    meta : In(step_meta_layout)
-    mode, cout, ho, wo, accumulate : In
-        Pass configuration.
-    s_row, s_col, a0, b0 : In
-        Placement: phase rows per block row, bank columns, first phase row and column
-        (RED: ``s, s, p mod s, p mod s``; ZP: ``1, slot_banks, 0, 0``).
-    rot_h, rot_w : In
-        Phase of slot 0 (RED: ``kh0 mod s``, ``kw0 mod s``; ZP: 0).
-    slot_h, slot_w : In(ArrayLayout)
-        Per group row ``gh`` (column ``gw``), its slot ``gh mod s`` (``gw mod s``).
-    active : In(groups)
-        Groups inside the layer's kernel.
-    bias, bias_en, relu : In
-        The output stage, above.
-    decided, decided_value : In(ArrayLayout(..., slot_banks^2))
-        Per output slot ``u * slot_banks + v`` (ZP: slot 0) and channel, whether early
-        termination decided the step's output, and its value; they come with ``results``.
+    pass_config : In(merge_config_layout)
+        The pass (:func:`merge_config_layout`), fixed while it runs:
+
+        ``mode``, ``cout``, ``ho``, ``wo``, ``accumulate``
+            Data flow, output channels and size, whether partial sums are added.
+        ``s_row``, ``s_col``, ``a0``, ``b0``
+            Placement: phase rows per block row, bank columns, first phase row and
+            column (RED: ``s, s, p mod s, p mod s``; ZP: ``1, slot_banks, 0, 0``).
+        ``rot_h``, ``rot_w``
+            Phase of slot 0 (RED: ``kh0 mod s``, ``kw0 mod s``; ZP: 0). Read in the
+            ``clear`` cycle.
+        ``slot_h``, ``slot_w``
+            Per group row ``gh`` (column ``gw``), its slot ``gh mod s`` (``gw mod s``).
+        ``active``
+            Groups inside the layer's kernel.
+        ``bias``, ``bias_en``, ``relu``
+            The output stage, above.
+    i : In(stream.Signature(merge_step_layout))
+        One step (:func:`merge_step_layout`): every group's result, its metadata
+        (:func:`~red.rtl.layouts.step_meta_layout`) and, per output slot
+        ``u * slot_banks + v`` (ZP: slot 0) and channel, whether early termination
+        decided the step's output and its value.
     ps : In(stream.Signature(out_beat_layout))
         Partial-sum beats (taken only with ``accumulate``).
     o : Out(stream.Signature(out_beat_layout))
@@ -102,34 +144,10 @@ class OutputMerge(wiring.Component):
     def __init__(self, config: TileConfig):
         self._config = require_tile_config(config)
         c = config
-        stride = unsigned_width(c.max_stride)
-        phase = unsigned_width(c.max_stride - 1)
-        out_dim = unsigned_width(c.max_out)
         super().__init__({
             "clear": In(1),
-            "results": In(data.ArrayLayout(mvm_output_layout(c), c.groups)),
-            "valid": In(1),
-            "ready": Out(1),
-            "meta": In(step_meta_layout(c)),
-            "mode": In(1),
-            "cout": In(unsigned_width(c.logical_cols)),
-            "ho": In(out_dim),
-            "wo": In(out_dim),
-            "accumulate": In(1),
-            "s_row": In(stride),
-            "s_col": In(stride),
-            "a0": In(phase),
-            "b0": In(phase),
-            "rot_h": In(phase),
-            "rot_w": In(phase),
-            "slot_h": In(data.ArrayLayout(phase, c.kernel)),
-            "slot_w": In(data.ArrayLayout(phase, c.kernel)),
-            "active": In(c.groups),
-            "bias": In(data.ArrayLayout(signed(c.bias_width), c.logical_cols)),
-            "bias_en": In(1),
-            "relu": In(1),
-            "decided": In(data.ArrayLayout(c.logical_cols, c.slot_banks ** 2)),
-            "decided_value": In(data.ArrayLayout(merged_pixel_layout(c), c.slot_banks ** 2)),
+            "pass_config": In(merge_config_layout(c)),
+            "i": In(stream.Signature(merge_step_layout(c))),
             "ps": In(stream.Signature(out_beat_layout(c))),
             "o": Out(stream.Signature(out_beat_layout(c))),
             "done": Out(1),
@@ -142,10 +160,7 @@ class OutputMerge(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         c = self._config
-        G, L, SB = c.groups, c.out_pixels, c.slot_banks
-        px = merged_pixel_layout(c)
-        half = c.bank_words
-
+        SB, px = c.slot_banks, merged_pixel_layout(c)
         banks = [[memory.Memory(shape=px.size, depth=c.out_bank_depth, init=[])
                   for v in range(SB)] for u in range(SB)]
         for u in range(SB):
@@ -154,32 +169,43 @@ class OutputMerge(wiring.Component):
         writes = [[banks[u][v].write_port() for v in range(SB)] for u in range(SB)]
         reads = [[banks[u][v].read_port() for v in range(SB)] for u in range(SB)]
 
-        # -- emitter state -----------------------------------------------------------
-        emit_row = Signal.like(self.meta.row)   # block row m being emitted
-        rows_done = Signal.like(self.meta.row)  # complete block rows written
-        finished = Signal()
+        # Shared by the two sides: the block row being emitted and the complete block
+        # rows written (a step of block row n waits until the emitter has left n - 2).
+        emit_row = Signal.like(self.i.payload.meta.row)
+        rows_done = Signal.like(self.i.payload.meta.row)
+        self._write_side(m, writes, emit_row, rows_done)
+        self._emit_side(m, reads, emit_row, rows_done)
+        return m
+
+    def _write_side(self, m, writes, emit_row, rows_done):
+        """Each step's slot sums into the banks, and the write-side counters."""
+        c = self._config
+        cfg, step = self.pass_config, self.i.payload
+        G, SB = c.groups, c.slot_banks
+        px = merged_pixel_layout(c)
+        half = c.bank_words
 
         # -- write side --------------------------------------------------------------
-        meta = self.meta
-        zp = self.mode == MODE_ZP
+        meta = step.meta
+        zp = cfg.mode == MODE_ZP
         take = Signal()
         m.d.comb += [
-            self.ready.eq(meta.row < emit_row + 2),
-            take.eq(self.valid & self.ready),
+            self.i.ready.eq(meta.row < emit_row + 2),
+            take.eq(self.i.valid & self.i.ready),
         ]
-        match = slot_members(m, c, self.active, self.slot_h, self.slot_w)
+        match = slot_members(m, c, cfg.active, cfg.slot_h, cfg.slot_w)
 
         def step_value(mask, slot):
             """The output of the groups in ``mask``: their sum and the bias, or the value
             early termination decided for ``slot``."""
             word = Signal(px, name="sum")
             for j in range(c.logical_cols):
-                merged = tree_sum(Mux(mask[g], self.results[g][j], 0) for g in range(G))
-                m.d.comb += word[j].eq(Mux(self.decided[slot][j], self.decided_value[slot][j],
-                                           merged + Mux(self.bias_en, self.bias[j], 0)))
+                merged = tree_sum(Mux(mask[g], step.results[g][j], 0) for g in range(G))
+                m.d.comb += word[j].eq(Mux(step.decided[slot][j], step.decided_value[slot][j],
+                                           merged + Mux(cfg.bias_en, cfg.bias[j], 0)))
             return word
 
-        total = step_value(self.active, 0)
+        total = step_value(cfg.active, 0)
         address = meta.row[0] * half + meta.idx
         for u in range(SB):
             for v in range(SB):
@@ -197,7 +223,7 @@ class OutputMerge(wiring.Component):
         # Event counts of one step.
         adds = Signal(unsigned_width(G))
         written = Signal(unsigned_width(c.max_stride ** 2))
-        n_active = popcount(self.active, G)
+        n_active = popcount(cfg.active, G)
         red_adds = []
         for u in range(SB):
             for v in range(SB):
@@ -213,24 +239,33 @@ class OutputMerge(wiring.Component):
         with m.Elif(take):
             m.d.sync += [
                 rows_done.eq(rows_done + meta.last),
-                self.merge_additions.eq(self.merge_additions + adds * self.cout),
+                self.merge_additions.eq(self.merge_additions + adds * cfg.cout),
                 self.out_writes.eq(self.out_writes + written),
             ]
+
+    def _emit_side(self, m, reads, emit_row, rows_done):
+        """Output rows in raster order from the banks, plus the partial sums."""
+        c = self._config
+        cfg, meta = self.pass_config, self.i.payload.meta
+        L, SB = c.out_pixels, c.slot_banks
+        px = merged_pixel_layout(c)
+        half = c.bank_words
+        finished = Signal()
 
         # -- emit side -----------------------------------------------------------------
         # (a_e, b_e): phase of the next beat's first pixel; (u_e, v_e): its slot,
         # (phase - rot) mod s_row / s_col, kept beside it so no lane divides.
-        oh = Signal.like(self.ho)
-        ow = Signal.like(self.wo)
+        oh = Signal.like(cfg.ho)
+        ow = Signal.like(cfg.wo)
         # Slots are a bit wider than phases: compared with constants below, they must not
         # make the comparison constant (Verilator's CMPCONST) on small strides.
-        a_e, u_e = Signal.like(self.a0), Signal(unsigned_width(c.max_stride))
-        b_e, v_e = Signal.like(self.b0), Signal.like(u_e)
+        a_e, u_e = Signal.like(cfg.a0), Signal(unsigned_width(c.max_stride))
+        b_e, v_e = Signal.like(cfg.b0), Signal.like(u_e)
         idx_e = Signal.like(meta.idx)
         count = Signal(unsigned_width(L))
-        remaining = Signal.like(self.wo)
-        m.d.comb += remaining.eq(self.wo - ow)
-        limit = Mux(self.s_col < L, self.s_col, L)
+        remaining = Signal.like(cfg.wo)
+        m.d.comb += remaining.eq(cfg.wo - ow)
+        limit = Mux(cfg.s_col < L, cfg.s_col, L)
         m.d.comb += count.eq(Mux(remaining < limit, remaining, limit))
 
         def wrap_sub(x, y, modulus):
@@ -243,8 +278,8 @@ class OutputMerge(wiring.Component):
             return Mux(total >= modulus, total - modulus, total)
 
         u0, v0 = Signal.like(u_e), Signal.like(v_e)
-        m.d.comb += [u0.eq(wrap_sub(self.a0, self.rot_h, self.s_row)),
-                     v0.eq(wrap_sub(self.b0, self.rot_w, self.s_col))]
+        m.d.comb += [u0.eq(wrap_sub(cfg.a0, cfg.rot_h, cfg.s_row)),
+                     v0.eq(wrap_sub(cfg.b0, cfg.rot_w, cfg.s_col))]
 
         r_valid = Signal()
         r_u = Signal.like(u_e)
@@ -261,14 +296,14 @@ class OutputMerge(wiring.Component):
         for v in range(SB):
             # Bank column v holds the pixel of lane (v - v_e) mod s_col; it lies in the
             # next block when that lane's phase wraps past s_col.
-            lane = wrap_sub(v, v_e, self.s_col)
-            wrapped = b_e + lane >= self.s_col
+            lane = wrap_sub(v, v_e, cfg.s_col)
+            wrapped = b_e + lane >= cfg.s_col
             for u in range(SB):
                 m.d.comb += [reads[u][v].addr.eq(read_base + wrapped), reads[u][v].en.eq(issue)]
 
         with m.If(self.clear):
             m.d.sync += [
-                oh.eq(0), ow.eq(0), a_e.eq(self.a0), b_e.eq(self.b0), u_e.eq(u0),
+                oh.eq(0), ow.eq(0), a_e.eq(cfg.a0), b_e.eq(cfg.b0), u_e.eq(u0),
                 v_e.eq(v0), idx_e.eq(0), emit_row.eq(0), finished.eq(0), r_valid.eq(0),
                 self.out_reads.eq(0), self.psum_additions.eq(0),
             ]
@@ -276,52 +311,51 @@ class OutputMerge(wiring.Component):
             with m.If(issue):
                 m.d.sync += [r_valid.eq(1), r_u.eq(u_e), r_v.eq(v_e), r_count.eq(count)]
                 with m.If(count == remaining):  # end of the output row
-                    m.d.sync += [ow.eq(0), b_e.eq(self.b0), v_e.eq(v0), idx_e.eq(0),
-                                 oh.eq(oh + 1), u_e.eq(wrap_add(u_e, 1, self.s_row))]
-                    with m.If(oh == self.ho - 1):
+                    m.d.sync += [ow.eq(0), b_e.eq(cfg.b0), v_e.eq(v0), idx_e.eq(0),
+                                 oh.eq(oh + 1), u_e.eq(wrap_add(u_e, 1, cfg.s_row))]
+                    with m.If(oh == cfg.ho - 1):
                         m.d.sync += finished.eq(1)
-                    with m.If(a_e == self.s_row - 1):
+                    with m.If(a_e == cfg.s_row - 1):
                         m.d.sync += [a_e.eq(0), emit_row.eq(emit_row + 1)]
                     with m.Else():
                         m.d.sync += a_e.eq(a_e + 1)
                 with m.Else():
-                    m.d.sync += [ow.eq(ow + count), v_e.eq(wrap_add(v_e, count, self.s_col))]
+                    m.d.sync += [ow.eq(ow + count), v_e.eq(wrap_add(v_e, count, cfg.s_col))]
                     b_next = b_e + count
-                    with m.If(b_next >= self.s_col):
-                        m.d.sync += [b_e.eq(b_next - self.s_col), idx_e.eq(idx_e + 1)]
+                    with m.If(b_next >= cfg.s_col):
+                        m.d.sync += [b_e.eq(b_next - cfg.s_col), idx_e.eq(idx_e + 1)]
                     with m.Else():
                         m.d.sync += b_e.eq(b_next)
             with m.Elif(out_take):
                 m.d.sync += r_valid.eq(0)
             with m.If(out_take):
                 m.d.sync += self.out_reads.eq(self.out_reads + r_count)
-                with m.If(self.accumulate):
+                with m.If(cfg.accumulate):
                     m.d.sync += self.psum_additions.eq(self.psum_additions +
-                                                       r_count * self.cout)
+                                                       r_count * cfg.cout)
 
         # Lane i shows slot (r_u, (r_v + i) mod s_col) of the read just completed, or 0
         # where no slot holds that phase, plus the partial sum with ``accumulate``.
         bank_data = Array(Array(reads[u][v].data for v in range(SB)) for u in range(SB))
         m.d.comb += [
-            self.o.valid.eq(r_valid & (~self.accumulate | self.ps.valid)),
-            self.ps.ready.eq(r_valid & self.accumulate & self.o.ready),
+            self.o.valid.eq(r_valid & (~cfg.accumulate | self.ps.valid)),
+            self.ps.ready.eq(r_valid & cfg.accumulate & self.o.ready),
             self.o.payload.count.eq(r_count),
         ]
         for i in range(L):
             column = Signal(unsigned_width(2 * c.max_stride), name=f"lane{i}_slot")
-            m.d.comb += column.eq(wrap_add(r_v, i, self.s_col))   # i < r_count <= s_col
+            m.d.comb += column.eq(wrap_add(r_v, i, cfg.s_col))   # i < r_count <= s_col
             merged = Signal(px, name=f"lane{i}_merged")
             psum = Signal(out_pixel_layout(c), name=f"lane{i}_psum")
             with m.If(i < r_count):
                 with m.If((r_u < SB) & (column < SB)):
                     m.d.comb += merged.eq(bank_data[r_u][column])
-                with m.If(self.accumulate):
+                with m.If(cfg.accumulate):
                     m.d.comb += psum.eq(self.ps.payload.pixels[i])
             for j in range(c.logical_cols):
                 value = Signal(signed(c.out_width), name=f"lane{i}_value{j}")
                 m.d.comb += [
                     value.eq(merged[j] + psum[j]),
-                    self.o.payload.pixels[i][j].eq(Mux(self.relu & (value < 0), 0, value)),
+                    self.o.payload.pixels[i][j].eq(Mux(cfg.relu & (value < 0), 0, value)),
                 ]
         m.d.comb += self.done.eq(finished & ~r_valid)
-        return m

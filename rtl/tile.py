@@ -1,25 +1,30 @@
 """The RED tile: pixel-wise mapped crossbar groups, zero-skipping input buffer, output
 merge, and the zero-insertion (ZP) baseline on the same arrays."""
 
-from amaranth.hdl import Cat, Module, Mux, Signal, signed
+from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from red.config import COUNTER_WIDTH, META_FIFO_DEPTH, TileConfig, unsigned_width
+from red.config import COUNTER_WIDTH, META_FIFO_DEPTH, TileConfig
 from red.counters import TILE_COUNTERS
 
-from ._arith import tree_sum
-from .input_buffer import InputBuffer
+from .counters import GROUP_SUMS, KEPT, TileCounters
 from .crossbar import DEFAULT_CROSSBAR
-from .layouts import (require_tile_config, MODE_ZP, buffered_pixel_layout, layer_layout,
-                      out_beat_layout, pixel_layout, step_meta_layout, weight_beat_layout)
 from .early import EarlyDecision
+from .geometry import FoldGeometry
+from .input_buffer import InputBuffer
+from .layouts import (require_tile_config, MODE_ZP, layer_layout, out_beat_layout,
+                      pixel_layout, step_meta_layout, weight_beat_layout)
 from .merge import OutputMerge, slot_members
 from .mvm import MVMInstance, MVMUnit
+from .sequencer import Sequencer
+from .window import ZeroSkipWindow
 
 __all__ = ["RedTile", "TILE_COUNTERS"]
 
-_IDLE, _LOAD, _RUN = 0, 1, 2
+#: Tile counters that are the merge's own (tile name, merge name).
+MERGE_COUNTERS = (("merge_additions", "merge_additions"), ("psum_additions", "psum_additions"),
+                  ("out_buffer_writes", "out_writes"), ("out_buffer_reads", "out_reads"))
 
 
 class RedTile(wiring.Component):
@@ -38,16 +43,34 @@ class RedTile(wiring.Component):
     (``TileConfig.out_width``). ``done`` rises when the last output beat has been taken
     and stays high until the next ``start``.
 
+    **Parts** (each its own component, named as in the paper):
+
+    - :class:`~red.rtl.sequencer.Sequencer`: pass control (load the weights, run, finish)
+      and the walk over the steps;
+    - :class:`~red.rtl.geometry.FoldGeometry`: per fold, each group's kernel pixel,
+      phase, merge slot and window offset;
+    - :class:`~red.rtl.input_buffer.InputBuffer`: the line buffer of raw pixels;
+    - :class:`~red.rtl.window.ZeroSkipWindow`: the zero-skipping data flow, what each
+      group reads and whether it is driven;
+    - the crossbar groups ``group_{gh}_{gw}``: one :class:`~red.rtl.mvm.MVMUnit` per
+      kernel pixel (pixel-wise mapping);
+    - :class:`~red.rtl.merge.OutputMerge`: slot sums, raster reordering, partial sums;
+    - :class:`~red.rtl.counters.TileCounters`: the event and cycle counters;
+    - :class:`~red.rtl.early.EarlyDecision` (with ``config.early_termination``).
+
+    No part divides: what the layer's shape gives (output size, blocks, phases of the
+    fold) comes with the pass (:func:`~red.rtl.layouts.geometry_layout`).
+
     **Folds.** Group ``(gh, gw)`` acts as kernel pixel ``(kh, kw) = (kh0+gh, kw0+gw)``;
     groups past the layer's kernel are idle. Below, ``kh`` and ``kw`` are those pixels.
 
-    **RED mode** (``mode=0``): output block ``(q_h, q_w)`` (``q = floor((o+p)/s)``)
+    **RED mode** (``ModeCode.RED``): output block ``(q_h, q_w)`` (``q = floor((o+p)/s)``)
     is one step; group ``(kh, kw)`` reads raw pixel ``x[q_h - kh div s][q_w - kw div s]``
     and yields the output of phase ``(kh mod s, kw mod s)``. A group whose pixel lies
     outside the input, or whose output lies outside ``[0,Ho) x [0,Wo)``, is gated: it
     drives no row and converts nothing. Steps: ``Nb_h * Nb_w``.
 
-    **ZP mode** (``mode=1``): the zero-insertion baseline on the same groups and merge.
+    **ZP mode** (``ModeCode.ZP``): the zero-insertion baseline on the same groups and merge.
     One output pixel per step; every group of the kernel is driven with its value of the
     zero-inserted, padded input (mostly zeros, still driven and converted), and all
     groups are added. Steps: ``Ho * Wo``.
@@ -72,8 +95,9 @@ class RedTile(wiring.Component):
     layer : In(layer_layout)
         Runtime pass (:func:`~red.rtl.layouts.layer_layout`): the pass's cin and cout
         slices, the layer's h, w, k (<= max_k), s (<= max_stride), p, op, the mode, the
-        fold kh0, kw0 and accumulate. Must be a pass of
-        :func:`red.mapping.schedule`.
+        fold kh0, kw0 and accumulate, and what the host derives from them
+        (:func:`~red.rtl.layouts.geometry_fields`). Must be a pass of
+        :func:`red.mapping.schedule`, as :func:`~red.rtl.layouts.layer_fields` gives it.
     start : In(1)
         Latch ``layer``, clear the counters and begin.
     busy, done : Out(1)
@@ -148,8 +172,12 @@ class RedTile(wiring.Component):
         # the macro netlist instantiates one generated MVM module per group.
         self.groups = [MVMUnit(config, crossbar) if crossbar == "ff" else MVMInstance(config)
                        for _ in range(config.groups)]
+        self.sequencer = Sequencer(config)
+        self.geometry = FoldGeometry(config)
         self.buffer = InputBuffer(config, reads=config.groups)
+        self.window = ZeroSkipWindow(config)
         self.merge = OutputMerge(config)
+        self.counters = TileCounters(config)
         self.early = EarlyDecision(config) if config.early_termination else None
 
     @property
@@ -164,347 +192,132 @@ class RedTile(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         c = self._config
-        K, S, G, NB, SB = c.kernel, c.max_stride, c.groups, c.line_rows, c.slot_banks
-
+        K, NB = c.kernel, c.line_rows
         groups = self.groups
         for g, unit in enumerate(groups):
             m.submodules[f"group_{g // K}_{g % K}"] = unit
-        m.submodules.buffer = buf = self.buffer
-        m.submodules.merge = merge = self.merge
+        for name in ("sequencer", "geometry", "buffer", "window", "merge", "counters"):
+            m.submodules[name] = getattr(self, name)
+        seq, geometry, buf, window = self.sequencer, self.geometry, self.buffer, self.window
+        merge, counters = self.merge, self.counters
         m.submodules.meta_fifo = meta_fifo = fifo.SyncFIFO(
             width=step_meta_layout(c).size, depth=META_FIFO_DEPTH)
 
-        # -- control --------------------------------------------------------------------
-        state = Signal(range(3))
-        latched = Signal(layer_layout(c))
-        layer = Signal(layer_layout(c))
-        start = Signal()
+        # -- pass control, the fold ---------------------------------------------------------
+        layer, start, zp = seq.pass_layer, seq.begin, seq.pass_layer.mode == MODE_ZP
+        geom = layer.geometry
         m.d.comb += [
-            start.eq(self.start & (state == _IDLE)),
-            self.busy.eq(state != _IDLE),
+            seq.layer.eq(self.layer), seq.start.eq(self.start),
+            self.busy.eq(seq.busy), self.done.eq(seq.done),
+            seq.w_valid.eq(self.w.valid), self.w.ready.eq(seq.w_ready),
+            seq.finish.eq(merge.done & buf.complete),
+            geometry.layer.eq(self.layer), geometry.start.eq(start),
         ]
-        with m.If(start):
-            m.d.sync += [latched.eq(self.layer), state.eq(_LOAD), self.done.eq(0)]
-        # Counters and derived quantities initialise in the start cycle, so they read the
-        # incoming configuration then and the latched one afterwards.
-        m.d.comb += layer.eq(Mux(start, self.layer.as_value(), latched.as_value()))
 
-        # Derived layer quantities (the layer register is constant while busy).
-        zp = Signal()
-        ho = Signal(unsigned_width(c.max_out))
-        wo = Signal(unsigned_width(c.max_out))
-        q0 = Signal(unsigned_width(c.max_k))          # floor(p / s)
-        p_mod_s = Signal(unsigned_width(S - 1))        # p mod s
-        n_rows = Signal(unsigned_width(max(c.max_blocks, c.max_out)))
-        n_cols = Signal.like(n_rows)
-        s, p, k = layer.s, layer.p, layer.k
-        m.d.comb += [
-            zp.eq(layer.mode == MODE_ZP),
-            ho.eq((layer.h - 1) * s - 2 * p + k + layer.op),
-            wo.eq((layer.w - 1) * s - 2 * p + k + layer.op),
-            q0.eq(p // s),
-            p_mod_s.eq(p % s),
-            n_rows.eq(Mux(zp, ho, (ho - 1 + p) // s - q0 + 1)),
-            n_cols.eq(Mux(zp, wo, (wo - 1 + p) // s - q0 + 1)),
-        ]
-        # The fold: group (gh, gw) is kernel pixel (kh0 + gh, kw0 + gw). Per group row
-        # (column) its input offset relative to the fold's smallest, its phase, its slot
-        # in the merge and whether it lies inside the kernel; all fixed for the pass, so
-        # registered once at start rather than divided every cycle.
-        # The window base needs the fold's smallest input offset per axis, jmin; the line
-        # buffer's row limit its largest along the rows, jmax_h.
-        jmin_h, jmin_w = Signal(unsigned_width(c.max_k - 1)), Signal(unsigned_width(c.max_k - 1))
-        jmax_h = Signal.like(jmin_h)
-        new_s, new_k = self.layer.s, self.layer.k
-        with m.If(start):
-            last_row = Mux(self.layer.kh0 + K < new_k, self.layer.kh0 + K, new_k) - 1
-            m.d.sync += [jmin_h.eq(self.layer.kh0 // new_s), jmin_w.eq(self.layer.kw0 // new_s),
-                         jmax_h.eq(last_row // new_s)]
-        axes = {}
-        for axis, offset in (("h", self.layer.kh0), ("w", self.layer.kw0)):
-            rel = [Signal(unsigned_width(K - 1), name=f"j{axis}_{i}") for i in range(K)]
-            phase = [Signal(unsigned_width(S - 1), name=f"r{axis}_{i}") for i in range(K)]
-            slot = [Signal(unsigned_width(S - 1), name=f"slot{axis}_{i}") for i in range(K)]
-            inside = Signal(K, name=f"inside_{axis}")
-            with m.If(start):
-                for i in range(K):
-                    pixel = offset + i
-                    m.d.sync += [
-                        rel[i].eq(pixel // new_s - offset // new_s),
-                        phase[i].eq(pixel % new_s),
-                        slot[i].eq(i % new_s),
-                        inside[i].eq(pixel < new_k),
-                    ]
-            axes[axis] = (rel, phase, slot, inside)
-        (jh_rel, rh_axis, slot_h, inside_h), (jw_rel, rw_axis, slot_w, inside_w) = \
-            axes["h"], axes["w"]
-        jh = [jh_rel[g // K] for g in range(G)]
-        jw = [jw_rel[g % K] for g in range(G)]
-        rh = [rh_axis[g // K] for g in range(G)]
-        rw = [rw_axis[g % K] for g in range(G)]
-        # Groups of the fold inside the kernel take part, unless their block is empty.
-        inside = Signal(G)
-        active = Signal(G)
-        for g in range(G):
-            m.d.comb += [inside[g].eq(inside_h[g // K] & inside_w[g % K]),
-                         active[g].eq(inside[g] & ~layer.skip[g])]
-
-        # -- weight loading: one beat per input channel programs that row in every group --
-        ci = Signal(unsigned_width(c.rows))
-        loading = state == _LOAD
-        m.d.comb += self.w.ready.eq(loading)
-        for g, unit in enumerate(groups):
-            m.d.comb += [
-                unit.prog.valid.eq(loading & self.w.valid),
-                unit.prog.row.eq(ci),
-                unit.prog.data.eq(self.w.payload[g]),
-                unit.active_rows.eq(layer.cin),
-                unit.active_cols.eq(layer.cout),
-                unit.clear.eq(start),
-            ]
-        with m.If(start):
-            m.d.sync += ci.eq(0)
-        with m.Elif(loading & self.w.valid):
-            m.d.sync += self.weight_writes.eq(self.weight_writes +
-                                              layer.cout * tree_sum(active[g] for g in range(G)))
-            with m.If(ci == layer.cin - 1):
-                m.d.sync += state.eq(_RUN)
-            with m.Else():
-                m.d.sync += ci.eq(ci + 1)
-
-        # -- sequencer: one step per block (RED) or output pixel (ZP) ----------------------
-        running = state == _RUN
-        pos = Signal.like(buf.q_h)
-        q_h, q_w = Signal.like(pos), Signal.like(pos)
-        q_h_slot = Signal.like(buf.q_h_slot)
-        r_h, r_w = Signal.like(p_mod_s), Signal.like(p_mod_s)   # ZP: phase of the pixel
-        base_h = Signal(signed(unsigned_width(c.max_out) + 2))   # RED: q*s - p
-        base_w = Signal.like(base_h)
-        zp_bank = Signal(unsigned_width(SB - 1))                 # ZP: ow mod slot_banks
-        zp_idx = Signal(unsigned_width(c.bank_words - 1))        # ZP: ow div slot_banks
-        srow, scol = Signal.like(n_rows), Signal.like(n_cols)
-        seq_done = Signal()
-
-        row_ok = Signal(S)
-        col_ok = Signal(S)
-        for a in range(S):
-            m.d.comb += [
-                row_ok[a].eq((a < s) & (base_h + a >= 0) & (base_h + a < ho)),
-                col_ok[a].eq((a < s) & (base_w + a >= 0) & (base_w + a < wo)),
-            ]
-
-        # Window reads and what each group receives. The window base is the block minus
-        # the fold's smallest input offset: the newest input row the block reads.
-        base_row, base_col = Signal.like(buf.q_h), Signal.like(buf.q_w)
-        m.d.comb += [base_row.eq(q_h - jmin_h), base_col.eq(q_w - jmin_w)]
+        # -- the input buffer and the zero-skipping window of each step ----------------------
+        step = seq.step.payload
         m.d.comb += [
             buf.clear.eq(start), buf.cin.eq(layer.cin), buf.h.eq(layer.h), buf.w.eq(layer.w),
-            buf.q_h.eq(base_row), buf.q_w.eq(base_col), buf.q_h_slot.eq(q_h_slot),
+            buf.q_h.eq(window.base_row), buf.q_w.eq(window.base_col),
+            buf.q_h_slot.eq(step.pos.q_h_slot), buf.jh.eq(window.jh), buf.jw.eq(window.jw),
             # Rows from the block's oldest, q_h - jmax, on are kept (jmax - jmin < NB).
-            buf.row_limit.eq(Mux(seq_done, (1 << (len(buf.row_limit) - 1)) - 1,
-                                 q_h - jmax_h + NB)),
-            buf.i.valid.eq(self.i.valid & running),
+            buf.row_limit.eq(Mux(seq.steps_done, (1 << (len(buf.row_limit) - 1)) - 1,
+                                 step.pos.q_h - geometry.jmax_h + NB)),
+            buf.i.valid.eq(self.i.valid & seq.running),
             buf.i.payload.eq(self.i.payload),
-            self.i.ready.eq(buf.i.ready & running),
+            self.i.ready.eq(buf.i.ready & seq.running),
+            window.step.eq(step), window.zp.eq(zp),
+            window.jmin_h.eq(geom.jmin_h), window.jmin_w.eq(geom.jmin_w),
+            window.in_range.eq(buf.in_range), window.pixels.eq(buf.pixels),
+            *(getattr(window, name).eq(getattr(geometry, name))
+              for name in ("rel_h", "rel_w", "phase_h", "phase_w", "active")),
         ]
-        live = Signal(G)
-        real = Signal(G)       # the group receives a raw pixel (not a zero or padding)
-        xs = []
-        for g in range(G):
-            m.d.comb += [buf.jh[g].eq(jh[g]), buf.jw[g].eq(jw[g])]
-            phase_hit = (rh[g] == r_h) & (rw[g] == r_w)
-            ok = buf.in_range[g]
-            red_live = active[g] & ok & row_ok.bit_select(rh[g], 1) & col_ok.bit_select(rw[g], 1)
-            m.d.comb += [
-                live[g].eq(Mux(zp, active[g], red_live)),
-                real[g].eq(Mux(zp, active[g] & ok & phase_hit, red_live)),
-            ]
-            x = Signal(buffered_pixel_layout(c), name=f"x{g}")
-            with m.If(real[g]):
-                m.d.comb += x.eq(buf.pixels[g])
-            xs.append(x)
 
-        # A step may issue once the last raw pixel it reads has arrived; a window wholly
-        # before the map reads nothing and need not wait.
-        need_row = Mux(base_row < layer.h - 1, base_row, layer.h - 1)
-        need_col = Mux(base_col < layer.w - 1, base_col, layer.w - 1)
-        inputs_here = Signal()
-        m.d.comb += inputs_here.eq(buf.complete | (base_row < 0) | (base_col < 0) |
-                                   (buf.in_row > need_row) |
-                                   ((buf.in_row == need_row) & (buf.in_col > need_col)))
-        issue = Signal()
-        m.d.comb += issue.eq(running & ~seq_done & inputs_here & groups[0].i.ready &
-                             meta_fifo.w_rdy)
-        for g, unit in enumerate(groups):
-            m.d.comb += [
-                unit.i.valid.eq(issue),
-                unit.i.payload.x.eq(xs[g].x),
-                unit.i.payload.x_sum.eq(xs[g].x_sum),
-                unit.i.payload.gate.eq(~live[g]),
-            ]
-        last_col = scol == n_cols - 1
+        # -- steps: issued once their inputs are in and the groups and merge can take them --
+        issue = seq.step.valid & seq.step.ready
+        m.d.comb += seq.step.ready.eq(buf.window_ready & groups[0].i.ready & meta_fifo.w_rdy)
+        # What the merge needs of the step, in order with the groups' results.
         meta = Signal(step_meta_layout(c))
         m.d.comb += [
-            meta.row.eq(srow),
-            meta.idx.eq(Mux(zp, zp_idx, scol)),
-            meta.bank.eq(zp_bank),
-            meta.last.eq(last_col),
-            meta.row_ok.eq(row_ok),
-            meta.col_ok.eq(col_ok),
-            meta.live.eq(live),
-            meta_fifo.w_data.eq(meta.as_value()),
-            meta_fifo.w_en.eq(issue),
+            *(meta[name].eq(step[name]) for name in ("row", "idx", "bank", "last", "row_ok",
+                                                     "col_ok")),
+            meta.live.eq(window.live),
+            meta_fifo.w_data.eq(meta.as_value()), meta_fifo.w_en.eq(issue),
         ]
 
-        def restart_columns():
-            return [scol.eq(0), q_w.eq(q0), r_w.eq(p_mod_s), base_w.eq(-p_mod_s),
-                    zp_bank.eq(0), zp_idx.eq(0)]
-
-        # The slot of the first window base, (q0 - jmin) mod NB, from a non-negative
-        # dividend (jmin < max_k).
-        first_slot = (q0 + NB * -(-c.max_k // NB) - self.layer.kh0 // s) % NB
-        with m.If(start):
-            m.d.sync += [srow.eq(0), q_h.eq(q0), q_h_slot.eq(first_slot), r_h.eq(p_mod_s),
-                         base_h.eq(-p_mod_s), seq_done.eq(0), *restart_columns()]
-        with m.Elif(issue):
-            with m.If(last_col):
-                m.d.sync += [srow.eq(srow + 1), *restart_columns()]
-                with m.If(srow == n_rows - 1):
-                    m.d.sync += seq_done.eq(1)
-                next_block_row = [q_h.eq(q_h + 1),
-                                  q_h_slot.eq(Mux(q_h_slot == NB - 1, 0, q_h_slot + 1))]
-                with m.If(zp):
-                    with m.If(r_h == s - 1):
-                        m.d.sync += [r_h.eq(0), *next_block_row]
-                    with m.Else():
-                        m.d.sync += r_h.eq(r_h + 1)
-                with m.Else():
-                    m.d.sync += [base_h.eq(base_h + s), *next_block_row]
-            with m.Else():
-                m.d.sync += scol.eq(scol + 1)
-                with m.If(zp):
-                    with m.If(r_w == s - 1):
-                        m.d.sync += [r_w.eq(0), q_w.eq(q_w + 1)]
-                    with m.Else():
-                        m.d.sync += r_w.eq(r_w + 1)
-                    with m.If(zp_bank == SB - 1):
-                        m.d.sync += [zp_bank.eq(0), zp_idx.eq(zp_idx + 1)]
-                    with m.Else():
-                        m.d.sync += zp_bank.eq(zp_bank + 1)
-                with m.Else():
-                    m.d.sync += [q_w.eq(q_w + 1), base_w.eq(base_w + s)]
-
-        # -- merge -------------------------------------------------------------------------
+        # -- merge: the pass's placement, and the groups' results with their metadata --
         m.d.comb += [
+            *self._merge_config(merge.pass_config, layer, geometry, zp),
             merge.clear.eq(start),
-            merge.valid.eq(groups[0].o.valid & meta_fifo.r_rdy),
-            merge.meta.eq(meta_fifo.r_data),
-            merge.mode.eq(layer.mode),
-            merge.cout.eq(layer.cout),
-            merge.ho.eq(ho), merge.wo.eq(wo),
-            merge.accumulate.eq(layer.accumulate),
-            merge.s_row.eq(Mux(zp, 1, s)),
-            merge.s_col.eq(Mux(zp, SB, s)),
-            merge.a0.eq(Mux(zp, 0, p_mod_s)),
-            merge.b0.eq(Mux(zp, 0, p_mod_s)),
-            # Needed in the start cycle (the emitter starts from it): not registered.
-            merge.rot_h.eq(Mux(zp, 0, layer.kh0 % s)),
-            merge.rot_w.eq(Mux(zp, 0, layer.kw0 % s)),
-            merge.active.eq(active),
-            meta_fifo.r_en.eq(merge.valid & merge.ready),
+            merge.i.valid.eq(groups[0].o.valid & meta_fifo.r_rdy),
+            merge.i.payload.meta.eq(meta_fifo.r_data),
+            meta_fifo.r_en.eq(merge.i.valid & merge.i.ready),
         ]
-        m.d.comb += [merge.bias.eq(layer.bias), merge.bias_en.eq(layer.bias_en),
-                     merge.relu.eq(layer.relu)]
-        if self.early is not None:
-            self._early_termination(m, layer, start, issue, live, active, slot_h, slot_w,
-                                    zp)
-        for i in range(K):
-            m.d.comb += [merge.slot_h[i].eq(slot_h[i]), merge.slot_w[i].eq(slot_w[i])]
-        for g, unit in enumerate(groups):
-            m.d.comb += [
-                merge.results[g].eq(unit.o.payload),
-                unit.o.ready.eq(merge.valid & merge.ready),
-            ]
         wiring.connect(m, merge.o, wiring.flipped(self.o))
         wiring.connect(m, wiring.flipped(self.ps), merge.ps)
+        if self.early is not None:
+            self._early_termination(m, layer, start, issue, window.live, geometry, zp)
 
-        with m.If(running & merge.done & buf.complete):
-            m.d.sync += [state.eq(_IDLE), self.done.eq(1)]
-
-        # -- counters --------------------------------------------------------------------
+        # -- counters ----------------------------------------------------------------------
         # A pass begins when it takes its first input pixel or, in a fold whose first
         # windows lie wholly before the input, issues its first step (which waits for no
         # input): both in the first running cycle when input is offered.
-        begins = (self.i.valid & self.i.ready) | issue
-        counting = Signal()
-        last_out = Signal()
-        m.d.comb += last_out.eq(self.o.valid & self.o.ready &
-                                (merge.out_reads + self.o.payload.count == ho * wo))
-        window_hits = []
-        for a in range(K):
-            for b in range(K):
-                window_hits.append(Cat(real[g] & (jh[g] == a) & (jw[g] == b)
-                                       for g in range(G)).any())
-        masked = {name: tree_sum(Mux(active[g], getattr(unit, field), 0)
-                                 for g, unit in enumerate(groups))
-                  for name, field in (("crossbar_steps", "steps"),
-                                      ("adc_conversions", "conversions"),
-                                      ("row_drives", "row_drives"),
-                                      ("skipped_conversions", "skipped_conversions"))}
+        i_take, w_take = self.i.valid & self.i.ready, self.w.valid & self.w.ready
         m.d.comb += [
-            self.crossbar_steps.eq(masked["crossbar_steps"]),
-            self.adc_conversions.eq(masked["adc_conversions"]),
-            self.row_drives.eq(masked["row_drives"]),
-            self.skipped_conversions.eq(masked["skipped_conversions"]),
+            counters.clear.eq(start),
+            counters.begins.eq(i_take | issue),
+            counters.out_last.eq(self.o.valid & self.o.ready &
+                                 (merge.out_reads + self.o.payload.count == geom.outputs)),
+            counters.stepping.eq(groups[0].stepping),
+            counters.step.eq(issue), counters.i_take.eq(i_take), counters.w_take.eq(w_take),
+            counters.w_first.eq(w_take & (seq.ci == 0)),
+            counters.w_last.eq(w_take & (seq.ci == layer.cin - 1)),
+            counters.cout.eq(layer.cout), counters.skip.eq(layer.skip),
+            counters.inside.eq(geometry.inside), counters.active.eq(geometry.active),
+            counters.live.eq(window.live), counters.reads.eq(window.reads),
             # The groups step in lockstep: one group's saved cycles are the tile's.
             self.skipped_cycles.eq(groups[0].skipped_cycles),
-            self.merge_additions.eq(merge.merge_additions),
-            self.psum_additions.eq(merge.psum_additions),
-            self.out_buffer_writes.eq(merge.out_writes),
-            self.out_buffer_reads.eq(merge.out_reads),
+            *(getattr(self, name).eq(getattr(merge, field)) for name, field in MERGE_COUNTERS),
         ]
-        first_w = self.w.valid & self.w.ready & (ci == 0)
-        last_w = self.w.valid & self.w.ready & (ci == layer.cin - 1)
-        loading_count = Signal()
-        first_cycle = Signal()
-        m.d.sync += first_cycle.eq(start)
-        own = (self.total_cycles, self.compute_cycles, self.load_cycles, self.skipped_blocks,
-               self.steps, self.group_activations, self.gated_group_steps, self.weight_writes,
-               self.line_buffer_writes, self.window_reads, counting, loading_count)
-        def count_span(counter, inside, first, last):
-            """Count the cycles from ``first`` to ``last``, both included."""
-            with m.If(first):
-                m.d.sync += inside.eq(1)
-            with m.If(last):
-                m.d.sync += inside.eq(0)
-            with m.If(first | inside):
-                m.d.sync += counter.eq(counter + 1)
 
-        with m.If(start):
-            m.d.sync += [counter.eq(0) for counter in own]
-        with m.Else():
-            # Once per pass, in the first cycle the fold's registers hold it.
-            with m.If(first_cycle):
-                m.d.sync += self.skipped_blocks.eq(
-                    tree_sum(inside[g] & layer.skip[g] for g in range(G)))
-            count_span(self.total_cycles, counting, begins & (self.total_cycles == 0), last_out)
-            count_span(self.load_cycles, loading_count, first_w, last_w)
-            with m.If(groups[0].stepping):
-                m.d.sync += self.compute_cycles.eq(self.compute_cycles + 1)
-            with m.If(self.i.valid & self.i.ready):
-                m.d.sync += self.line_buffer_writes.eq(self.line_buffer_writes + 1)
-            with m.If(issue):
-                m.d.sync += [
-                    self.steps.eq(self.steps + 1),
-                    self.group_activations.eq(self.group_activations +
-                                              tree_sum(live[g] for g in range(G))),
-                    self.gated_group_steps.eq(self.gated_group_steps +
-                                              tree_sum(active[g] & ~live[g] for g in range(G))),
-                    self.window_reads.eq(self.window_reads + tree_sum(window_hits)),
-                ]
+        # -- the crossbar groups: programmed a row per weight beat, stepped in lockstep ------
+        for g, unit in enumerate(groups):
+            m.d.comb += [
+                unit.clear.eq(start),
+                unit.active_rows.eq(layer.cin), unit.active_cols.eq(layer.cout),
+                unit.prog.valid.eq(seq.loading & self.w.valid),
+                unit.prog.row.eq(seq.ci), unit.prog.data.eq(self.w.payload[g]),
+                unit.i.valid.eq(issue), unit.i.payload.x.eq(window.x[g].x),
+                unit.i.payload.x_sum.eq(window.x[g].x_sum),
+                unit.i.payload.gate.eq(~window.live[g]),
+                merge.i.payload.results[g].eq(unit.o.payload),
+                unit.o.ready.eq(merge.i.valid & merge.i.ready),
+                *(getattr(counters, f"{field}_in")[g].eq(getattr(unit, field))
+                  for field in GROUP_SUMS.values()),
+            ]
+        for name in KEPT:
+            m.d.comb += getattr(self, name).eq(getattr(counters, name))
         return m
 
-    def _early_termination(self, m, layer, start, issue, live, active, slot_h, slot_w, zp):
+    def _merge_config(self, cfg, layer, geometry, zp):
+        """The merge's pass configuration (:func:`~red.rtl.merge.merge_config_layout`):
+        RED places the ``s x s`` phases of a block from ``p mod s``, ZP one pixel per
+        step over ``slot_banks`` bank columns."""
+        geom = layer.geometry
+        return [
+            cfg.mode.eq(layer.mode), cfg.cout.eq(layer.cout), cfg.ho.eq(geom.ho),
+            cfg.wo.eq(geom.wo), cfg.accumulate.eq(layer.accumulate),
+            cfg.s_row.eq(Mux(zp, 1, layer.s)),
+            cfg.s_col.eq(Mux(zp, self._config.slot_banks, layer.s)),
+            cfg.a0.eq(Mux(zp, 0, geom.r0)), cfg.b0.eq(Mux(zp, 0, geom.r0)),
+            # Needed in the start cycle (the emitter starts from it): from the port.
+            cfg.rot_h.eq(Mux(zp, 0, geom.rot_h)), cfg.rot_w.eq(Mux(zp, 0, geom.rot_w)),
+            cfg.slot_h.eq(geometry.slot_h), cfg.slot_w.eq(geometry.slot_w),
+            cfg.active.eq(geometry.active),
+            cfg.bias.eq(layer.bias), cfg.bias_en.eq(layer.bias_en), cfg.relu.eq(layer.relu),
+        ]
+
+    def _early_termination(self, m, layer, start, issue, live, geometry, zp):
         """Decisions from the groups' bounds (:class:`~red.rtl.early.EarlyDecision`),
         back to the groups and into the merge."""
         c, early, groups, merge = self._config, self.early, self.groups, self.merge
@@ -514,7 +327,8 @@ class RedTile(wiring.Component):
         step_live = Signal(c.groups)
         with m.If(issue):
             m.d.sync += step_live.eq(live)
-        slots = slot_members(m, c, active, slot_h, slot_w)
+        active = geometry.active
+        slots = slot_members(m, c, active, geometry.slot_h, geometry.slot_w)
         m.d.comb += [
             early.bias.eq(layer.bias), early.bias_en.eq(layer.bias_en),
             early.relu.eq(layer.relu),
@@ -527,8 +341,8 @@ class RedTile(wiring.Component):
             early.eps.eq(layer.eps),
             # ZP: one output per step, fed by every active group.
             early.members[0].eq(Mux(zp, active, slots[0][0])),
-            merge.decided.eq(early.decided),
-            merge.decided_value.eq(early.value),
+            merge.i.payload.decided.eq(early.decided),
+            merge.i.payload.decided_value.eq(early.value),
             self.decided_outputs.eq(early.decided_outputs),
         ]
         for o in range(1, SB * SB):

@@ -114,20 +114,17 @@ def run(layer, steps, *, cycles, accumulate=False, o_ready=lambda cycle: True,
     seen = {"taken": [], "refused": [], "beats": [], "ps_taken": [], "done": []}
 
     async def testbench(ctx):
-        for name, value in layer.items():
-            ctx.set(getattr(dut, name), value)
-        ctx.set(dut.accumulate, int(accumulate))
+        ctx.set(dut.pass_config, {**layer, "accumulate": int(accumulate)})
         ctx.set(dut.clear, 1)
         await ctx.tick()
         ctx.set(dut.clear, 0)
         pending = list(steps)
         psums = list(ps_beats)
         for cycle in range(1, cycles):
-            ctx.set(dut.valid, bool(pending))
+            ctx.set(dut.i.valid, bool(pending))
             if pending:
                 results, meta = pending[0]
-                ctx.set(dut.results, results)
-                ctx.set(dut.meta, meta)
+                ctx.set(dut.i.payload, {"results": results, "meta": meta})
             offer_ps = bool(psums) and ps_valid(cycle)
             ctx.set(dut.ps.valid, offer_ps)
             if offer_ps:
@@ -135,7 +132,7 @@ def run(layer, steps, *, cycles, accumulate=False, o_ready=lambda cycle: True,
             ready_o = bool(o_ready(cycle))
             ctx.set(dut.o.ready, ready_o)
             *_, ready, o_valid, beat, ps_ready, done = await ctx.tick().sample(
-                dut.ready, dut.o.valid, dut.o.payload, dut.ps.ready, dut.done)
+                dut.i.ready, dut.o.valid, dut.o.payload, dut.ps.ready, dut.done)
             if pending:
                 if ready:
                     pending.pop(0)

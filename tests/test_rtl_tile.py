@@ -13,9 +13,10 @@ from red.config import ConfigError, LayerSpec, TileConfig
 from red.golden import crossbar_deconv2d
 from red.counters import TILE_COUNTERS
 from red.mapping import schedule
-from red.model import estimate, rtl_vs_model
+from red.model import estimate
 from red.rtl.layouts import layer_fields, weight_beats
 from red.rtl.tile import RedTile
+from red.verdict import model_differences
 
 from _amaranth_sim import simulate
 
@@ -121,7 +122,7 @@ def check_layers(tile, layers, rng, crossbar="ff"):
                 if not np.array_equal(y, want):
                     problems.append(f"{where}: output differs from golden")
                 passes = len(schedule(layer, tile))
-                for name, (rtl, model) in rtl_vs_model(counters, passes,
+                for name, (rtl, model) in model_differences(counters, passes,
                                                        estimate(layer, tile, mode)).items():
                     problems.append(f"{where}: {name} {rtl} != model {model}")
 
