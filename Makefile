@@ -32,7 +32,29 @@ os-packages:
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ccache) >/dev/null 2>&1 \
 	      || echo "note: ccache not installed; Verilator builds will be slower"; \
 	  fi; }
+	@command -v yosys >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing yosys with apt-get"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq yosys) >/dev/null; \
+	  else \
+	    echo "Yosys is missing (red area): run 'sudo apt-get install yosys' and retry"; exit 1; \
+	  fi; }
+	@test -f $(OSU018_LIB) || $(MAKE) --no-print-directory osu018-liberty
 .PHONY: os-packages
+
+# The OSU 0.18 um standard-cell liberty for `red area`, from Debian's qflow-tech-osu018
+# unpacked (not installed: the package would pull in qflow and tcsh) into the venv.
+OSU018_LIB := $(VENV)/share/red/osu018/osu018_stdcells.lib
+osu018-liberty:
+	@echo "unpacking the OSU 0.18 um liberty from qflow-tech-osu018"
+	@tmp=$$(mktemp -d) && cd $$tmp && \
+	  { apt-get download qflow-tech-osu018 >/dev/null 2>&1 || \
+	    { apt-get update -qq >/dev/null 2>&1 && apt-get download qflow-tech-osu018 >/dev/null 2>&1; }; } && \
+	  dpkg -x qflow-tech-osu018_*.deb x && cd - >/dev/null && mkdir -p $(dir $(OSU018_LIB)) && \
+	  cp $$tmp/x/usr/share/qflow/tech/osu018/osu018_stdcells.lib $(OSU018_LIB); \
+	  status=$$?; rm -rf $$tmp; \
+	  [ $$status = 0 ] || { echo "could not get qflow-tech-osu018 with apt-get download"; exit 1; }
+.PHONY: osu018-liberty
 
 setup: $(STAMP) os-packages
 
