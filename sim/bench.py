@@ -162,7 +162,7 @@ def _native(tile: TileConfig, layer: LayerSpec, work: Path, optimisation: str,
 
 def bench(name: str, scratch: Path) -> dict:
     from red.gen.toolchain import verilator_optimisation
-    from .harness import HARNESS_NAME
+    from red.gen.harness import HARNESS_NAME
     tile, layer, icarus_layer, repeats = BENCHES[name]
     result = {"tile": dataclasses.asdict(tile)}
     _log(f"{name}: generation")
@@ -222,7 +222,7 @@ def render(report: dict) -> str:
 def _environment() -> dict:
     from importlib import metadata
     from red.gen.toolchain import verilator_optimisation
-    from .harness import HARNESS_NAME
+    from red.gen.harness import HARNESS_NAME
     return {
         "python": platform.python_version(), "cpus": os.cpu_count(),
         "load_average": " ".join(f"{v:.2f}" for v in os.getloadavg()),
