@@ -38,7 +38,8 @@ from dataclasses import dataclass
 
 from .config import ConfigError, LayerSpec, TileConfig
 
-__all__ = ["Pass", "Schedule", "schedule", "cin_slices", "fold_offsets", "fold_rows"]
+__all__ = ["Pass", "Schedule", "schedule", "slice_counts", "cin_slices", "fold_offsets",
+           "fold_rows"]
 
 
 def _ceil_div(a: int, b: int) -> int:
@@ -48,6 +49,14 @@ def _ceil_div(a: int, b: int) -> int:
 def cin_slices(cin: int, rows: int) -> tuple[range, ...]:
     """Row tiles: input channels ``0 .. cin-1`` in slices of at most ``rows``."""
     return tuple(range(start, min(start + rows, cin)) for start in range(0, cin, rows))
+
+
+def slice_counts(layer: LayerSpec, tile: TileConfig) -> tuple[int, int, int]:
+    """``(cin_tiles, cout_tiles, folds)`` of ``layer`` on ``tile``, by arithmetic alone
+    (no schedule is built, so any layer size is cheap): :func:`schedule` makes exactly
+    this many slices and folds."""
+    return (_ceil_div(layer.cin, tile.rows), _ceil_div(layer.cout, tile.logical_cols),
+            _ceil_div(layer.k, tile.kernel) ** 2)
 
 
 def fold_offsets(k: int, kernel: int) -> tuple[int, ...]:

@@ -39,13 +39,13 @@ import numpy as np
 from .config import KERNEL_MAX, ConfigError, LayerSpec, TileConfig
 from .counters import TILE_COUNTERS
 from .early import EarlySpec, early_applies
-from .mapping import Schedule, fold_offsets, schedule
+from .mapping import Schedule, fold_offsets, schedule, slice_counts
 from .modes import MODES, RTL_MODES, Mode
 from .timing import pass_timing
 
 __all__ = ["ISAAC_TILE", "Estimate", "estimate", "early_estimate",
            "compare", "speedups", "sum_estimates", "MIRRORED_COUNTERS",
-           "check_model_size", "MAX_MODEL_CYCLES", "MAX_MODEL_PASS_GROUPS"]
+           "steps_per_pass", "check_model_size", "MAX_MODEL_CYCLES", "MAX_MODEL_PASS_GROUPS"]
 
 #: ISAAC-style circuit defaults of RED_TILE.md (128x128 arrays, 2-bit cells, 16-bit
 #: weights and inputs, 1-bit DAC, 8-bit ADC). ``kernel=KERNEL_MAX`` covers FCN-32s;
@@ -301,6 +301,13 @@ def estimate(layer: LayerSpec, tile: TileConfig, mode: Mode, blocks=None) -> Est
     return _estimate(plan, mode)
 
 
+def steps_per_pass(layer: LayerSpec, mode: Mode) -> int:
+    """Crossbar steps of one group in one pass (:attr:`Estimate.steps`): output blocks
+    ``nb_h * nb_w`` (RED), output pixels ``Ho * Wo`` (ZP), input pixels ``H * W`` (PF)."""
+    return {"red": layer.nb_h * layer.nb_w, "zp": layer.ho * layer.wo,
+            "pf": layer.h * layer.w}[mode]
+
+
 def check_model_size(layer: LayerSpec, tile: TileConfig, modes=MODES) -> None:
     """Refuse, before any work, a layer too large to estimate in ``modes`` on ``tile``
     (:data:`MAX_MODEL_CYCLES`, :data:`MAX_MODEL_PASS_GROUPS`).
@@ -310,15 +317,14 @@ def check_model_size(layer: LayerSpec, tile: TileConfig, modes=MODES) -> None:
     ConfigError
         One line with the layer's count and the limit.
     """
-    folds = len(fold_offsets(layer.k, tile.kernel)) ** 2
-    passes = (-(-layer.cin // tile.rows)) * (-(-layer.cout // tile.logical_cols)) * folds
+    cin_tiles, cout_tiles, folds = slice_counts(layer, tile)
+    passes = cin_tiles * cout_tiles * folds
     if passes * tile.groups > MAX_MODEL_PASS_GROUPS:
         raise ConfigError(f"{layer.name or layer}: too large to model: {passes} passes of "
                           f"{tile.groups} crossbar groups, the model takes at most "
                           f"{MAX_MODEL_PASS_GROUPS} passes x groups")
-    steps = {"red": layer.nb_h * layer.nb_w, "zp": layer.ho * layer.wo}
     # A pass takes at least its steps' planes and one cycle per input pixel.
-    cycles = sum(folds * (steps[mode] * tile.in_bits + layer.h * layer.w)
+    cycles = sum(folds * (steps_per_pass(layer, mode) * tile.in_bits + layer.h * layer.w)
                  for mode in modes if mode in RTL_MODES)
     if cycles > MAX_MODEL_CYCLES:
         raise ConfigError(f"{layer.name or layer}: too large to model: its timing "
@@ -341,7 +347,7 @@ def _per_pass_estimate(plan: Schedule, mode: Mode) -> Estimate:
     K, B, S = tile.kernel, tile.in_bits, tile.slices
     s, p = layer.s, layer.p
     zp = mode == "zp"
-    steps = layer.ho * layer.wo if zp else layer.nb_h * layer.nb_w
+    steps = steps_per_pass(layer, mode)
     rows = [_taps_in(layer.h, layer.ho, t, s, p) for t in range(layer.k)]
     cols = [_taps_in(layer.w, layer.wo, t, s, p) for t in range(layer.k)]
     totals = dict.fromkeys(("total_cycles", "load_cycles", "group_activations",
@@ -417,8 +423,8 @@ def _estimate(plan: Schedule, mode: Mode) -> Estimate:
 
     terms = over_folds(lambda a: a.terms)            # useful group steps, all folds
     groups = layer.k * layer.k                       # group steps per step, all folds
+    steps = steps_per_pass(layer, mode)
     if mode == "red":
-        steps = layer.nb_h * layer.nb_w
         driven = terms                               # each term is one driven group step
         # In a step, the results of a fold that land on one output pixel are added.
         additions = terms - over_folds(lambda a: a.covered)
@@ -428,7 +434,6 @@ def _estimate(plan: Schedule, mode: Mode) -> Estimate:
         window_reads = over_folds(lambda a: a.block_reads)
         out_buffered = layer.ho * layer.wo           # blocks partition the output map
     elif mode == "zp":
-        steps = layer.ho * layer.wo
         driven = steps * groups
         additions = driven - steps * folds           # every step adds all its groups
         # A stride-1 correlation with a k-wide window producing Ho outputs reads Ho+k-1;
@@ -440,7 +445,6 @@ def _estimate(plan: Schedule, mode: Mode) -> Estimate:
         window_reads = terms
         out_buffered = steps
     else:
-        steps = layer.h * layer.w
         driven = steps * groups
         # The uncropped map is the output of the same layer without padding.
         full_h, full_w = (_axis_terms(n_in, n_full, range(layer.k), layer.s, 0)
