@@ -147,12 +147,19 @@ def add_gen_parser(subparsers) -> None:
     parser.set_defaults(run=run_gen)
 
 
+def _generable_tile(text: str) -> TileConfig:
+    """``--tile`` of a command that generates the tile, refused (one line) before any
+    work when it cannot be generated or the cache folder is unusable."""
+    tile = config_arg(text, TileConfig, "tile")
+    tile.check_generable()
+    cache_root()
+    return tile
+
+
 def run_gen(args: argparse.Namespace) -> int:
     """Execute ``red gen``: write the files and print their paths."""
     from red.gen.verilog import generate, write
-    tile = config_arg(args.tile, TileConfig, "tile")
-    tile.check_generable()
-    cache_root()                          # an unusable cache fails before any work
+    tile = _generable_tile(args.tile)
     generated = generate(args.top, tile, args.crossbar)
     owned = (*generated.sources, f"{generated.name}.json")
     with OutputFolder(args.out, "gen", owned=owned) as folder:
@@ -222,10 +229,10 @@ def run_sim(args: argparse.Namespace) -> int:
     from .simulate import simulate
     cache_root()                          # an unusable cache fails before any work
     with OutputFolder(args.out, "sim", owned=SIM_OUTPUTS) as folder:
-        layer, tile = job.layer, job.tile
-        print(f"red sim: {layer} mode={job.mode} on {job.sim}; seed {job.seed}, stall "
+        layer, tile, mode = job.run.layer, job.tile, job.run.mode
+        print(f"red sim: {layer} mode={mode} on {job.sim}; seed {job.seed}, stall "
               f"{job.stall} (hardware generators); tile {_format_tile(tile)}", flush=True)
-        cycles = estimate(layer, tile, job.mode).total_cycles
+        cycles = estimate(layer, tile, mode).total_cycles
         wall = expected_seconds(job.sim, tile.rows, tile.cols, cycles)
         print(f"red sim: generating, building (cached) and simulating {cycles:,} cycles "
               f"(the model's count), about {human_duration(wall)} on {job.sim} ...",
@@ -265,7 +272,7 @@ def _sim_job(args: argparse.Namespace):
         raise ConfigError("--sparsity brings its own weights: drop --w")
     if (args.x is None) != (args.w is None) and args.sparsity is None:
         raise ConfigError("--x and --w go together (or neither, for random data)")
-    from red.sim.session import random_layer_data
+    from red.sim.session import LayerRun, random_layer_data
     x, w = random_layer_data(layer, tile, np.random.default_rng(args.seed))
     if args.x is not None:
         x = load_array(args.x, f"--x {args.x}", (layer.cin, layer.h, layer.w), tile.in_bits)
@@ -291,8 +298,8 @@ def _sim_job(args: argparse.Namespace):
     sim = args.sim or default_simulator()
     if sim not in SIMULATORS:
         raise ConfigError(f"SIM={sim!r} is invalid: choose {' or '.join(SIMULATORS)}")
-    return SimJob(layer, tile, args.mode, x, w, stage, reorder, source, sim, args.seed,
-                  args.stall, args.waves)
+    return SimJob(LayerRun(layer, args.mode, x, w, stage, reorder), tile, source, sim,
+                  args.seed, args.stall, args.waves)
 
 
 # -- red waves -----------------------------------------------------------------------
@@ -476,9 +483,7 @@ def run_area(args: argparse.Namespace) -> int:
     """Execute ``red area``; see :func:`add_area_parser`."""
     from red.area import format_table
     from red.gen.area import SynthesisError, find_toolchain, tile_area
-    tile = config_arg(args.tile, TileConfig, "tile")
-    tile.check_generable()
-    cache_root()                          # an unusable cache fails before any work
+    tile = _generable_tile(args.tile)
     with OutputFolder(args.out, "area", owned=AREA_OUTPUTS) as folder:
         try:
             find_toolchain()              # a missing tool fails before generation

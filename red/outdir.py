@@ -94,14 +94,12 @@ class OutputFolder:
         if (self.path / _LOCK).exists():
             self._take_lock()
             self._release_lock()
-        self._manifest = _read_manifest(self.path)
         self._check_names(owned)
 
     def __enter__(self) -> "OutputFolder":
         self._take_lock()
         try:
             _remove_stale_scratch(self.path)
-            self._manifest = _read_manifest(self.path)
             self._check_names(self.owned)
             self.scratch = Path(tempfile.mkdtemp(prefix=_SCRATCH_PREFIX, dir=self.path))
         except BaseException:
@@ -135,13 +133,17 @@ class OutputFolder:
         self._release_lock()
 
     def _check_names(self, names) -> None:
+        """(Re)read the manifest and refuse when one of ``names`` is not red's."""
+        manifest = _read_manifest(self.path)
+        self._manifest = manifest or {}
+        unreadable = "" if manifest is not None else f" (its {MANIFEST} is unreadable)"
         for name in names:
             if not _exists(self.path / name):
                 continue
             record = self._manifest.get(name)
             if record is None:
                 raise ConfigError(f"{self.what} {self.path} holds '{name}', which red did not "
-                                  "write; move it or choose another folder")
+                                  f"write{unreadable}; move it or choose another folder")
             if not _owned(self.path / name, record):
                 raise ConfigError(f"{self.what} {self.path}: '{name}' changed since red wrote "
                                   "it; move it or choose another folder")
@@ -212,21 +214,20 @@ def _remove_stale_scratch(folder: Path) -> None:
                   file=sys.stderr)
 
 
-def _read_manifest(folder: Path) -> dict:
+def _read_manifest(folder: Path) -> dict | None:
+    """The manifest's entries (none when there is no manifest), or ``None`` when it is
+    unreadable or malformed: it then vouches for nothing, so every existing name is
+    foreign."""
     try:
         entries = json.loads((folder / MANIFEST).read_text())["entries"]
     except FileNotFoundError:
         return {}
     except (OSError, ValueError, KeyError, TypeError):
-        # An unreadable manifest vouches for nothing: every existing name is then foreign.
-        print(f"red: {folder / MANIFEST} is unreadable; treating the folder's files as "
-              "not red's", file=sys.stderr)
-        return {}
-    if not isinstance(entries, dict) or not all(
-            isinstance(r, dict) and {"command", "fingerprint"} <= r.keys()
-            for r in entries.values()):
-        return {}
-    return entries
+        return None
+    well_formed = isinstance(entries, dict) and all(
+        isinstance(r, dict) and {"command", "fingerprint"} <= r.keys()
+        for r in entries.values())
+    return entries if well_formed else None
 
 
 def _write_manifest(folder: Path, entries: dict) -> None:
@@ -263,9 +264,6 @@ def _exists(path: Path) -> bool:
 @contextlib.contextmanager
 def _signals_held():
     """Hold back interrupting signals (delivered on exit) while files move."""
-    if sys.platform == "win32":                      # pragma: no cover
-        yield
-        return
     old = signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPTS)
     try:
         yield

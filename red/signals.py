@@ -16,13 +16,13 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import threading
 
 __all__ = ["INTERRUPTS", "Interrupted", "install", "restore", "quiet_worker", "stop_children",
-           "stopping", "check_stopping", "abandoned_on_interrupt", "defer", "raise_pending"]
+           "check_stopping", "abandoned_on_interrupt", "defer", "raise_pending"]
 
-#: Set once an interrupt arrived: threads check it before they start more work.
-stopping = threading.Event()
+#: The signal that interrupted the run, once one arrived: threads check it
+#: (:func:`check_stopping`) before they start more work.
+_stopped_by: list[int] = []
 
 #: The signals that interrupt a run.
 INTERRUPTS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -54,7 +54,7 @@ def defer() -> None:
 def install() -> dict:
     """Make each of :data:`INTERRUPTS` stop the children and raise :class:`Interrupted`;
     return the previous handlers, for :func:`restore`."""
-    stopping.clear()
+    _stopped_by.clear()
     return {signum: signal.signal(signum, _interrupt) for signum in INTERRUPTS}
 
 
@@ -82,8 +82,8 @@ def quiet_worker() -> None:
 def check_stopping() -> None:
     """Raise :class:`Interrupted` in a worker thread once the run is being interrupted,
     so that it starts no new simulator."""
-    if stopping.is_set():
-        raise Interrupted(signal.SIGTERM)
+    if _stopped_by:
+        raise Interrupted(_stopped_by[0])
 
 
 @contextlib.contextmanager
@@ -102,7 +102,7 @@ def abandoned_on_interrupt(executor):
 def _interrupt(signum, frame):
     for signum_ in INTERRUPTS:                 # one interrupt is enough: no re-entry
         signal.signal(signum_, signal.SIG_IGN)
-    stopping.set()
+    _stopped_by.append(signum)
     stop_children()
     raise Interrupted(signum)
 

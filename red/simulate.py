@@ -14,17 +14,18 @@ import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from .config import LayerSpec, TileConfig
+from .config import TileConfig
 from .counters import CYCLE_COUNTERS
-from .early import OutputStage
 from .mapping import Schedule, schedule
 from .model import Estimate, estimate
-from .sparsity import Reordering
 from .verdict import Verdict, check
+
+if TYPE_CHECKING:
+    from red.sim.session import LayerRun
 
 __all__ = ["SimJob", "SimReport", "simulate", "EXIT_MISMATCH"]
 
@@ -34,18 +35,13 @@ EXIT_MISMATCH = 1
 
 @dataclass(frozen=True)
 class SimJob:
-    """One layer to simulate and how."""
+    """One layer to simulate (a :class:`red.sim.session.LayerRun`: the layer, its mode,
+    data, output stage and sparse channel order) on ``tile``, and how."""
 
-    layer: LayerSpec
+    run: LayerRun
     tile: TileConfig
-    mode: str
-    x: np.ndarray
-    w: np.ndarray
-    stage: OutputStage = OutputStage()
-    reorder: Reordering | None = None
-    """A sparse channel order with gated empty blocks (:mod:`red.sparsity`)."""
     sparsity_source: str | None = None
-    """Where ``reorder`` came from (for ``report.json``), e.g. ``"red sim --sparse"``."""
+    """Where ``run.reorder`` came from (for ``report.json``), e.g. ``"red sim --sparse"``."""
     sim: str = "verilator"
     seed: int = 0
     stall: float = 0.0
@@ -54,11 +50,12 @@ class SimJob:
     @property
     def blocks(self) -> np.ndarray | None:
         """The block mask of a sparse mapping (``None`` when dense)."""
-        if self.reorder is None:
+        reorder = self.run.reorder
+        if reorder is None:
             return None
         from .sparsity import apply_permutation, block_mask
-        return block_mask(apply_permutation(self.w, self.reorder.perm_in,
-                                            self.reorder.perm_out), self.tile)
+        return block_mask(apply_permutation(self.run.w, reorder.perm_in, reorder.perm_out),
+                          self.tile)
 
 
 @dataclass
@@ -84,7 +81,7 @@ class SimReport:
 
     def to_json(self) -> dict:
         """``report.json`` (its keys are part of ``red sim``'s interface)."""
-        job, plan, counters = self.job, self.plan, self.counters
+        job, run, plan, counters = self.job, self.job.run, self.plan, self.counters
         passes = plan.describe()
         for entry, pass_counters in zip(passes["schedule"], self.pass_counters):
             entry["cycles"] = {"total": pass_counters["total_cycles"],
@@ -93,8 +90,8 @@ class SimReport:
         blocks = job.blocks
         report = {
             "match": self.verdict.golden_match,
-            "mode": job.mode, "sim": job.sim,
-            "layer": job.layer.describe(), "tile": job.tile.describe(),
+            "mode": run.mode, "sim": job.sim,
+            "layer": run.layer.describe(), "tile": job.tile.describe(),
             "seed": job.seed, "stall": job.stall,
             "passes": len(plan),
             "cin_tiles": plan.cin_tiles, "cout_tiles": plan.cout_tiles, "folds": plan.folds,
@@ -104,14 +101,14 @@ class SimReport:
             # A dropped pass never reaches the tile, so the schedule counts it.
             "events": {k: v for k, v in counters.items() if k not in CYCLE_COUNTERS}
                       | {"skipped_passes": plan.skipped_passes},
-            "sparsity": None if job.reorder is None else {
+            "sparsity": None if run.reorder is None else {
                 "source": job.sparsity_source,
                 "blocks_total": int(blocks.size), "empty_blocks": int((~blocks).sum()),
                 "skipped_passes": plan.skipped_passes,
-                "perm_in": job.reorder.perm_in.tolist(),
-                "perm_out": job.reorder.perm_out.tolist()},
+                "perm_in": run.reorder.perm_in.tolist(),
+                "perm_out": run.reorder.perm_out.tolist()},
             "schedule": passes["schedule"],
-            "output_stage": {"bias": job.stage.bias is not None, "relu": job.stage.relu},
+            "output_stage": {"bias": run.stage.bias is not None, "relu": run.stage.relu},
             "early": self.early,
             "model": self.estimate.as_dict(),
             "files": self.files(),
@@ -124,7 +121,7 @@ class SimReport:
     def files(self) -> dict[str, str]:
         """The files :meth:`save` writes, by role."""
         files = {"x": "x.npy", "w": "w.npy", "y": "y.npy", "y_golden": "y_golden.npy"}
-        if self.job.stage.bias is not None:
+        if self.job.run.stage.bias is not None:
             files["bias"] = "bias.npy"
         if self.waveform is not None:
             files["waveform"] = self.waveform.name
@@ -133,8 +130,9 @@ class SimReport:
     def save(self, folder: Path) -> Path:
         """Write the arrays and ``report.json`` into ``folder`` (the waveform is already
         there); return the report's path."""
-        arrays = {"x": self.job.x, "w": self.job.w, "y": self.y, "y_golden": self.y_golden,
-                  "bias": self.job.stage.bias}
+        run = self.job.run
+        arrays = {"x": run.x, "w": run.w, "y": self.y, "y_golden": self.y_golden,
+                  "bias": run.stage.bias}
         for role, name in self.files().items():
             if role in arrays:
                 np.save(folder / name, arrays[role])
@@ -155,20 +153,19 @@ def simulate(job: SimJob, folder: Path, simulate_layers: Callable | None = None)
     red.sim.runner.SimulationError
         The simulation itself failed (no results).
     """
-    from red.sim.session import LayerRun
     if simulate_layers is None:
         from red.sim.session import simulate_layers
     results, run = simulate_layers(
-        job.tile, [LayerRun(job.layer, job.mode, job.x, job.w, job.stage, job.reorder)],
+        job.tile, [job.run],
         sim=job.sim, work_dir=folder / "sim", seed=job.seed, stall=job.stall,
         waves=job.waves)
     result = results[0]
-    blocks = job.blocks
-    plan = schedule(job.layer, job.tile, blocks)
+    blocks, layer, mode = job.blocks, job.run.layer, job.run.mode
+    plan = schedule(layer, job.tile, blocks)
     early = early_section(job)
     model = early.pop("estimate")
     if blocks is not None:
-        model = estimate(job.layer, job.tile, job.mode, blocks)
+        model = estimate(layer, job.tile, mode, blocks)
     # Events do not depend on stalls; cycles equal the model without them (with stalls
     # the model is a lower bound).
     verdict = check(result.y, result.y_golden, result.counters, result.passes, model,
@@ -205,14 +202,15 @@ def early_section(job: SimJob) -> dict:
     from .early import early_applies, not_applied_reason, output_error
     from .golden import early_deconv2d
     from .model import early_estimate
-    layer, tile, stage = job.layer, job.tile, job.stage
+    run, tile = job.run, job.tile
+    layer, stage = run.layer, run.stage
     section = stage.early.describe() | {"applied": early_applies(layer, tile, stage.early)}
     if not section["applied"]:
         if stage.early.on:
             section["reason"] = not_applied_reason(layer, tile)
-        return section | {"estimate": estimate(layer, tile, job.mode)}
-    outcome = early_deconv2d(job.x, job.w, layer.s, layer.p, layer.op, flow=job.mode,
+        return section | {"estimate": estimate(layer, tile, run.mode)}
+    outcome = early_deconv2d(run.x, run.w, layer.s, layer.p, layer.op, flow=run.mode,
                              early=stage.early, bias=stage.bias, relu=stage.relu,
                              **tile.crossbar_params)
     section["error_vs_exact"] = output_error(outcome.y, outcome.exact)
-    return section | {"estimate": early_estimate(layer, tile, job.mode, stage.early, outcome)}
+    return section | {"estimate": early_estimate(layer, tile, run.mode, stage.early, outcome)}

@@ -143,7 +143,7 @@ def test_unicode_and_spaces_in_the_output_path(sim, tmp_path):
     assert report["match"] is True and (out / report["files"]["waveform"]).is_file()
 
 
-def test_commit_holds_signals_and_records_fingerprints(tmp_path):
+def test_commit_records_fingerprints_and_an_unreadable_manifest_vouches_for_nothing(tmp_path):
     with OutputFolder(tmp_path / "o", "test", owned=("a",)) as folder:
         (folder.scratch / "a").write_text("1")
         folder.commit()
