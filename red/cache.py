@@ -104,13 +104,6 @@ def entry_problem(folder: Path) -> str | None:
     return None
 
 
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    else:
-        path.unlink(missing_ok=True)
-
-
 def entry(path: Path, build: Callable[[Path], None]) -> Path:
     """The cache entry folder ``path``, verified under its lock; built first when it is
     missing, incomplete or corrupt (saying so on stderr in the last two cases).
@@ -131,6 +124,7 @@ def entry(path: Path, build: Callable[[Path], None]) -> Path:
     Path
         ``path``, intact.
     """
+    from .outdir import remove_path
     with locked(path):
         problem = entry_problem(path) if path.exists() or path.is_symlink() else "missing"
         if problem is None:
@@ -141,13 +135,13 @@ def entry(path: Path, build: Callable[[Path], None]) -> Path:
         # Under the lock no other process builds this entry: any staging folder of it
         # is a killed build's.
         for stale in path.parent.glob(f".{path.name}.tmp-*"):
-            _remove(stale)
+            remove_path(stale)
         staging = path.with_name(f".{path.name}.tmp-{os.getpid()}")
         staging.mkdir()
         try:
             build(staging)
             _write_manifest(staging)
-            _remove(path)
+            remove_path(path)
             staging.rename(path)
         finally:
             if staging.exists():

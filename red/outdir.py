@@ -34,7 +34,7 @@ from pathlib import Path
 
 from .config import ConfigError
 
-__all__ = ["OutputFolder", "check_writable_folder", "MANIFEST"]
+__all__ = ["OutputFolder", "check_writable_folder", "remove_path", "MANIFEST"]
 
 _LOCK = ".red.lock"
 #: The file listing what red wrote into an output folder.
@@ -118,7 +118,7 @@ class OutputFolder:
             for name, record in self._manifest.items():
                 stale = record["command"] == self.command and name not in names
                 if (name in names or stale) and _owned(self.path / name, record):
-                    _remove(self.path / name)
+                    remove_path(self.path / name)
                 if stale or not _exists(self.path / name):
                     entries.pop(name)
             for name in names:
@@ -247,8 +247,7 @@ def _fingerprint(path: Path) -> str:
             digest.update(b"link:" + os.fsencode(os.readlink(item)))
         elif item.is_file():
             with open(item, "rb") as handle:
-                for chunk in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(chunk)
+                digest.update(hashlib.file_digest(handle, "sha256").digest())
         digest.update(b"\0")
     return digest.hexdigest()
 
@@ -271,8 +270,10 @@ def _signals_held():
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
-def _remove(path: Path) -> None:
+def remove_path(path: Path) -> None:
+    """Remove a file, a link (not its target) or a folder with its content; nothing when
+    ``path`` does not exist."""
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path)
-    elif _exists(path):
-        path.unlink()
+    else:
+        path.unlink(missing_ok=True)
