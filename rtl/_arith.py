@@ -1,8 +1,40 @@
 """Small arithmetic helpers shared by the RTL blocks."""
 
-from amaranth.hdl import Array, Const, Value
+from amaranth.hdl import Array, Cat, Const, Shape, Value
+from amaranth.lib import data
 
-__all__ = ["tree_sum", "tree_or", "popcount", "first_ones", "mod_const"]
+__all__ = ["tree_sum", "tree_or", "popcount", "first_ones", "mod_const", "packed"]
+
+
+def _fit(value, width: int) -> Value:
+    """``value``'s bits extended (by its sign) or truncated to ``width``."""
+    value = Value.cast(value)
+    if len(value) >= width:
+        return value[:width]
+    fill = value[-1] if value.shape().signed else Const(0, 1)
+    return Cat(value, fill.replicate(width - len(value)))
+
+
+def packed(layout: data.Layout, values) -> Value:
+    """``values`` as the bits of one value of ``layout``: a list (an ``ArrayLayout``, one
+    value per element) or a dict (a ``StructLayout``, one value per field; a missing
+    field is 0), each fitted to its field's width as an assignment would.
+
+    Assign a whole view from it (``view.eq(packed(layout, ...))``) rather than field by
+    field. A signal assigned in parts becomes, in Icarus, a net of several drivers that
+    is rebuilt bit by bit whenever any one part changes; on the merge's wide words that
+    was most of a run's time. One assignment of a concatenation is not rebuilt that way.
+    """
+    if isinstance(layout, data.ArrayLayout):
+        width = Shape.cast(layout.elem_shape).width
+        return Cat(*(_fit(v, width) for v in values))
+    parts, at = [], 0
+    for name, field in sorted(layout, key=lambda item: item[1].offset):
+        parts.append(Const(0, field.offset - at))
+        parts.append(_fit(values.get(name, Const(0, 1)), field.width))
+        at = field.offset + field.width
+    parts.append(Const(0, layout.size - at))
+    return Cat(*parts)
 
 
 def first_ones(width: int, count) -> Value:

@@ -2,7 +2,7 @@
 itself keeps; the merge's and early termination's own counters pass through."""
 
 from amaranth.hdl import Module, Mux, Signal
-from amaranth.lib import data, wiring
+from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from red.config import COUNTER_WIDTH, TileConfig, unsigned_width
@@ -52,21 +52,23 @@ class TileCounters(wiring.Component):
     inside, active, skip, live : In(groups)
     reads : In
     steps_in, conversions_in, row_drives_in, skipped_conversions_in :
-        In(ArrayLayout(COUNTER_WIDTH, groups)): the groups' counters.
+        In(COUNTER_WIDTH).array(groups): the groups' counters.
     total_cycles, ... : Out(COUNTER_WIDTH)
         The :data:`KEPT` counters.
     """
 
     def __init__(self, config: TileConfig):
         self._config = c = require_tile_config(config)
-        per_group = data.ArrayLayout(COUNTER_WIDTH, c.groups)
         super().__init__({
             **{name: In(1) for name in ("clear", "begins", "out_last", "stepping", "step",
                                         "i_take", "w_take", "w_first", "w_last")},
             "cout": In(unsigned_width(c.logical_cols)),
             **{name: In(c.groups) for name in ("inside", "active", "skip", "live")},
             "reads": In(unsigned_width(c.groups)),
-            **{f"{field}_in": In(per_group) for field in GROUP_SUMS.values()},
+            # One port per group, not one array-shaped port: a packed array would be
+            # rebuilt (Icarus: bit by bit) whenever any group's counter changes.
+            **{f"{field}_in": In(COUNTER_WIDTH).array(c.groups)
+               for field in GROUP_SUMS.values()},
             **{name: Out(COUNTER_WIDTH) for name in KEPT},
         })
 

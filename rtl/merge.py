@@ -7,7 +7,7 @@ from amaranth.lib.wiring import In, Out
 
 from red.config import COUNTER_WIDTH, TileConfig, unsigned_width
 
-from ._arith import popcount, tree_sum
+from ._arith import packed, popcount, tree_sum
 from .layouts import (require_tile_config, MODE_ZP, ModeCode, merged_pixel_layout,
                       out_beat_layout, out_pixel_layout, step_meta_layout)
 from .mvm import mvm_output_layout
@@ -55,15 +55,15 @@ def merge_config_layout(config: TileConfig) -> data.StructLayout:
 
 
 def merge_step_layout(config: TileConfig) -> data.StructLayout:
-    """One step as the merge takes it: every group's result, the step's metadata and,
-    per output slot, early termination's decisions."""
+    """One step as the merge takes it: the step's metadata and, per output slot, early
+    termination's decisions (only with ``config.early_termination``). The groups' results
+    come beside it (``OutputMerge.results``)."""
     c = config
-    return data.StructLayout({
-        "results": data.ArrayLayout(mvm_output_layout(c), c.groups),
-        "meta": step_meta_layout(c),
-        "decided": data.ArrayLayout(c.logical_cols, c.slot_banks ** 2),
-        "decided_value": data.ArrayLayout(merged_pixel_layout(c), c.slot_banks ** 2),
-    })
+    fields = {"meta": step_meta_layout(c)}
+    if c.early_termination:
+        fields["decided"] = data.ArrayLayout(c.logical_cols, c.slot_banks ** 2)
+        fields["decided_value"] = data.ArrayLayout(merged_pixel_layout(c), c.slot_banks ** 2)
+    return data.StructLayout(fields)
 
 
 class OutputMerge(wiring.Component):
@@ -125,10 +125,15 @@ class OutputMerge(wiring.Component):
         ``bias``, ``bias_en``, ``relu``
             The output stage, above.
     i : In(stream.Signature(merge_step_layout))
-        One step (:func:`merge_step_layout`): every group's result, its metadata
+        One step (:func:`merge_step_layout`): its metadata
         (:func:`~red.rtl.layouts.step_meta_layout`) and, per output slot
         ``u * slot_banks + v`` (ZP: slot 0) and channel, whether early termination
-        decided the step's output and its value.
+        decided the step's output and its value (with ``config.early_termination``).
+    results : In(mvm_output_layout).array(groups)
+        Every group's result of the step ``i`` offers, valid with it. One port per group
+        rather than a field of the payload: a packed payload is rebuilt, in an
+        event-driven simulator, whenever any one group's result changes, and Icarus
+        spent most of a run doing that.
     ps : In(stream.Signature(out_beat_layout))
         Partial-sum beats (taken only with ``accumulate``).
     o : Out(stream.Signature(out_beat_layout))
@@ -148,6 +153,7 @@ class OutputMerge(wiring.Component):
             "clear": In(1),
             "pass_config": In(merge_config_layout(c)),
             "i": In(stream.Signature(merge_step_layout(c))),
+            "results": In(mvm_output_layout(c)).array(c.groups),
             "ps": In(stream.Signature(out_beat_layout(c))),
             "o": Out(stream.Signature(out_beat_layout(c))),
             "done": Out(1),
@@ -199,10 +205,14 @@ class OutputMerge(wiring.Component):
             """The output of the groups in ``mask``: their sum and the bias, or the value
             early termination decided for ``slot``."""
             word = Signal(px, name="sum")
+            lanes = []
             for j in range(c.logical_cols):
-                merged = tree_sum(Mux(mask[g], step.results[g][j], 0) for g in range(G))
-                m.d.comb += word[j].eq(Mux(step.decided[slot][j], step.decided_value[slot][j],
-                                           merged + Mux(cfg.bias_en, cfg.bias[j], 0)))
+                merged = tree_sum(Mux(mask[g], self.results[g][j], 0) for g in range(G))
+                computed = merged + Mux(cfg.bias_en, cfg.bias[j], 0)
+                if c.early_termination:
+                    computed = Mux(step.decided[slot][j], step.decided_value[slot][j], computed)
+                lanes.append(computed)
+            m.d.comb += word.eq(packed(px, lanes))
             return word
 
         total = step_value(cfg.active, 0)
@@ -340,8 +350,8 @@ class OutputMerge(wiring.Component):
         m.d.comb += [
             self.o.valid.eq(r_valid & (~cfg.accumulate | self.ps.valid)),
             self.ps.ready.eq(r_valid & cfg.accumulate & self.o.ready),
-            self.o.payload.count.eq(r_count),
         ]
+        lanes = []
         for i in range(L):
             column = Signal(unsigned_width(2 * c.max_stride), name=f"lane{i}_slot")
             m.d.comb += column.eq(wrap_add(r_v, i, cfg.s_col))   # i < r_count <= s_col
@@ -352,10 +362,13 @@ class OutputMerge(wiring.Component):
                     m.d.comb += merged.eq(bank_data[r_u][column])
                 with m.If(cfg.accumulate):
                     m.d.comb += psum.eq(self.ps.payload.pixels[i])
+            channels = []
             for j in range(c.logical_cols):
                 value = Signal(signed(c.out_width), name=f"lane{i}_value{j}")
-                m.d.comb += [
-                    value.eq(merged[j] + psum[j]),
-                    self.o.payload.pixels[i][j].eq(Mux(cfg.relu & (value < 0), 0, value)),
-                ]
+                m.d.comb += value.eq(merged[j] + psum[j])
+                channels.append(Mux(cfg.relu & (value < 0), 0, value))
+            lanes.append(packed(out_pixel_layout(c), channels))
+        beat = out_beat_layout(c)
+        m.d.comb += self.o.payload.eq(packed(beat, {
+            "pixels": packed(beat["pixels"].shape, lanes), "count": r_count}))
         m.d.comb += self.done.eq(finished & ~r_valid)

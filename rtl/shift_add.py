@@ -5,6 +5,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from red.config import TileConfig
+from ._arith import packed
 from .layouts import require_tile_config
 
 __all__ = ["ShiftAdd"]
@@ -53,11 +54,13 @@ class ShiftAdd(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         c = self._config
+        columns = []
         for j in range(c.logical_cols):
             acc = Signal(signed(c.shift_add_width), name=f"acc{j}")
             plane = sum(self.codes[j * c.slices + k] << (c.cell_bits * k)
                         for k in range(c.slices))
-            m.d.comb += self.value[j].eq(Mux(self.first, -plane, (acc << 1) + plane))
+            columns.append(Mux(self.first, -plane, (acc << 1) + plane))
             with m.If(self.en):
                 m.d.sync += acc.eq(self.value[j])
+        m.d.comb += self.value.eq(packed(self.value.shape(), columns))
         return m

@@ -168,17 +168,7 @@ class RedTile(wiring.Component):
         }
         members.update({name: Out(COUNTER_WIDTH) for name in TILE_COUNTERS})
         super().__init__(members)
-        # The flip-flop model stays one Amaranth design (the Amaranth simulator runs it);
-        # the macro netlist instantiates one generated MVM module per group.
-        self.groups = [MVMUnit(config, crossbar) if crossbar == "ff" else MVMInstance(config)
-                       for _ in range(config.groups)]
-        self.sequencer = Sequencer(config)
-        self.geometry = FoldGeometry(config)
-        self.buffer = InputBuffer(config, reads=config.groups)
-        self.window = ZeroSkipWindow(config)
-        self.merge = OutputMerge(config)
-        self.counters = TileCounters(config)
-        self.early = EarlyDecision(config) if config.early_termination else None
+        self._crossbar = crossbar
 
     @property
     def config(self) -> TileConfig:
@@ -193,13 +183,18 @@ class RedTile(wiring.Component):
         m = Module()
         c = self._config
         K, NB = c.kernel, c.line_rows
-        groups = self.groups
+        # The flip-flop model stays one Amaranth design (the Amaranth simulator runs it);
+        # the macro netlist instantiates one generated MVM module per group.
+        groups = [MVMUnit(c, self._crossbar) if self._crossbar == "ff" else MVMInstance(c)
+                  for _ in range(c.groups)]
         for g, unit in enumerate(groups):
             m.submodules[f"group_{g // K}_{g % K}"] = unit
-        for name in ("sequencer", "geometry", "buffer", "window", "merge", "counters"):
-            m.submodules[name] = getattr(self, name)
-        seq, geometry, buf, window = self.sequencer, self.geometry, self.buffer, self.window
-        merge, counters = self.merge, self.counters
+        m.submodules.sequencer = seq = Sequencer(c)
+        m.submodules.geometry = geometry = FoldGeometry(c)
+        m.submodules.buffer = buf = InputBuffer(c, reads=c.groups)
+        m.submodules.window = window = ZeroSkipWindow(c)
+        m.submodules.merge = merge = OutputMerge(c)
+        m.submodules.counters = counters = TileCounters(c)
         m.submodules.meta_fifo = meta_fifo = fifo.SyncFIFO(
             width=step_meta_layout(c).size, depth=META_FIFO_DEPTH)
 
@@ -255,8 +250,9 @@ class RedTile(wiring.Component):
         ]
         wiring.connect(m, merge.o, wiring.flipped(self.o))
         wiring.connect(m, wiring.flipped(self.ps), merge.ps)
-        if self.early is not None:
-            self._early_termination(m, layer, start, issue, window.live, geometry, zp)
+        if c.early_termination:
+            self._early_termination(m, groups, merge, layer, start, issue, window.live,
+                                    geometry, zp)
 
         # -- counters ----------------------------------------------------------------------
         # A pass begins when it takes its first input pixel or, in a fold whose first
@@ -290,7 +286,7 @@ class RedTile(wiring.Component):
                 unit.i.valid.eq(issue), unit.i.payload.x.eq(window.x[g].x),
                 unit.i.payload.x_sum.eq(window.x[g].x_sum),
                 unit.i.payload.gate.eq(~window.live[g]),
-                merge.i.payload.results[g].eq(unit.o.payload),
+                merge.results[g].eq(unit.o.payload),
                 unit.o.ready.eq(merge.i.valid & merge.i.ready),
                 *(getattr(counters, f"{field}_in")[g].eq(getattr(unit, field))
                   for field in GROUP_SUMS.values()),
@@ -317,12 +313,12 @@ class RedTile(wiring.Component):
             cfg.bias.eq(layer.bias), cfg.bias_en.eq(layer.bias_en), cfg.relu.eq(layer.relu),
         ]
 
-    def _early_termination(self, m, layer, start, issue, live, geometry, zp):
+    def _early_termination(self, m, groups, merge, layer, start, issue, live, geometry, zp):
         """Decisions from the groups' bounds (:class:`~red.rtl.early.EarlyDecision`),
         back to the groups and into the merge."""
-        c, early, groups, merge = self._config, self.early, self.groups, self.merge
+        c = self._config
         SB = c.slot_banks
-        m.submodules.early = early
+        m.submodules.early = early = EarlyDecision(c)
         # The driven groups of the step the groups compute.
         step_live = Signal(c.groups)
         with m.If(issue):

@@ -124,7 +124,9 @@ def run(layer, steps, *, cycles, accumulate=False, o_ready=lambda cycle: True,
             ctx.set(dut.i.valid, bool(pending))
             if pending:
                 results, meta = pending[0]
-                ctx.set(dut.i.payload, {"results": results, "meta": meta})
+                ctx.set(dut.i.payload, {"meta": meta})
+                for port, result in zip(dut.results, results):
+                    ctx.set(port, result)
             offer_ps = bool(psums) and ps_valid(cycle)
             ctx.set(dut.ps.valid, offer_ps)
             if offer_ps:
