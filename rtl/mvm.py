@@ -1,5 +1,7 @@
 """One crossbar group: a bit-serial, offset-corrected matrix-vector multiply unit."""
 
+from types import SimpleNamespace
+
 from amaranth.hdl import Cat, ClockSignal, Instance, Module, Mux, ResetSignal, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
@@ -188,10 +190,25 @@ class MVMUnit(wiring.Component):
         c = self._config
         m.submodules.crossbar = crossbar = self._crossbar(c)
         m.submodules.shift_add = shift_add = ShiftAdd(c)
+        cells = self._program(m, crossbar)
+        # Everything advances together unless a finished result is still waiting on `o`.
+        advance = Signal()
+        m.d.comb += advance.eq(~self.o.valid | self.o.ready)
+        # Rows 0 .. active_rows-1 and logical columns 0 .. active_cols-1, as shifts.
+        col_mask = Signal(c.logical_cols)
+        m.d.comb += col_mask.eq(first_ones(c.logical_cols, self.active_cols))
+        vector = self._sequence_planes(m, crossbar, advance, col_mask)
+        s1 = self._stage1(m, vector, advance)
+        self._result(m, shift_add, crossbar, cells, s1, advance, col_mask)
+        self._count_events(m, vector, advance, col_mask)
+        return m
 
-        # Programming: offset binary (adding 2^(Bw-1) to a two's complement weight flips
-        # its MSB); the S slices of u are its bits in order, so the row's cells are the
-        # u of every logical column side by side (unused physical columns hold 0).
+    def _program(self, m, crossbar) -> Signal:
+        """Programming: offset binary (adding 2^(Bw-1) to a two's complement weight flips
+        its MSB); the S slices of u are its bits in order, so the row's cells are the u
+        of every logical column side by side (unused physical columns hold 0). Returns
+        the row's cells."""
+        c = self._config
         msb = 1 << (c.w_bits - 1)
         cells = Signal(c.cols * c.cell_bits)
         m.d.comb += [
@@ -201,16 +218,18 @@ class MVMUnit(wiring.Component):
             crossbar.prog_row.eq(self.prog.row),
             crossbar.prog_cells.eq(cells),
         ]
+        return cells
 
-        # Everything advances together unless a finished result is still waiting on `o`.
-        advance = Signal()
-        m.d.comb += advance.eq(~self.o.valid | self.o.ready)
+    def _sequence_planes(self, m, crossbar, advance, col_mask) -> SimpleNamespace:
+        """Stage 0, the bit-serial sequencer: one plane of the held vector per step.
 
-        # Stage 0: bit-serial sequencer. The vector is held as one word that shifts left
-        # once per step, so the MSB of every element is the current plane of its row
-        # (sign plane first); bits leaving an element enter the next one's LSBs, which
-        # are not read before the vector ends. One wide register and a fixed bit gather
-        # instead of ``rows`` shift registers keep the unit cheap to simulate.
+        The vector is held as one word that shifts left once per step, so the MSB of
+        every element is the current plane of its row (sign plane first); bits leaving an
+        element enter the next one's LSBs, which are not read before the vector ends. One
+        wide register and a fixed bit gather instead of ``rows`` shift registers keep the
+        unit cheap to simulate. Returns the vector's registers (``offset``, ``gate``,
+        ``bit``: the plane, counting down, ``busy``)."""
+        c = self._config
         x_bits = Signal(c.rows * c.in_bits)
         offset = Signal(signed(signed_width(*c.offset_range)))
         gate = Signal()
@@ -221,14 +240,8 @@ class MVMUnit(wiring.Component):
             stepping.eq(busy & advance & ~self.finish),
             self.i.ready.eq(advance & (~busy | (bit == 0) | self.finish)),
         ]
-
-        # Rows 0 .. active_rows-1 and logical columns 0 .. active_cols-1, as shifts.
         row_mask = Signal(c.rows)
-        col_mask = Signal(c.logical_cols)
-        m.d.comb += [
-            row_mask.eq(first_ones(c.rows, self.active_rows)),
-            col_mask.eq(first_ones(c.logical_cols, self.active_cols)),
-        ]
+        m.d.comb += row_mask.eq(first_ones(c.rows, self.active_rows))
         row_en = Signal(c.rows)
         m.d.comb += row_en.eq(Mux(gate, 0, row_mask))
 
@@ -253,35 +266,42 @@ class MVMUnit(wiring.Component):
             crossbar.col_en.eq(Cat((col_mask[j] & ~self.stop[j]).replicate(c.slices)
                                    for j in range(c.logical_cols))),
         ]
+        return SimpleNamespace(offset=offset, gate=gate, bit=bit, busy=busy)
 
-        # Stage 1: flags travelling beside the crossbar's code register.
-        s1_valid = Signal()
-        s1_first = Signal()
-        s1_last = Signal()
-        s1_offset = Signal.like(offset)
-        s1_remaining = Signal.like(bit)     # planes of the vector after this one
-        s1_gate = Signal()
+    def _stage1(self, m, vector, advance) -> SimpleNamespace:
+        """Stage 1: flags travelling beside the crossbar's code register."""
+        c = self._config
+        s1 = SimpleNamespace(
+            valid=Signal(name="s1_valid"), first=Signal(name="s1_first"),
+            last=Signal(name="s1_last"), offset=Signal.like(vector.offset, name="s1_offset"),
+            # planes of the vector after this one
+            remaining=Signal.like(vector.bit, name="s1_remaining"),
+            gate=Signal(name="s1_gate"))
         with m.If(advance):
-            m.d.sync += s1_valid.eq(stepping)
-            with m.If(stepping):
+            m.d.sync += s1.valid.eq(self.stepping)
+            with m.If(self.stepping):
                 m.d.sync += [
-                    s1_first.eq(bit == c.in_bits - 1),
-                    s1_last.eq(bit == 0),
-                    s1_offset.eq(Mux(gate, 0, offset)),
-                    s1_remaining.eq(bit),
-                    s1_gate.eq(gate),
+                    s1.first.eq(vector.bit == c.in_bits - 1),
+                    s1.last.eq(vector.bit == 0),
+                    s1.offset.eq(Mux(vector.gate, 0, vector.offset)),
+                    s1.remaining.eq(vector.bit),
+                    s1.gate.eq(vector.gate),
                 ]
+        return s1
 
-        # Stage 2: shift-add; on the last plane, correct the offset into the output register.
+    def _result(self, m, shift_add, crossbar, cells, s1, advance, col_mask):
+        """Stage 2: shift-add; on the last plane, correct the offset into the output
+        register. Early termination's bounds after every other plane."""
+        c = self._config
         m.d.comb += [
             shift_add.codes.eq(crossbar.codes),
-            shift_add.en.eq(advance & s1_valid),
-            shift_add.first.eq(s1_first),
+            shift_add.en.eq(advance & s1.valid),
+            shift_add.first.eq(s1.first),
         ]
         # The bounds after this plane (the last plane's are the result itself).
         m.d.comb += [
-            self.bound_valid.eq(advance & s1_valid & ~s1_last),
-            self.producing.eq(advance & s1_valid & (s1_last | self.finish)),
+            self.bound_valid.eq(advance & s1.valid & ~s1.last),
+            self.producing.eq(advance & s1.valid & (s1.last | self.finish)),
         ]
         # Held at 0 unless enabled: the bounds then cause no activity downstream (an
         # event-driven simulator re-evaluates the decision logic on every change). Not
@@ -291,8 +311,8 @@ class MVMUnit(wiring.Component):
             with m.If(self.bounds_en):
                 for j in range(c.logical_cols):
                     m.d.comb += [
-                        self.lo[j].eq((shift_add.value[j] << s1_remaining) - s1_offset),
-                        self.span[j].eq(Mux(s1_gate, 0, (plane_bound[j] << s1_remaining)
+                        self.lo[j].eq((shift_add.value[j] << s1.remaining) - s1.offset),
+                        self.span[j].eq(Mux(s1.gate, 0, (plane_bound[j] << s1.remaining)
                                             - plane_bound[j])),
                     ]
         with m.If(self.o.ready):
@@ -301,16 +321,19 @@ class MVMUnit(wiring.Component):
             m.d.sync += self.o.valid.eq(1)
             for j in range(c.logical_cols):
                 m.d.sync += self.o.payload[j].eq(
-                    Mux(col_mask[j], shift_add.value[j] - s1_offset, 0))
+                    Mux(col_mask[j], shift_add.value[j] - s1.offset, 0))
 
-        # Event counters.
+    def _count_events(self, m, vector, advance, col_mask):
+        """The event counters (the members' list)."""
+        c = self._config
+        gate, bit = vector.gate, vector.bit
         converted = popcount(col_mask & ~self.stop, c.logical_cols)
         stopped = popcount(col_mask & self.stop, c.logical_cols)
         counters = (self.steps, self.gated_steps, self.conversions, self.row_drives,
                     self.skipped_conversions, self.skipped_cycles)
         with m.If(self.clear):
             m.d.sync += [counter.eq(0) for counter in counters]
-        with m.Elif(stepping):
+        with m.Elif(self.stepping):
             with m.If(gate):
                 m.d.sync += self.gated_steps.eq(self.gated_steps + 1)
             with m.Else():
@@ -320,13 +343,12 @@ class MVMUnit(wiring.Component):
                     self.skipped_conversions.eq(self.skipped_conversions + stopped * c.slices),
                     self.row_drives.eq(self.row_drives + self.active_rows),
                 ]
-        with m.Elif(advance & busy & self.finish):
+        with m.Elif(advance & vector.busy & self.finish):
             # This plane and the `bit` after it are not applied.
             m.d.sync += self.skipped_cycles.eq(self.skipped_cycles + bit)
             with m.If(~gate):
                 m.d.sync += self.skipped_conversions.eq(
                     self.skipped_conversions + (bit + 1) * popcount(col_mask, c.logical_cols) * c.slices)
-        return m
 
     def _plane_bounds(self, m, cells) -> list[Signal]:
         """Per logical column, the early-termination bound of one plane's value,
