@@ -27,6 +27,17 @@ def slot_members(m: Module, config: TileConfig, active, slot_h, slot_w):
     return match
 
 
+def wrap_sub(x, y, modulus):
+    """``(x - y) mod modulus`` for ``x, y < modulus``."""
+    return Mux(x >= y, x - y, x + modulus - y)
+
+
+def wrap_add(x, y, modulus):
+    """``(x + y) mod modulus`` for ``x < modulus``, ``y <= modulus``."""
+    total = x + y
+    return Mux(total >= modulus, total - modulus, total)
+
+
 def merge_config_layout(config: TileConfig) -> data.StructLayout:
     """The pass configuration of :class:`OutputMerge` (fixed while a pass runs)."""
     c = config
@@ -254,11 +265,11 @@ class OutputMerge(wiring.Component):
             ]
 
     def _emit_side(self, m, reads, emit_row, rows_done):
-        """Output rows in raster order from the banks, plus the partial sums."""
+        """Output rows in raster order from the banks, plus the partial sums: which
+        words to read, when, and the output stream's handshake."""
         c = self._config
         cfg, meta = self.pass_config, self.i.payload.meta
         L, SB = c.out_pixels, c.slot_banks
-        px = merged_pixel_layout(c)
         half = c.bank_words
         finished = Signal()
 
@@ -277,15 +288,6 @@ class OutputMerge(wiring.Component):
         m.d.comb += remaining.eq(cfg.wo - ow)
         limit = Mux(cfg.s_col < L, cfg.s_col, L)
         m.d.comb += count.eq(Mux(remaining < limit, remaining, limit))
-
-        def wrap_sub(x, y, modulus):
-            """``(x - y) mod modulus`` for ``x, y < modulus``."""
-            return Mux(x >= y, x - y, x + modulus - y)
-
-        def wrap_add(x, y, modulus):
-            """``(x + y) mod modulus`` for ``x < modulus``, ``y <= modulus``."""
-            total = x + y
-            return Mux(total >= modulus, total - modulus, total)
 
         u0, v0 = Signal.like(u_e), Signal.like(v_e)
         m.d.comb += [u0.eq(wrap_sub(cfg.a0, cfg.rot_h, cfg.s_row)),
@@ -344,13 +346,21 @@ class OutputMerge(wiring.Component):
                     m.d.sync += self.psum_additions.eq(self.psum_additions +
                                                        r_count * cfg.cout)
 
-        # Lane i shows slot (r_u, (r_v + i) mod s_col) of the read just completed, or 0
-        # where no slot holds that phase, plus the partial sum with ``accumulate``.
-        bank_data = Array(Array(reads[u][v].data for v in range(SB)) for u in range(SB))
         m.d.comb += [
             self.o.valid.eq(r_valid & (~cfg.accumulate | self.ps.valid)),
             self.ps.ready.eq(r_valid & cfg.accumulate & self.o.ready),
+            self.done.eq(finished & ~r_valid),
         ]
+        self._output_beat(m, reads, r_u, r_v, r_count)
+
+    def _output_beat(self, m, reads, r_u, r_v, r_count):
+        """The beat of the read just completed: lane ``i`` shows slot
+        ``(r_u, (r_v + i) mod s_col)``, or 0 where no slot holds that phase, plus the
+        partial sum with ``accumulate``, through ReLU with ``relu``."""
+        c, cfg = self._config, self.pass_config
+        L, SB = c.out_pixels, c.slot_banks
+        px = merged_pixel_layout(c)
+        bank_data = Array(Array(reads[u][v].data for v in range(SB)) for u in range(SB))
         lanes = []
         for i in range(L):
             column = Signal(unsigned_width(2 * c.max_stride), name=f"lane{i}_slot")
@@ -371,4 +381,3 @@ class OutputMerge(wiring.Component):
         beat = out_beat_layout(c)
         m.d.comb += self.o.payload.eq(packed(beat, {
             "pixels": packed(beat["pixels"].shape, lanes), "count": r_count}))
-        m.d.comb += self.done.eq(finished & ~r_valid)
