@@ -118,10 +118,10 @@ def source_version() -> str:
 def _generate(top: str, config: TileConfig, crossbar: str) -> Generated:
     from red.rtl.crossbar import MACRO_FILE, MACRO_NAME, macro_source
     if top == "harness":
-        from red.counters import TILE_COUNTERS
         from .harness import HARNESS_NAME, harness_verilog
         tile = _generate("tile", config, crossbar)
-        sources = {f"{HARNESS_NAME}.v": harness_verilog(config, tile.name, TILE_COUNTERS),
+        sources = {f"{HARNESS_NAME}.v": harness_verilog(config, tile.name,
+                                                        tile.metadata["ports"]),
                    **tile.sources}
         metadata = {"name": HARNESS_NAME, "top": top, "crossbar": crossbar,
                     "files": list(sources), "config": config.describe(),

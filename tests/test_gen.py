@@ -111,3 +111,26 @@ def test_early_termination_hardware_only_when_configured():
     assert "module \\red_tile.early" in sources[1] and "colsum" in sources[1]
     assert "module \\red_tile.early" not in sources[0] and "colsum" not in sources[0]
     assert len(sources[0]) < len(sources[1])
+
+
+def test_harness_connects_every_tile_port_by_the_generated_names():
+    """The harness instantiates the tile from red gen's port list: every counter the
+    tile has is passed out, and a tile input it cannot drive is refused, not left open."""
+    from red.config import COUNTER_WIDTH
+    from red.counters import TILE_COUNTERS
+    from red.gen.harness import harness_verilog
+    config = TileConfig()
+    tile = generate("tile", config)
+    harness = generate("harness", config).sources["red_harness.v"]
+    for port in tile.metadata["ports"]:
+        assert f".{port['name']}(" in harness
+    for name in TILE_COUNTERS:
+        assert f"output wire [{COUNTER_WIDTH - 1}:0] {name}," in harness
+    extra = [*tile.metadata["ports"], {"name": "mystery", "direction": "input", "width": 1,
+                                       "signed": False}]
+    with pytest.raises(ValueError, match="mystery"):
+        harness_verilog(config, tile.name, extra)
+    renamed = [dict(port, name="o__data") if port["name"] == "o__payload" else port
+               for port in tile.metadata["ports"]]
+    with pytest.raises(ValueError, match="o__payload"):
+        harness_verilog(config, tile.name, renamed)
