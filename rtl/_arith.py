@@ -1,9 +1,10 @@
 """Small arithmetic helpers shared by the RTL blocks."""
 
-from amaranth.hdl import Array, Cat, Const, Shape, Value
+from amaranth.hdl import Array, Cat, Const, Mux, Shape, Value
 from amaranth.lib import data
 
-__all__ = ["tree_sum", "tree_or", "popcount", "first_ones", "mod_const", "packed"]
+__all__ = ["tree_sum", "tree_or", "popcount", "first_ones", "mod_const", "packed",
+           "wrap_add", "wrap_sub"]
 
 
 def _fit(value, width: int) -> Value:
@@ -35,6 +36,17 @@ def packed(layout: data.Layout, values) -> Value:
         at = field.offset + field.width
     parts.append(Const(0, layout.size - at))
     return Cat(*parts)
+
+
+def wrap_sub(x, y, modulus):
+    """``(x - y) mod modulus`` for ``x, y < modulus``."""
+    return Mux(x >= y, x - y, x + modulus - y)
+
+
+def wrap_add(x, y, modulus):
+    """``(x + y) mod modulus`` for ``x < modulus``, ``y <= modulus``."""
+    total = x + y
+    return Mux(total >= modulus, total - modulus, total)
 
 
 def first_ones(width: int, count) -> Value:

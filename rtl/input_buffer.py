@@ -6,7 +6,7 @@ from amaranth.lib.wiring import In, Out
 
 from red.config import TileConfig, unsigned_width
 
-from ._arith import first_ones
+from ._arith import first_ones, wrap_sub
 from .layouts import buffered_pixel_layout, require_tile_config, pixel_layout
 from .offset import OffsetCorrection
 
@@ -150,8 +150,7 @@ class InputBuffer(wiring.Component):
             m.d.comb += [
                 row.eq(self.q_h - jh),
                 col.eq(self.q_w - jw),
-                read_slot.eq(Mux(self.q_h_slot >= jh, self.q_h_slot - jh,
-                                 self.q_h_slot + n_slots - jh)),
+                read_slot.eq(wrap_sub(self.q_h_slot, jh, n_slots)),
                 ok.eq((row >= 0) & (row < self.h) & (col >= 0) & (col < self.w)),
                 port.addr.eq(read_slot * c.max_in + col),
                 self.in_range[g].eq(ok),

@@ -7,7 +7,7 @@ from amaranth.lib.wiring import In, Out
 
 from red.config import COUNTER_WIDTH, TileConfig, unsigned_width
 
-from ._arith import packed, popcount, tree_sum
+from ._arith import packed, popcount, tree_sum, wrap_add, wrap_sub
 from .layouts import (require_tile_config, MODE_ZP, ModeCode, merged_pixel_layout,
                       out_beat_layout, out_pixel_layout, step_meta_layout)
 from .mvm import mvm_output_layout
@@ -25,17 +25,6 @@ def slot_members(m: Module, config: TileConfig, active, slot_h, slot_w):
             m.d.comb += match[u][v].eq(Cat(
                 active[g] & (slot_h[g // K] == u) & (slot_w[g % K] == v) for g in range(G)))
     return match
-
-
-def wrap_sub(x, y, modulus):
-    """``(x - y) mod modulus`` for ``x, y < modulus``."""
-    return Mux(x >= y, x - y, x + modulus - y)
-
-
-def wrap_add(x, y, modulus):
-    """``(x + y) mod modulus`` for ``x < modulus``, ``y <= modulus``."""
-    total = x + y
-    return Mux(total >= modulus, total - modulus, total)
 
 
 def merge_config_layout(config: TileConfig) -> data.StructLayout:
