@@ -126,9 +126,13 @@ def find_toolchain() -> Toolchain:
     return Toolchain(yosys, version, liberty, digest)
 
 
+#: A Verilog identifier that needs no escaping.
+_PLAIN_NAME = r"[A-Za-z_][A-Za-z0-9_$]*"
+
+
 def _verilog_name(name: str) -> str:
     """How ``name`` is written in Verilog: escaped (``\\a.b ``) unless a plain identifier."""
-    return name if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]*", name) else f"\\{name} "
+    return name if re.fullmatch(_PLAIN_NAME, name) else f"\\{name} "
 
 
 def split_modules(sources: dict) -> dict[str, str]:
@@ -136,7 +140,7 @@ def split_modules(sources: dict) -> dict[str, str]:
     backslash) -> its text from ``module`` to ``endmodule``."""
     modules = {}
     for text in sources.values():
-        pattern = r"^module\s+(\\\S+|[A-Za-z_][A-Za-z0-9_$]*).*?^endmodule\b"
+        pattern = rf"^module\s+(\\\S+|{_PLAIN_NAME}).*?^endmodule\b"
         for match in re.finditer(pattern, text, re.M | re.S):
             modules[match.group(1).lstrip("\\")] = match.group(0) + "\n"
     return modules
@@ -187,7 +191,8 @@ def _run_yosys(name: str, modules: dict, tools: Toolchain) -> dict:
         stubs = "".join(modules[c] for c in _children(modules[name], modules))
         # An empty stub file would make read_verilog fail: an empty module is harmless.
         (work / "stubs.v").write_text(stubs or "module red_area_no_stub; endmodule\n")
-        script = SCRIPT.format(stubs="stubs.v", source="source.v", top=_script_name(name),
+        script = SCRIPT.format(stubs="stubs.v", source="source.v",
+                               top=_verilog_name(name).rstrip(),
                                memories="memories.txt", cmos="cmos.txt", cells="cells.txt",
                                liberty=tools.liberty)
         (work / "flow.ys").write_text(script)
@@ -200,11 +205,6 @@ def _run_yosys(name: str, modules: dict, tools: Toolchain) -> dict:
         return {"cells": _stat_cells((work / "cells.txt").read_text(), name),
                 "transistors": _stat_transistors((work / "cmos.txt").read_text(), name),
                 "memories": _memories((work / "memories.txt").read_text())}
-
-
-def _script_name(name: str) -> str:
-    """A module name as a Yosys command argument (escaped names keep their backslash)."""
-    return name if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]*", name) else "\\" + name
 
 
 def _stat_cells(text: str, name: str) -> dict[str, int]:
@@ -283,17 +283,8 @@ def tile_area(config: TileConfig, crossbar: str | None = None, *, top: str = "ti
     tools = find_toolchain()
     generated = generate(top, config, crossbar)
     modules = split_modules(generated.sources)
-    macro_text = modules.pop(MACRO_NAME, None)
-    figures = {}
-    for name in sorted(modules):
-        figures[name] = synthesise_module(name, _with_macro_stub(modules, macro_text),
-                                          tools, cache, progress)
+    # The macro is only ever read as a black box by the modules that instantiate it.
+    figures = {name: synthesise_module(name, modules, tools, cache, progress)
+               for name in sorted(modules) if name != MACRO_NAME}
     library = parse_liberty(tools.liberty.read_text())
     return assemble(figures, generated.name, config, library, tools.describe(), MACRO_NAME)
-
-
-def _with_macro_stub(modules: dict, macro_text: str | None) -> dict:
-    """``modules`` plus the macro, which :func:`synthesise_module` only ever reads as a
-    black box (it is never a module that is synthesised)."""
-    from red.rtl.crossbar import MACRO_NAME
-    return {**modules, MACRO_NAME: macro_text} if macro_text else modules

@@ -201,15 +201,17 @@ def _own_figures(figures: ModuleFigures, library: dict, macro: str, um2_per_bit:
                  macro_um2: float, submodules) -> dict:
     """One instance's figures of a module, its submodules left out; ValueError when it
     holds a cell that is neither a liberty cell, a memory, a submodule nor the macro."""
-    known = {"$mem_v2", macro, *submodules}
+    def is_macro(cell_type: str) -> bool:      # also a parameterised copy of it
+        return cell_type == macro or (cell_type.startswith("$paramod") and macro in cell_type)
+
+    known = {"$mem_v2", *submodules}
     logic = sum(library[t].area * n for t, n in figures.cells.items() if t in library)
-    unknown = sorted(t for t in figures.cells if t not in library and t not in known
-                     and not (t.startswith("$paramod") and macro in t))
+    unknown = sorted(t for t in figures.cells
+                     if t not in library and t not in known and not is_macro(t))
     if unknown:
         raise ValueError(f"a module kept cells no liberty cell prices: {', '.join(unknown)}")
     bits = sum(m["bits"] for m in figures.memories)
-    macros = sum(n for t, n in figures.cells.items()
-                 if t == macro or (t.startswith("$paramod") and macro in t))
+    macros = sum(n for t, n in figures.cells.items() if is_macro(t))
     return {
         "logic_um2": logic, "memory_bits": bits, "memory_um2": bits * um2_per_bit,
         "macro_um2": macros * macro_um2, "transistors": figures.transistors,
