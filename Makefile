@@ -17,41 +17,45 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	@touch $@
 
-# Icarus Verilog comes from the OS; install it when missing and we are allowed to.
-# ccache is optional: it caches Verilator's runtime objects across builds.
-os-packages:
-	@command -v iverilog >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing iverilog with apt-get"; \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iverilog) >/dev/null; \
-	  else \
-	    echo "Icarus Verilog is missing: run 'sudo apt-get install iverilog' and retry"; exit 1; \
-	  fi; }
+# $(call need_os_command,COMMAND,PACKAGE,WHAT): when COMMAND is missing, install the
+# Debian PACKAGE (as root, with apt-get) or stop saying how.
+define need_os_command
+@command -v $(1) >/dev/null 2>&1 || { \
+  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+    echo "installing $(2) with apt-get"; \
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2)) >/dev/null; \
+  else \
+    echo "$(3) is missing: run 'sudo apt-get install $(2)' and retry"; exit 1; \
+  fi; }
+endef
+
+# $(call liberty_place,N): entry N of red.gen.area.LIBERTY_PLACES, where red looks for
+# the liberty file (0: the virtual environment's place, which make fills; -1: qflow's,
+# where the .deb holds it). Needs the installed package.
+liberty_place = $(shell $(PY) -c 'from red.gen.area import LIBERTY_PLACES; print(LIBERTY_PLACES[$(1)])')
+
+# Icarus Verilog and Yosys (red area) come from the OS; install them when missing and we
+# are allowed to. ccache is optional: it caches Verilator's runtime objects across builds.
+os-packages: $(STAMP)
+	$(call need_os_command,iverilog,iverilog,Icarus Verilog)
 	@command -v ccache >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ccache) >/dev/null 2>&1 \
 	      || echo "note: ccache not installed; Verilator builds will be slower"; \
 	  fi; }
-	@command -v yosys >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing yosys with apt-get"; \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq yosys) >/dev/null; \
-	  else \
-	    echo "Yosys is missing (red area): run 'sudo apt-get install yosys' and retry"; exit 1; \
-	  fi; }
-	@test -f $(OSU018_LIB) || $(MAKE) --no-print-directory osu018-liberty
+	$(call need_os_command,yosys,yosys,Yosys (red area))
+	@test -f $(call liberty_place,0) || $(MAKE) --no-print-directory osu018-liberty
 .PHONY: os-packages
 
 # The OSU 0.18 um standard-cell liberty for `red area`, from Debian's qflow-tech-osu018
 # unpacked (not installed: the package would pull in qflow and tcsh) into the venv.
-OSU018_LIB := $(VENV)/share/red/osu018/osu018_stdcells.lib
-osu018-liberty:
+osu018-liberty: $(STAMP)
 	@echo "unpacking the OSU 0.18 um liberty from qflow-tech-osu018"
-	@tmp=$$(mktemp -d) && cd $$tmp && \
+	@lib=$(call liberty_place,0); tmp=$$(mktemp -d) && cd $$tmp && \
 	  { apt-get download qflow-tech-osu018 >/dev/null 2>&1 || \
 	    { apt-get update -qq >/dev/null 2>&1 && apt-get download qflow-tech-osu018 >/dev/null 2>&1; }; } && \
-	  dpkg -x qflow-tech-osu018_*.deb x && cd - >/dev/null && mkdir -p $(dir $(OSU018_LIB)) && \
-	  cp $$tmp/x/usr/share/qflow/tech/osu018/osu018_stdcells.lib $(OSU018_LIB); \
+	  dpkg -x qflow-tech-osu018_*.deb x && cd - >/dev/null && mkdir -p "$$(dirname "$$lib")" && \
+	  cp $$tmp/x$(call liberty_place,-1) "$$lib"; \
 	  status=$$?; rm -rf $$tmp; \
 	  [ $$status = 0 ] || { echo "could not get qflow-tech-osu018 with apt-get download"; exit 1; }
 .PHONY: osu018-liberty
