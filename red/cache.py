@@ -17,10 +17,11 @@ import contextlib
 import fcntl
 import hashlib
 import os
-import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
+
+from .outdir import check_writable_folder, remove_path
 
 __all__ = ["MANIFEST", "cache_root", "cache_folder", "locked", "entry", "entry_problem"]
 
@@ -35,7 +36,6 @@ def _name() -> str:
 def cache_root() -> Path:
     """The cache folder: ``$RED_CACHE_DIR``, else ``~/.cache/red``; created, and refused
     with :class:`~red.config.ConfigError` when it cannot be a writable folder."""
-    from .outdir import check_writable_folder
     default = Path.home() / ".cache" / "red"
     return check_writable_folder(os.environ.get("RED_CACHE_DIR", default), _name())
 
@@ -43,7 +43,6 @@ def cache_root() -> Path:
 def cache_folder(kind: str) -> Path:
     """The cache's subfolder ``kind`` (e.g. ``builds``), created; refused with one line
     (:class:`~red.config.ConfigError`) when it cannot be a writable folder."""
-    from .outdir import check_writable_folder
     return check_writable_folder(cache_root() / kind, f"{_name()} subfolder")
 
 
@@ -124,7 +123,6 @@ def entry(path: Path, build: Callable[[Path], None]) -> Path:
     Path
         ``path``, intact.
     """
-    from .outdir import remove_path
     with locked(path):
         problem = entry_problem(path) if path.exists() or path.is_symlink() else "missing"
         if problem is None:
@@ -144,6 +142,5 @@ def entry(path: Path, build: Callable[[Path], None]) -> Path:
             remove_path(path)
             staging.rename(path)
         finally:
-            if staging.exists():
-                shutil.rmtree(staging)
+            remove_path(staging)
     return path
