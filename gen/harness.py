@@ -81,10 +81,14 @@ def stall_threshold(probability: float) -> int:
     return min((1 << RANDOM_BITS) - 1, round(probability * (1 << RANDOM_BITS)))
 
 
-def _tile_connections(widths: dict[str, int], o_depth: int) -> dict[str, str]:
+#: The tile's clock-domain ports: in the generated module, but not in red gen's port
+#: list, which lists the signature's members.
+_DOMAIN_PORTS = ("clk", "rst")
+
+
+def _tile_connections(widths: dict[str, int], o_addr: int) -> dict[str, str]:
     """What the harness drives into, or reads from, each tile port other than the
-    counters: port name -> Verilog expression."""
-    p_addr = max(1, (o_depth - 1).bit_length())
+    counters: port name -> Verilog expression (``o_addr``: address bits of ``omem``)."""
     return {
         "clk": "clk", "rst": "rst", "layer": "layer_q", "start": "start_q",
         "busy": "busy", "done": "done",
@@ -93,7 +97,7 @@ def _tile_connections(widths: dict[str, int], o_depth: int) -> dict[str, str]:
         "i__valid": "i_valid", "i__ready": "i_ready",
         "i__payload": f"i_beat[{widths['i__payload'] - 1}:0]",
         "ps__valid": "p_valid", "ps__ready": "p_ready",
-        "ps__payload": f"omem[p_idx[{p_addr - 1}:0]]",
+        "ps__payload": f"omem[p_idx[{o_addr - 1}:0]]",
         "o__valid": "o_valid", "o__ready": "o_ready", "o__payload": "o_payload",
     }
 
@@ -105,9 +109,10 @@ def harness_verilog(config: TileConfig, tile_name: str, ports: list[dict]) -> st
     output (a counter) out to a harness output of the same name. A tile port the
     harness cannot connect is an error, not a dangling wire."""
     widths = {port["name"]: port["width"] for port in ports}
-    widths.update(clk=1, rst=1)
+    widths.update(dict.fromkeys(_DOMAIN_PORTS, 1))
     o_depth = config.max_out_beats
-    connections = _tile_connections(widths, o_depth)
+    o_addr = max(1, (o_depth - 1).bit_length())
+    connections = _tile_connections(widths, o_addr)
     unknown = [port["name"] for port in ports
                if port["name"] not in connections and port["direction"] == "input"]
     missing = sorted(set(connections) - set(widths))
@@ -247,7 +252,7 @@ module {HARNESS_NAME} (
             o_ready <= rand_o[{RANDOM_BITS - 1}:0] >= stall_q;
             if (o_valid && o_ready) begin
                 // Beat j of an accumulating pass was read as partial sum j this cycle.
-                omem[out_beats[{max(1, (o_depth - 1).bit_length()) - 1}:0]] <= o_payload;
+                omem[out_beats[{o_addr - 1}:0]] <= o_payload;
                 if (write_out_q) $fwrite(o_fd, "%h\\n", o_payload);
                 out_beats <= out_beats + 32'd1;
             end
