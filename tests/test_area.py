@@ -98,6 +98,11 @@ def test_macro_area_grows_with_columns_and_adc_bits():
 # -- synthesis of the tiny tile -------------------------------------------------------
 
 def test_components_add_up_to_the_totals(tiny):
+    """The totals are the components' sums (how assemble builds them) and, counted the
+    other way, each module's own figures times its instances."""
+    for figure in ("logic_um2", "memory_bits", "transistors", "flip_flops"):
+        assert sum(row[figure] * row["instances"] for row in tiny["modules"].values()) \
+            == pytest.approx(tiny[figure]), figure
     for figure in FIGURES:
         assert sum(c[figure] for c in tiny["components"].values()) == pytest.approx(
             tiny[figure]), figure
