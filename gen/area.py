@@ -5,7 +5,10 @@ once, on its own, with the modules it instantiates read as black boxes
 (``read_verilog -lib``: ports only), and its figures are multiplied by its instance
 count (:func:`red.area.assemble`). A flat synthesis of even a small tile ran for more
 than 15 minutes; module by module, each piece is small, and a module whose Verilog did
-not change between two configurations is not synthesised again.
+not change between two configurations is not synthesised again. Modules that differ only
+in their names (the merge's per-channel adder trees, :class:`red.rtl.channel_sums.ChannelSums`)
+are synthesised once, and Yosys runs on every core: the paper tile's periphery takes
+minutes (``make bench`` prints the time), where its flat merge alone took ABC over 20.
 
 The crossbar macro is read as a black box before elaboration, so no copy of its
 behavioural model (not even a parameterised ``$paramod`` one) can become logic; a cell
@@ -41,12 +44,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from red.area import LIBERTIES, ModuleFigures, assemble, parse_liberty
 from red.cache import cache_folder, entry
 from red.config import TileConfig
+from red.signals import abandoned_on_interrupt
 
 __all__ = ["SynthesisError", "Toolchain", "LIBERTY_PLACES", "find_toolchain",
            "split_modules", "synthesise_module", "tile_area"]
@@ -151,6 +156,28 @@ def _children(text: str, modules: dict) -> list[str]:
     return sorted(name for name in modules
                   if re.search(r"^\s*" + re.escape(_verilog_name(name).rstrip())
                                + r"(\s|#)", text.split("\n", 1)[1], re.M))
+
+
+#: Port names that Amaranth numbers across the whole design (``\\port$1221$0``), so two
+#: modules of the same logic can differ in them.
+_NUMBERED_PORT = r"\\port\$\d+\$\d+ "
+
+
+def _module_text_key(name: str, modules: dict) -> tuple:
+    """What decides a module's synthesis result apart from its name: its text with its
+    own name and the design-wide numbered port names replaced in order of appearance,
+    and the text of each module it instantiates."""
+    numbering: dict[str, str] = {}
+    text = re.sub(_NUMBERED_PORT,
+                  lambda found: numbering.setdefault(found.group(0), f"\\port${len(numbering)} "),
+                  modules[name].replace(_verilog_name(name).rstrip(), "\\red_area_self"))
+    return (text, *(modules[c] for c in _children(modules[name], modules)))
+
+
+def _instance_order(name: str) -> tuple:
+    """Sort key that puts ``x.channel_2`` before ``x.channel_10``: the first of a set of
+    equal modules is then the lowest-numbered."""
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name))
 
 
 def _module_key(name: str, modules: dict, tools: Toolchain) -> str:
@@ -261,7 +288,7 @@ def _memories(text: str) -> list[dict]:
 
 
 def tile_area(config: TileConfig, crossbar: str | None = None, *, top: str = "tile",
-              cache: bool = True, progress=None) -> dict:
+              cache: bool = True, progress=None, jobs: int | None = None) -> dict:
     """``area.json``'s content for the tile ``config`` (:func:`red.area.assemble`).
 
     Parameters
@@ -276,7 +303,9 @@ def tile_area(config: TileConfig, crossbar: str | None = None, *, top: str = "ti
         Reuse and keep each module's result in the cache folder.
     progress : callable, optional
         Called with a line of text before each module that is not cached is
-        synthesised.
+        synthesised (from worker threads).
+    jobs : int, optional
+        Yosys processes at once (default: the cores).
     """
     from red.gen.verilog import generate
     from red.rtl.crossbar import MACRO_NAME
@@ -284,7 +313,19 @@ def tile_area(config: TileConfig, crossbar: str | None = None, *, top: str = "ti
     generated = generate(top, config, crossbar)
     modules = split_modules(generated.sources)
     # The macro is only ever read as a black box by the modules that instantiate it.
-    figures = {name: synthesise_module(name, modules, tools, cache, progress)
-               for name in sorted(modules) if name != MACRO_NAME}
+    # Modules of one text (e.g. the merge's per-channel adder trees) are synthesised once.
+    first_of = {}
+    for name in sorted(modules, key=_instance_order):
+        if name != MACRO_NAME:
+            first_of.setdefault(_module_text_key(name, modules), name)
+    # Yosys runs as a child process, so threads run modules side by side; the largest
+    # go first, so that no long module starts last.
+    with abandoned_on_interrupt(ThreadPoolExecutor(max_workers=jobs or os.cpu_count())) \
+            as pool:
+        running = {name: pool.submit(synthesise_module, name, modules, tools, cache, progress)
+                   for name in sorted(first_of.values(), key=lambda n: -len(modules[n]))}
+        synthesised = {name: done.result() for name, done in running.items()}
+    figures = {name: synthesised[first_of[_module_text_key(name, modules)]]
+               for name in modules if name != MACRO_NAME}
     library = parse_liberty(tools.liberty.read_text())
     return assemble(figures, generated.name, config, library, tools.describe(), MACRO_NAME)

@@ -7,6 +7,7 @@ from amaranth.lib.wiring import In, Out
 
 from red.config import COUNTER_WIDTH, TileConfig, unsigned_width
 
+from .channel_sums import ChannelSums
 from ._arith import packed, popcount, tree_sum, wrap_add, wrap_sub
 from .layouts import (require_tile_config, MODE_ZP, ModeCode, merged_pixel_layout,
                       out_beat_layout, out_pixel_layout, step_meta_layout)
@@ -201,26 +202,31 @@ class OutputMerge(wiring.Component):
         ]
         match = slot_members(m, c, cfg.active, cfg.slot_h, cfg.slot_w)
 
-        def step_value(mask, slot):
-            """The output of the groups in ``mask``: their sum and the bias, or the value
-            early termination decided for ``slot``."""
-            word = Signal(px, name="sum")
-            lanes = []
-            for j in range(c.logical_cols):
-                merged = tree_sum(Mux(mask[g], self.results[g][j], 0) for g in range(G))
-                computed = merged + Mux(cfg.bias_en, cfg.bias[j], 0)
+        # Sum 0 adds every active group (ZP); sum 1 + u*SB + v adds slot (u, v)'s (RED).
+        masks = [cfg.active] + [match[u][v] for u in range(SB) for v in range(SB)]
+        decided_slot = [0] + list(range(SB * SB))
+        words = [Signal(px, name=f"sum_{k}") for k in range(len(masks))]
+        channels = []
+        for j in range(c.logical_cols):
+            lane = m.submodules[f"channel_{j}"] = ChannelSums(c, len(masks))
+            channels.append(lane)
+            m.d.comb += [lane.bias.eq(cfg.bias[j]), lane.bias_en.eq(cfg.bias_en)]
+            m.d.comb += [lane.results[g].eq(self.results[g][j]) for g in range(G)]
+            for k, mask in enumerate(masks):
+                m.d.comb += lane.masks[k].eq(mask)
                 if c.early_termination:
-                    computed = Mux(step.decided[slot][j], step.decided_value[slot][j], computed)
-                lanes.append(computed)
-            m.d.comb += word.eq(packed(px, lanes))
-            return word
+                    m.d.comb += [lane.decided[k].eq(step.decided[decided_slot[k]][j]),
+                                 lane.decided_value[k].eq(
+                                     step.decided_value[decided_slot[k]][j])]
+        for k, word in enumerate(words):
+            m.d.comb += word.eq(packed(px, [lane.sums[k] for lane in channels]))
 
-        total = step_value(cfg.active, 0)
+        total = words[0]
         address = meta.row[0] * half + meta.idx
         for u in range(SB):
             for v in range(SB):
                 port = writes[u][v]
-                slot_word = step_value(match[u][v], u * SB + v)
+                slot_word = words[1 + u * SB + v]
                 m.d.comb += [port.addr.eq(address)]
                 if u == 0:
                     m.d.comb += [

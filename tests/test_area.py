@@ -164,6 +164,24 @@ def test_split_modules_finds_every_module():
     assert all(text.rstrip().endswith("endmodule") for text in modules.values())
 
 
+def test_modules_of_one_text_are_synthesised_once_and_priced_alike(tools):
+    """The merge's per-channel adder trees differ only in names: one synthesis prices
+    them all, and a copy synthesised on its own gives the same figures."""
+    from red.gen.area import _module_text_key, synthesise_module
+    from red.gen.verilog import generate
+    modules = split_modules(generate("tile", TINY, "macro").sources)
+    channels = [n for n in modules if n.startswith("red_tile.merge.channel_")]
+    assert len(channels) == TINY.logical_cols
+    keys = [_module_text_key(n, modules) for n in channels]
+    assert len(set(keys)) < len(channels)
+    copy = next(n for n, k in zip(reversed(channels), reversed(keys)) if keys.count(k) > 1)
+    first = channels[keys.index(_module_text_key(copy, modules))]
+    assert first != copy
+    assert synthesise_module(copy, modules, tools, cache=False) == \
+        synthesise_module(first, modules, tools)
+    assert _module_text_key("red_tile.merge", modules) not in keys
+
+
 # -- the command ----------------------------------------------------------------------
 
 def test_red_area_writes_area_json(tiny, tmp_path, capsys):
