@@ -16,6 +16,9 @@ inputs, 8-bit ADC, K5):
   simulation: clock cycles cocotb simulated in the test divided by the test's wall time
   ("in-test", which still includes writing the data files and the golden model's
   check), and over the whole call, simulator start-up included ("per call");
+* synthesis of the tile's digital periphery (``red area``, :func:`red.gen.area.tile_area`)
+  without its cache, in a fresh process: wall time, the peak memory of the largest
+  process (Yosys runs one process per core), and the area it finds;
 * the native speed: the same Verilog, data files and layer in the same modes in a bare
   Verilator binary (:mod:`red.gen.native`, no cocotb, no VPI; the small tile's run is
   repeated to be long enough to time), at the same C++ optimisation; and the
@@ -105,6 +108,16 @@ def _cold_build(tile: TileConfig, sim: str) -> dict:
     return {"seconds": seconds, "peak_gib": peak}
 
 
+def _synthesis(tile: TileConfig) -> dict:
+    seconds, peak, out = _in_subprocess(
+        "from red.config import TileConfig\nfrom red.gen.area import tile_area\n"
+        f"a = tile_area({_tile_literal(tile)}, 'macro', cache=False)\n"
+        "print(a['total_um2'], a['logic_um2'], len(a['modules']))")
+    total, logic, modules = out.split()[-3:]
+    return {"seconds": seconds, "peak_gib": peak, "total_um2": float(total),
+            "logic_um2": float(logic), "modules": int(modules), "jobs": os.cpu_count()}
+
+
 def _in_test(results_xml: Path) -> tuple[float, float]:
     """(wall s, simulated ns) of the single cocotb test in ``results_xml``."""
     for case in ET.parse(results_xml).getroot().iter("testcase"):
@@ -174,6 +187,8 @@ def bench(name: str, scratch: Path) -> dict:
         result["builds"][sim] = _cold_build(tile, sim)
         _log(f"{name}: {sim} run of {sim_layer}")
         result["sims"][sim] = _simulate(tile, sim_layer, sim, scratch / name / sim / "sim")
+    _log(f"{name}: synthesis")
+    result["synthesis"] = _synthesis(tile)
     _log(f"{name}: native build and run")
     native = result["native"] = _native(tile, layer, scratch / name / "verilator",
                                         verilator_optimisation(HARNESS_NAME), repeats)
@@ -188,7 +203,8 @@ def render(report: dict) -> str:
              f"Verilator C++ {env['verilator_opt']}, ccache {env['ccache']}, "
              f"load average {env['load_average']}", ""]
     for name, r in report["results"].items():
-        g, b, s, n = r["generation"], r["builds"], r["sims"], r["native"]
+        g, b, s, n, y = (r["generation"], r["builds"], r["sims"], r["native"],
+                         r["synthesis"])
         v, i = s["verilator"], s["icarus"]
         lines += [
             f"{name} tile: {', '.join(f'{k}={val}' for k, val in r['tile'].items())}",
@@ -205,6 +221,9 @@ def render(report: dict) -> str:
             f"cycles, ZP+RED x{n['repeats']}, in {n['seconds']:.2f} s; build "
             f"{n['build_s']:.0f} s; same output {n['same_output']})",
             f"  achieved/native   {r['achieved_vs_native']:10.1%}",
+            f"  synthesis         {y['seconds']:7.1f} s   peak {y['peak_gib']:.2f} GiB per "
+            f"process, {y['jobs']} at once ({y['modules']} modules; total "
+            f"{y['total_um2'] / 1e6:.2f} mm2, logic {y['logic_um2'] / 1e6:.2f} mm2)",
             f"  Icarus fast       {i['in_test_cycles_per_s']:10,.0f} cycles/s in-test, "
             f"{i['per_call_cycles_per_s']:10,.0f} per call ({i['layer']}, match {i['match']})",
             "",
@@ -213,7 +232,8 @@ def render(report: dict) -> str:
         "in-test: clock cycles cocotb simulated / the test's wall time (the harness runs the",
         "layer; no Python per cycle). per call: the same cycles / wall time of simulate_layers,",
         "simulator start-up and data files included. native: the same Verilog and data in a",
-        "bare `verilator --binary` build (red.gen.native). Builds are cold (empty cache).",
+        "bare `verilator --binary` build (red.gen.native). Builds and synthesis are cold",
+        "(empty cache).",
         f"Total benchmark time {report['total_s']:.0f} s.",
     ]
     return "\n".join(lines)
