@@ -196,6 +196,26 @@ def test_quick_report(tmp_path):
                     if (check["mode"], check["early"]) == ("red", "negative"))
     skipped = counters["skipped_conversions"]
     assert f"| {100 * skipped / (skipped + counters['adc_conversions']):.1f}% |" in text
+    check_area(data["area"], text)
+
+
+def check_area(section: dict, text: str) -> None:
+    """The area section holds ``red area``'s figures of the paper tile (cached, so this
+    is quick) and per-layer figures that follow from them and the model part."""
+    from red.config import PAPER_TILE
+    from red.gen.area import tile_area
+    own = tile_area(PAPER_TILE, "macro")
+    assert section["totals"] == {key: own[key] for key in section["totals"]}
+    assert section["components"] == own["components"]
+    total = own["total_um2"]
+    for flow, other in (("red", "zp"), ("zp", "red")):
+        figures = section["flows"][flow]
+        assert 0 < figures["own_um2"] < total
+        assert figures["area_um2"] == total - section["flows"][other]["own_um2"]
+        assert figures["area_low_um2"] < figures["area_um2"]
+    assert [layer["name"] for layer in section["layers"]] == \
+        [f"dcgan.deconv{n}" for n in range(1, 5)]
+    assert "## 7. Area" in text
 
 
 def check_quick_rtl(data):

@@ -17,6 +17,8 @@ One module per job:
   documented data (RTL where the tile decides, a counterfactual from the model elsewhere);
 * :mod:`~red.report.sparse`: crossbar-aware sparsity (empty blocks, reordering, block
   pruning, crossbar sizes) on DCGAN and FCN-8s, with RTL witnesses;
+* :mod:`~red.report.area`: the paper tile synthesised, each data flow's own hardware,
+  and RED against ZP at equal area;
 * :mod:`~red.report.plots` and :mod:`~red.report.prose`: ``speedup.png``,
   ``energy.png`` and ``report.md``.
 
@@ -41,7 +43,7 @@ from red.outdir import OutputFolder
 from red.signals import abandoned_on_interrupt
 from red.workloads import get_workload
 
-from . import comprrae, plots, prose, rtl, sparse, sweep
+from . import area, comprrae, plots, prose, rtl, sparse, sweep
 from .plan import DEFAULT, FULL, QUICK, REPORT_WORKLOADS, RTL_CYCLE_BUDGET, RTL_NETWORKS, \
     make_plan
 
@@ -130,26 +132,32 @@ def _build(out: Path, *, quick: bool, full: bool, sim: str, table: EnergyTable,
         else None
 
     # The model runs in worker processes while one thread drives the report's
-    # simulations (another process) and another the CompRRAE section (its data and
-    # golden decisions here, its simulation in another process): the section's work
-    # fills the core that the model leaves idle during the long simulations. The
+    # simulations (another process), another the CompRRAE section (its data and
+    # golden decisions here, its simulation in another process) and a third the area
+    # section's synthesis (Yosys processes, cached after the first run): their work
+    # fills the cores that the model leaves idle during the long simulations. The
     # workers are forked first, before the threads exist.
+    area_tile = plan.tiles.get(area.NETWORK)
     with model.computing(sweep.model_keys(plan.workloads, plan.tiles), progress) as collect, \
-            abandoned_on_interrupt(ThreadPoolExecutor(max_workers=2)) as threads:
+            abandoned_on_interrupt(ThreadPoolExecutor(max_workers=3)) as threads:
         simulating = threads.submit(rtl.simulate, plan, sim, out / "sim", progress,
                                     simulate_layers)
         measuring = None if early_setup is None else threads.submit(
             comprrae.measure, early_setup, sim, out / "sim" / comprrae.WORK_DIR, progress,
             simulate_layers)
+        synthesising = None if area_tile is None else threads.submit(
+            area.synthesise_or_reason, area_tile, progress)
         collect()
         outcome = simulating.result()
         measured = None if measuring is None else measuring.result()
+        synthesis = None if synthesising is None else synthesising.result()
     rtl_data, rtl_figures, problems = rtl.rtl_part(plan, outcome, model, table, sim)
     early_data = None
     if early_setup is not None:
         early_data, early_problems = comprrae.section(early_setup, measured)
         problems += early_problems
     model_data = sweep.model_part(plan.workloads, plan.tiles, model, table, rtl_figures)
+    area_data = None if synthesis is None else area.section_json(synthesis, model_data)
     # Forks its own model workers: run once no other thread is left.
     sparse_data = None
     if set(sparse.NETWORKS) <= set(workloads):
@@ -176,6 +184,7 @@ def _build(out: Path, *, quick: bool, full: bool, sim: str, table: EnergyTable,
         "summary": sweep.summary(model_data),
         "comprrae": early_data,
         "sparsity": sparse_data,
+        "area": area_data,
         "rtl_equals_model": not problems,
         "problems": problems,
         "files": FILES,

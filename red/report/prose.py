@@ -10,6 +10,7 @@ from red.counters import CYCLE_COUNTERS
 from red.energy import COMPONENTS
 from red.modes import MODES, RTL_MODES
 
+from .area import render as render_area
 from .claims import CLAIMS
 from .comprrae_render import early_checks, render_comprrae
 from .markdown import layer_shape, md_table, percent, ratio, span
@@ -65,6 +66,8 @@ def render_markdown(report: dict) -> str:
         out += render_comprrae(report["comprrae"])
     if report["sparsity"]:
         out += render_sparsity(report["sparsity"])
+    if report["area"]:
+        out += render_area(report["area"])
     out += ["## Energy per event", "",
             md_table(["event", "pJ", "source"],
                       [[name, f"{entry['pJ']:g}", entry["source"]]
