@@ -342,7 +342,7 @@ def _cycle_window(text: str | None) -> tuple[int, int] | None:
 def run_waves(args: argparse.Namespace) -> int:
     """Execute ``red waves``; see :func:`add_waves_parser`."""
     from red.sim.wave_plot import plot_target, render, timeline
-    from red.sim.waves import WaveformError, measure_traces, read_traces
+    from red.sim.waves import WaveformError, measure_traces, read_traces, render_table
     window = _cycle_window(args.cycles)
     target = None if args.plot is None else plot_target(args.plot)
     try:
@@ -355,28 +355,8 @@ def run_waves(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    print(render_waves(result))
+    print(render_table(result))
     return 0
-
-
-def render_waves(result: dict) -> str:
-    """``red waves``' table: the layer and each pass."""
-    columns = ("total_cycles", "compute_cycles", "load_cycles", "input_starved_cycles",
-               "output_stalled_cycles", "utilization")
-    head = ["", "total", "compute", "load", "starved", "stalled", "utilization"]
-    rows = [("layer", result)] + [(f"pass {n}", p) for n, p in enumerate(result["passes"])]
-    lines = ["".join(f"{h:>12s}" for h in head)]
-    for label, figures in rows:
-        lines.append(f"{label:>12s}" + "".join(
-            f"{figures[c]:12.4f}" if c == "utilization" else f"{figures[c]:12d}"
-            for c in columns))
-    busy = result["group_busy_cycles"]
-    lines.append("group busy cycles: " + ", ".join(f"({g}) {n}" for g, n in busy.items()))
-    lines.append(f"clock edges in the dump: {result['clock_edges']}")
-    if result["partial"]:
-        lines.append(f"PARTIAL dump ({result['partial_reason']}): the figures cover its "
-                     "whole passes only")
-    return "\n".join(lines)
 
 
 # -- red report ----------------------------------------------------------------------

@@ -16,6 +16,9 @@ inputs, 8-bit ADC, K5):
   simulation: clock cycles cocotb simulated in the test divided by the test's wall time
   ("in-test", which still includes writing the data files and the golden model's
   check), and over the whole call, simulator start-up included ("per call");
+* the same Verilator run traced (FST, :mod:`red.sim.waves`): the traced model's cold
+  build, its in-test speed and slowdown, the dump's size per simulated cycle and the
+  time to measure it;
 * synthesis of the tile's digital periphery (``red area``, :func:`red.gen.area.tile_area`)
   without its cache, in a fresh process: wall time, the peak memory of the largest
   process (Yosys runs one process per core), and the area it finds;
@@ -148,6 +151,32 @@ def _simulate(tile: TileConfig, layer: LayerSpec, sim: str, work: Path) -> dict:
     }
 
 
+def _traced(tile: TileConfig, layer: LayerSpec, work: Path) -> dict:
+    """The same Verilator run with a waveform (FST): the traced model's cold build, its
+    in-test speed, the dump's size and the time :mod:`red.sim.waves` takes to measure it."""
+    from red.gen.verilog import generate
+    from red.gen.harness import CLOCK_PERIOD_NS
+    from red.sim.runner import build
+    from red.sim.session import LayerRun, random_layer_data, simulate_layers
+    from red.sim.waves import measure
+    generated = generate("harness", tile)
+    start = time.perf_counter()
+    build(generated, "verilator", waves=True)
+    build_s = time.perf_counter() - start
+    x, w = random_layer_data(layer, tile, np.random.default_rng(SEED))
+    runs = [LayerRun(layer, mode, x, w) for mode in BENCH_MODES]
+    results, run = simulate_layers(tile, runs, sim="verilator", work_dir=work, seed=SEED,
+                                   generated=generated, waves=True)
+    test_s, sim_ns = _in_test(run.results_xml)
+    start = time.perf_counter()
+    figures = measure(run.waves)
+    return {"build_s": build_s, "in_test_cycles_per_s": sim_ns / CLOCK_PERIOD_NS / test_s,
+            "dump_bytes": run.waves.stat().st_size, "measure_s": time.perf_counter() - start,
+            "passes": len(figures.passes),
+            "equals_counters": figures.total_cycles == sum(
+                r.counters["total_cycles"] for r in results)}
+
+
 def _native(tile: TileConfig, layer: LayerSpec, work: Path, optimisation: str,
             repeats: int) -> dict:
     """Native build, and runs of ``layer`` in every mode of :data:`BENCH_MODES` with the
@@ -187,6 +216,10 @@ def bench(name: str, scratch: Path) -> dict:
         result["builds"][sim] = _cold_build(tile, sim)
         _log(f"{name}: {sim} run of {sim_layer}")
         result["sims"][sim] = _simulate(tile, sim_layer, sim, scratch / name / sim / "sim")
+    _log(f"{name}: traced Verilator build and run (FST)")
+    traced = result["traced"] = _traced(tile, layer, scratch / name / "traced")
+    traced["slowdown"] = (result["sims"]["verilator"]["in_test_cycles_per_s"] /
+                          traced["in_test_cycles_per_s"])
     _log(f"{name}: synthesis")
     result["synthesis"] = _synthesis(tile)
     _log(f"{name}: native build and run")
@@ -203,8 +236,8 @@ def render(report: dict) -> str:
              f"Verilator C++ {env['verilator_opt']}, ccache {env['ccache']}, "
              f"load average {env['load_average']}", ""]
     for name, r in report["results"].items():
-        g, b, s, n, y = (r["generation"], r["builds"], r["sims"], r["native"],
-                         r["synthesis"])
+        g, b, s, n, y, t = (r["generation"], r["builds"], r["sims"], r["native"],
+                            r["synthesis"], r["traced"])
         v, i = s["verilator"], s["icarus"]
         lines += [
             f"{name} tile: {', '.join(f'{k}={val}' for k, val in r['tile'].items())}",
@@ -221,6 +254,11 @@ def render(report: dict) -> str:
             f"cycles, ZP+RED x{n['repeats']}, in {n['seconds']:.2f} s; build "
             f"{n['build_s']:.0f} s; same output {n['same_output']})",
             f"  achieved/native   {r['achieved_vs_native']:10.1%}",
+            f"  traced (FST)      {t['in_test_cycles_per_s']:10,.0f} cycles/s in-test, "
+            f"{t['slowdown']:.1f}x slower; dump {t['dump_bytes'] / 1e6:.1f} MB "
+            f"({t['dump_bytes'] / v['clock_cycles']:,.0f} B/cycle), measured in "
+            f"{t['measure_s']:.1f} s, equals counters {t['equals_counters']}; cold traced "
+            f"build {t['build_s']:.0f} s",
             f"  synthesis         {y['seconds']:7.1f} s   peak {y['peak_gib']:.2f} GiB per "
             f"process, {y['jobs']} at once ({y['modules']} modules; total "
             f"{y['total_um2'] / 1e6:.2f} mm2, logic {y['logic_um2'] / 1e6:.2f} mm2)",

@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["WaveMeasurement", "Traces", "measure", "measure_traces", "measure_pass",
-           "read_traces",
+           "read_traces", "render_table",
            "WaveformError", "PASS_FIGURES", "WAVE_CYCLES"]
 
 _GROUP = re.compile(r"group_(\d+)_(\d+)$")
@@ -261,3 +261,24 @@ def measure_traces(traces: Traces) -> WaveMeasurement:
         utilization=sums["compute_cycles"] / sums["total_cycles"],
         clock_edges=len(traces.edges), passes=passes, partial=partial is not None,
         partial_reason=partial)
+
+
+def render_table(result: dict) -> str:
+    """``red waves``' table of a measurement (:meth:`WaveMeasurement.as_dict`): the
+    layer and each pass."""
+    columns = ("total_cycles", "compute_cycles", "load_cycles", "input_starved_cycles",
+               "output_stalled_cycles", "utilization")
+    head = ["", "total", "compute", "load", "starved", "stalled", "utilization"]
+    rows = [("layer", result)] + [(f"pass {n}", p) for n, p in enumerate(result["passes"])]
+    lines = ["".join(f"{h:>12s}" for h in head)]
+    for label, figures in rows:
+        lines.append(f"{label:>12s}" + "".join(
+            f"{figures[c]:12.4f}" if c == "utilization" else f"{figures[c]:12d}"
+            for c in columns))
+    busy = result["group_busy_cycles"]
+    lines.append("group busy cycles: " + ", ".join(f"({g}) {n}" for g, n in busy.items()))
+    lines.append(f"clock edges in the dump: {result['clock_edges']}")
+    if result["partial"]:
+        lines.append(f"PARTIAL dump ({result['partial_reason']}): the figures cover its "
+                     "whole passes only")
+    return "\n".join(lines)

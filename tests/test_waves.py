@@ -131,3 +131,24 @@ def test_unreadable_waveform_is_refused(tmp_path, capsys):
     assert "missing.fst" in capsys.readouterr().err
     assert cli.main(["waves", str(tmp_path)]) == 2
     assert "is a folder" in capsys.readouterr().err
+
+
+def test_a_waveform_that_differs_from_a_pass_counter_is_reported(tmp_path):
+    """The comparison can fail: one pass's counter, made one cycle longer, is named."""
+    from red.sim.session import LayerRun, random_layer_data, simulate_layers
+    from red.simulate import SimJob, simulate
+    tile, layer = TileConfig.parse(TILE), LayerSpec.parse(LAYER)
+    print("seed=3")
+    x, w = random_layer_data(layer, tile, np.random.default_rng(3))
+
+    def one_pass_longer(*args, **kwargs):
+        results, run = simulate_layers(*args, **kwargs)
+        results[0].pass_counters[1]["total_cycles"] += 1
+        return results, run
+
+    job = SimJob(LayerRun(layer, "red", x, w), tile, sim="icarus", seed=3, waves=True)
+    report = simulate(job, tmp_path, simulate_layers=one_pass_longer)
+    measured = report.waveform_figures["passes"][1]["total_cycles"]
+    assert report.problems == [f"waveform pass 1 total_cycles {measured} != hardware "
+                               f"counter {measured + 1}"]
+    assert report.exit_status == 1
