@@ -349,7 +349,7 @@ def run_waves(args: argparse.Namespace) -> int:
         traces = read_traces(args.file)
         result = measure_traces(traces).as_dict()
         if target is not None:
-            render(timeline(traces, args.pass_index, window), target)
+            render([("", timeline(traces, args.pass_index, window))], target)
     except WaveformError as exc:
         raise ConfigError(str(exc)) from None
     if args.json:

@@ -98,27 +98,37 @@ def plot_target(path: str | Path) -> Path:
     return path
 
 
-def render(line: Timeline, out: Path) -> None:
-    """Draw ``line`` into the PNG file ``out`` (written whole, then renamed into place)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def _draw(top, bottom, line: Timeline, prefix: str) -> None:
+    """One timeline: its rows on ``top``, its utilization on ``bottom``."""
     n = len(line.rows)
-    fig, (top, bottom) = plt.subplots(
-        2, 1, figsize=(12, 2 + 0.28 * n), sharex=True,
-        gridspec_kw={"height_ratios": [max(n, 4), 2]})
     for y, (label, flags) in enumerate(line.rows):
         colour = "tab:red" if "starved" in label or "stalled" in label else \
             "tab:blue" if label.startswith("group") else "tab:green"
         top.broken_barh([(line.start + a, w) for a, w in _runs(flags)], (n - 1 - y, 0.8),
                         color=colour)
     top.set_yticks([n - 1 - y + 0.4 for y in range(n)], [label for label, _ in line.rows])
-    top.set_title(line.title, fontsize=10)
+    top.set_title(prefix + line.title, fontsize=10)
     cycles = np.arange(line.start, line.start + len(line.utilization))
     bottom.plot(cycles, line.utilization, color="tab:blue")
     bottom.set_ylim(0, 1.05)
     bottom.set_ylabel(f"utilization\n({line.window}-cycle mean)")
-    bottom.set_xlabel("clock cycle (rising edges from the start of the dump)")
+
+
+def render(lines: list[tuple[str, Timeline]], out: Path) -> None:
+    """Draw each ``(title prefix, timeline)`` of ``lines``, one above the other on one
+    cycle axis, into the PNG file ``out`` (written whole, then renamed into place)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    ratios = []
+    for _, line in lines:
+        ratios += [max(len(line.rows), 4), 2]
+    fig, axes = plt.subplots(len(ratios), 1, sharex=True,
+                             figsize=(12, 1 + 0.3 * sum(ratios)),
+                             gridspec_kw={"height_ratios": ratios})
+    for index, (prefix, line) in enumerate(lines):
+        _draw(axes[2 * index], axes[2 * index + 1], line, prefix)
+    axes[-1].set_xlabel("clock cycle (rising edges from the start of the dump)")
     fig.tight_layout()
     scratch = out.with_name(f".{out.name}.{os.getpid()}.tmp.png")
     try:

@@ -197,6 +197,15 @@ def test_quick_report(tmp_path):
     skipped = counters["skipped_conversions"]
     assert f"| {100 * skipped / (skipped + counters['adc_conversions']):.1f}% |" in text
     check_area(data["area"], text)
+    check_timing(data["timing"], tmp_path)
+
+
+def check_timing(section: dict, folder) -> None:
+    """The timing picture: both data flows traced, equal to counters and model, drawn."""
+    assert set(section["modes"]) == {"red", "zp"}
+    assert all(m["equals_counters_and_model"] for m in section["modes"].values())
+    assert section["modes"]["zp"]["total_cycles"] > section["modes"]["red"]["total_cycles"]
+    assert (folder / section["file"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def check_area(section: dict, text: str) -> None:

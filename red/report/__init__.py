@@ -19,12 +19,14 @@ One module per job:
   pruning, crossbar sizes) on DCGAN and FCN-8s, with RTL witnesses;
 * :mod:`~red.report.area`: the paper tile synthesised, each data flow's own hardware,
   and RED against ZP at equal area;
+* :mod:`~red.report.waveform`: one pass of a DCGAN layer in RED and ZP, traced, measured
+  and drawn (``timing.png``);
 * :mod:`~red.report.plots` and :mod:`~red.report.prose`: ``speedup.png``,
   ``energy.png`` and ``report.md``.
 
 Outputs in the chosen folder: ``report.md``, ``report.json``, ``speedup.png``,
-``energy.png``; the simulations' work files go to ``sim/<tile>/`` (the CompRRAE
-section's to ``sim/comprrae/``).
+``energy.png``, ``timing.png``; the simulations' work files go to ``sim/<tile>/`` (the
+CompRRAE section's to ``sim/comprrae/``, the timing picture's to ``sim/timing/``).
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ from red.outdir import OutputFolder
 from red.signals import abandoned_on_interrupt
 from red.workloads import get_workload
 
-from . import area, comprrae, plots, prose, rtl, sparse, sweep
+from . import area, comprrae, plots, prose, rtl, sparse, sweep, waveform
 from .plan import DEFAULT, FULL, QUICK, REPORT_WORKLOADS, RTL_CYCLE_BUDGET, RTL_NETWORKS, \
     make_plan
 
@@ -53,7 +55,7 @@ EXIT_OK, EXIT_FAILED = 0, 1
 
 #: Output files, by role.
 FILES = {"markdown": "report.md", "json": "report.json", "speedup_plot": "speedup.png",
-         "energy_plot": "energy.png"}
+         "energy_plot": "energy.png", "timing_plot": "timing.png"}
 
 
 #: Serializes progress lines: the simulation thread reports too.
@@ -133,13 +135,14 @@ def _build(out: Path, *, quick: bool, full: bool, sim: str, table: EnergyTable,
 
     # The model runs in worker processes while one thread drives the report's
     # simulations (another process), another the CompRRAE section (its data and
-    # golden decisions here, its simulation in another process) and a third the area
-    # section's synthesis (Yosys processes, cached after the first run): their work
-    # fills the cores that the model leaves idle during the long simulations. The
-    # workers are forked first, before the threads exist.
+    # golden decisions here, its simulation in another process), a third the area
+    # section's synthesis (Yosys processes, cached after the first run) and a fourth the
+    # timing picture's two short traced simulations: their work fills the cores that the
+    # model leaves idle during the long simulations. The workers are forked first,
+    # before the threads exist.
     area_tile = plan.tiles.get(area.NETWORK)
     with model.computing(sweep.model_keys(plan.workloads, plan.tiles), progress) as collect, \
-            abandoned_on_interrupt(ThreadPoolExecutor(max_workers=3)) as threads:
+            abandoned_on_interrupt(ThreadPoolExecutor(max_workers=4)) as threads:
         simulating = threads.submit(rtl.simulate, plan, sim, out / "sim", progress,
                                     simulate_layers)
         measuring = None if early_setup is None else threads.submit(
@@ -147,11 +150,14 @@ def _build(out: Path, *, quick: bool, full: bool, sim: str, table: EnergyTable,
             simulate_layers)
         synthesising = None if area_tile is None else threads.submit(
             area.synthesise_or_reason, area_tile, progress)
+        tracing = threads.submit(waveform.compute, sim, out / "sim" / "timing", progress)
         collect()
         outcome = simulating.result()
         measured = None if measuring is None else measuring.result()
         synthesis = None if synthesising is None else synthesising.result()
+        timing, timelines, timing_problems = tracing.result()
     rtl_data, rtl_figures, problems = rtl.rtl_part(plan, outcome, model, table, sim)
+    problems += timing_problems
     early_data = None
     if early_setup is not None:
         early_data, early_problems = comprrae.section(early_setup, measured)
@@ -168,6 +174,8 @@ def _build(out: Path, *, quick: bool, full: bool, sim: str, table: EnergyTable,
     progress("plots")
     plots.plot_speedups(model_data, out / FILES["speedup_plot"])
     plots.plot_energy(model_data, out / FILES["energy_plot"])
+    if timelines:
+        waveform.draw(timelines, out / FILES["timing_plot"])
     report = {
         "command": "red report" + {QUICK: " --quick", FULL: " --full"}.get(variant, ""),
         "variant": variant, "workloads": list(plan.workloads),
@@ -185,6 +193,7 @@ def _build(out: Path, *, quick: bool, full: bool, sim: str, table: EnergyTable,
         "comprrae": early_data,
         "sparsity": sparse_data,
         "area": area_data,
+        "timing": timing.to_json(),
         "rtl_equals_model": not problems,
         "problems": problems,
         "files": FILES,

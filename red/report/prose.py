@@ -11,6 +11,7 @@ from red.energy import COMPONENTS
 from red.modes import MODES, RTL_MODES
 
 from .area import render as render_area
+from .waveform import render as render_timing
 from .claims import CLAIMS
 from .comprrae_render import early_checks, render_comprrae
 from .markdown import layer_shape, md_table, percent, ratio, span
@@ -68,6 +69,7 @@ def render_markdown(report: dict) -> str:
         out += render_sparsity(report["sparsity"])
     if report["area"]:
         out += render_area(report["area"])
+    out += render_timing(report["timing"])
     out += ["## Energy per event", "",
             md_table(["event", "pJ", "source"],
                       [[name, f"{entry['pJ']:g}", entry["source"]]
