@@ -54,7 +54,7 @@ from red.config import TileConfig
 from red.signals import abandoned_on_interrupt
 
 __all__ = ["SynthesisError", "Toolchain", "LIBERTY_PLACES", "find_toolchain",
-           "split_modules", "synthesise_module", "tile_area", "component_area"]
+           "split_modules", "synthesise_module", "tile_area"]
 
 #: Where ``make setup`` puts the OSU 0.18 um liberty file, searched in this order after
 #: ``$RED_LIBERTY``: the virtual environment's share folder, the system-wide one, and
@@ -330,17 +330,3 @@ def tile_area(config: TileConfig, crossbar: str | None = None, *, top: str = "ti
     library = parse_liberty(tools.liberty.read_text())
     return assemble(figures, generated.name, config, library, tools.describe(), MACRO_NAME)
 
-
-def component_area(component, name: str, config: TileConfig, *, cache: bool = True,
-                   progress=None) -> dict:
-    """``area.json``'s content for one Amaranth ``component`` of the tile ``config``
-    synthesised on its own as module ``name`` by the same flow, e.g. one
-    :class:`~red.rtl.channel_sums.ChannelSums` with the sums of one data flow."""
-    from amaranth.back import verilog
-    from red.rtl.crossbar import MACRO_NAME
-    tools = find_toolchain()
-    modules = split_modules({name: verilog.convert(component, name=name, emit_src=False)})
-    figures = {module: synthesise_module(module, modules, tools, cache, progress)
-               for module in modules}
-    library = parse_liberty(tools.liberty.read_text())
-    return assemble(figures, name, config, library, tools.describe(), MACRO_NAME)

@@ -267,6 +267,7 @@ def _sim_job(args: argparse.Namespace):
     tile = config_arg(args.tile, TileConfig, "tile")
     tile.check_layer(layer)
     tile.check_generable()
+    tile.require_mode(args.mode)
     if not 0 <= args.seed < 1 << 32:
         raise ConfigError(f"--seed {args.seed} is invalid: must be in [0, 2^32)")
     if not 0.0 <= args.stall < 1.0:

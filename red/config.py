@@ -15,6 +15,8 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
+from red.modes import RTL_MODES
+
 __all__ = [
     "ConfigError", "TileConfig", "LayerSpec", "signed_width", "unsigned_width",
     "lossless_adc_bits", "parse_kv", "load_toml", "COUNTER_WIDTH", "KERNEL_MAX", "META_FIFO_DEPTH",
@@ -131,6 +133,11 @@ class TileConfig:
         out. It costs logic that works every cycle (on Verilator about a third of the
         simulation speed); a tile without it runs every layer with early termination
         off (:func:`red.early.early_applies`).
+    red_mode, zp_mode : int
+        1 (default) to generate the hardware of that data flow (:data:`red.modes.RTL_MODES`),
+        0 to leave it out: a tile for one data flow, whose area ``red area`` and the
+        report compare; at least one is 1. A tile runs only the modes it has
+        (:attr:`modes`).
     """
 
     rows: int = 8
@@ -146,6 +153,8 @@ class TileConfig:
     max_k: int = KERNEL_MAX
     out_pixels: int = 1
     early_termination: int = 0
+    red_mode: int = 1
+    zp_mode: int = 1
 
     def __post_init__(self):
         name = type(self).__name__
@@ -166,10 +175,25 @@ class TileConfig:
         _require_int(name, "max_k", self.max_k, self.kernel, KERNEL_MAX)
         _require_int(name, "out_pixels", self.out_pixels, 1, self.max_stride)
         _require_int(name, "early_termination", self.early_termination, 0, 1)
+        _require_int(name, "red_mode", self.red_mode, 0, 1)
+        _require_int(name, "zp_mode", self.zp_mode, 0, 1)
+        _require(name, "red_mode", self.red_mode, self.red_mode or self.zp_mode,
+                 "a tile needs a data flow: red_mode=1 or zp_mode=1")
         _require(name, "w_bits", self.w_bits, self.out_width <= EXACT_BITS,
                  f"with in_bits={self.in_bits}, rows={self.rows}, max_cin={self.max_cin}, "
                  f"max_k={self.max_k} the accumulated output needs {self.out_width} bits; "
                  f"the golden model holds {EXACT_BITS} exactly (int64)")
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        """The data flows the tile's hardware runs (of :data:`red.modes.RTL_MODES`)."""
+        return tuple(mode for mode in RTL_MODES if getattr(self, f"{mode}_mode"))
+
+    def require_mode(self, mode: str) -> None:
+        """:class:`ConfigError` unless the tile runs data flow ``mode``."""
+        if mode not in self.modes:
+            raise ConfigError(f"mode={mode!r}: this tile was generated for "
+                              f"{' and '.join(self.modes)} only ({mode}_mode=0)")
 
     # -- crossbar --------------------------------------------------------------------
     @property

@@ -1,13 +1,13 @@
 """Data layouts shared by the tile's blocks and its testbenches (one definition each)."""
 
-from amaranth.hdl import signed
+from amaranth.hdl import C, Value, signed
 from amaranth.lib import data, enum
 
 from red.config import TileConfig, unsigned_width
 from red.early import EARLY_MODES, EPS_FRAC_BITS, EarlySpec
 from red.modes import RTL_MODES
 
-__all__ = ["require_tile_config", "ModeCode", "MODE_RED", "MODE_ZP", "pixel_layout",
+__all__ = ["require_tile_config", "ModeCode", "MODE_RED", "MODE_ZP", "runs_zp", "pixel_layout",
            "weight_beat_layout", "weight_beats", "buffered_pixel_layout", "MODE_CODES",
            "layer_fields", "geometry_layout", "geometry_fields", "out_pixel_layout",
            "merged_pixel_layout", "out_beat_layout", "layer_layout", "step_meta_layout"]
@@ -35,6 +35,15 @@ MODE_ZP = ModeCode.ZP
 #: The :class:`ModeCode` of each data flow the tile runs, by its :mod:`red.modes` name.
 MODE_CODES = {name: ModeCode[name.upper()] for name in RTL_MODES}
 assert set(MODE_CODES.values()) == set(ModeCode), "a mode code without a data flow"
+
+
+def runs_zp(config: TileConfig, mode) -> Value:
+    """Whether a pass whose ``mode`` field is ``mode`` runs ZP: that field where the tile
+    has both data flows, else a constant (:attr:`TileConfig.modes`), so that a tile for
+    one data flow holds none of the other's logic."""
+    if config.modes == ("red", "zp"):
+        return mode == MODE_ZP
+    return C(int(config.modes == ("zp",)), 1)
 
 
 def pixel_layout(config: TileConfig) -> data.ArrayLayout:

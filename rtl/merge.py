@@ -1,7 +1,7 @@
 """Output merge: add the groups of each output slot, reorder blocks into raster rows and
 add the previous pass's partial sums."""
 
-from amaranth.hdl import Array, Cat, Module, Mux, Signal, signed
+from amaranth.hdl import C, Array, Cat, Module, Mux, Signal, signed
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -9,7 +9,7 @@ from red.config import COUNTER_WIDTH, TileConfig, unsigned_width
 
 from .channel_sums import ChannelSums
 from ._arith import packed, popcount, tree_sum, wrap_add, wrap_sub
-from .layouts import (require_tile_config, MODE_ZP, ModeCode, merged_pixel_layout,
+from .layouts import (require_tile_config, runs_zp, ModeCode, merged_pixel_layout,
                       out_beat_layout, out_pixel_layout, step_meta_layout)
 from .mvm import mvm_output_layout
 
@@ -81,7 +81,9 @@ class OutputMerge(wiring.Component):
 
     **Write side.** Each step delivers every group's result at once. In RED mode each
     slot's sum is written to output bank ``(u, v)``; in ZP mode all groups are added
-    into one pixel, written to bank ``(0, ow mod slot_banks)``. Banks are
+    into one pixel, written to bank ``(0, ow mod slot_banks)``. A tile generated for one
+    data flow (:attr:`~red.config.TileConfig.modes`) forms only that data flow's sums.
+    Banks are
     ``slot_banks^2`` memories of two halves (ping-pong): a step of block row ``n`` is
     written only once the emitter has left block row ``n - 2``; otherwise ``ready`` stays
     low and the tile stalls.
@@ -194,7 +196,7 @@ class OutputMerge(wiring.Component):
 
         # -- write side --------------------------------------------------------------
         meta = step.meta
-        zp = cfg.mode == MODE_ZP
+        zp = runs_zp(c, cfg.mode)
         take = Signal()
         m.d.comb += [
             self.i.ready.eq(meta.row < emit_row + 2),
@@ -202,39 +204,43 @@ class OutputMerge(wiring.Component):
         ]
         match = slot_members(m, c, cfg.active, cfg.slot_h, cfg.slot_w)
 
-        # Sum 0 adds every active group (ZP); sum 1 + u*SB + v adds slot (u, v)'s (RED).
-        masks = [cfg.active] + [match[u][v] for u in range(SB) for v in range(SB)]
-        decided_slot = [0] + list(range(SB * SB))
-        words = [Signal(px, name=f"sum_{k}") for k in range(len(masks))]
+        # The sums of a step: ZP adds every active group into one ("total"), RED each
+        # slot's groups into its own; a tile without a data flow forms none of its sums.
+        sums = {}                                   # sum -> (its groups, its decision slot)
+        if "zp" in c.modes:
+            sums["total"] = (cfg.active, 0)
+        if "red" in c.modes:
+            sums.update({(u, v): (match[u][v], u * SB + v) for u in range(SB) for v in range(SB)})
+        words = {key: Signal(px, name=f"sum_{k}") for k, key in enumerate(sums)}
         channels = []
         for j in range(c.logical_cols):
-            lane = m.submodules[f"channel_{j}"] = ChannelSums(c, len(masks))
+            lane = m.submodules[f"channel_{j}"] = ChannelSums(c, len(sums))
             channels.append(lane)
             m.d.comb += [lane.bias.eq(cfg.bias[j]), lane.bias_en.eq(cfg.bias_en)]
             m.d.comb += [lane.results[g].eq(self.results[g][j]) for g in range(G)]
-            for k, mask in enumerate(masks):
+            for k, (mask, slot) in enumerate(sums.values()):
                 m.d.comb += lane.masks[k].eq(mask)
                 if c.early_termination:
-                    m.d.comb += [lane.decided[k].eq(step.decided[decided_slot[k]][j]),
-                                 lane.decided_value[k].eq(
-                                     step.decided_value[decided_slot[k]][j])]
-        for k, word in enumerate(words):
+                    m.d.comb += [lane.decided[k].eq(step.decided[slot][j]),
+                                 lane.decided_value[k].eq(step.decided_value[slot][j])]
+        for k, word in enumerate(words.values()):
             m.d.comb += word.eq(packed(px, [lane.sums[k] for lane in channels]))
 
-        total = words[0]
+        none = C(0, px.size)
+        total = words["total"].as_value() if "total" in words else none
         address = meta.row[0] * half + meta.idx
         for u in range(SB):
             for v in range(SB):
                 port = writes[u][v]
-                slot_word = words[1 + u * SB + v]
+                slot_word = words[u, v].as_value() if (u, v) in words else none
                 m.d.comb += [port.addr.eq(address)]
                 if u == 0:
                     m.d.comb += [
-                        port.data.eq(Mux(zp, total.as_value(), slot_word.as_value())),
+                        port.data.eq(Mux(zp, total, slot_word)),
                         port.en.eq(take & (~zp | (meta.bank == v))),
                     ]
                 else:
-                    m.d.comb += [port.data.eq(slot_word.as_value()), port.en.eq(take & ~zp)]
+                    m.d.comb += [port.data.eq(slot_word), port.en.eq(take & ~zp)]
 
         # Event counts of one step.
         adds = Signal(unsigned_width(G))

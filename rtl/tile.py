@@ -13,7 +13,7 @@ from .crossbar import DEFAULT_CROSSBAR
 from .early import EarlyDecision
 from .geometry import FoldGeometry
 from .input_buffer import InputBuffer
-from .layouts import (require_tile_config, MODE_ZP, layer_layout, out_beat_layout,
+from .layouts import (require_tile_config, runs_zp, layer_layout, out_beat_layout,
                       pixel_layout, step_meta_layout, weight_beat_layout)
 from .merge import OutputMerge, slot_members
 from .mvm import MVMInstance, MVMUnit
@@ -199,7 +199,7 @@ class RedTile(wiring.Component):
             width=step_meta_layout(c).size, depth=META_FIFO_DEPTH)
 
         # -- pass control, the fold ---------------------------------------------------------
-        layer, start, zp = seq.pass_layer, seq.begin, seq.pass_layer.mode == MODE_ZP
+        layer, start, zp = seq.pass_layer, seq.begin, runs_zp(c, seq.pass_layer.mode)
         geom = layer.geometry
         m.d.comb += [
             seq.layer.eq(self.layer), seq.start.eq(self.start),

@@ -139,6 +139,8 @@ def simulate_layers(tile: TileConfig, runs: list[LayerRun], *, sim: str, work_di
     :class:`red.sim.runner.SimulationError` when the simulation itself fails (build
     error, timeout, protocol assertion).
     """
+    for run in runs:
+        tile.require_mode(run.mode)
     if path == "harness" and (idle is not None or backpressure is not None):
         raise ValueError("the harness paces its streams in hardware: give it stall, not "
                          "idle or backpressure")

@@ -149,6 +149,15 @@ def test_early_termination_is_a_component_of_the_tile(tiny):
     assert "early termination" not in tiny["components"]
 
 
+def test_a_tile_for_one_data_flow_is_smaller(tiny):
+    """Leaving a data flow out (red_mode/zp_mode=0) removes its merge sums."""
+    for fields in ({"zp_mode": 0}, {"red_mode": 0}):
+        one = tile_area(dataclasses.replace(TINY, **fields), "macro")
+        assert one["logic_um2"] < tiny["logic_um2"], fields
+        assert (one["components"]["merge"]["logic_um2"]
+                < tiny["components"]["merge"]["logic_um2"]), fields
+
+
 def test_doubling_cols_grows_shift_add_about_linearly(tools):
     areas = [tile_area(dataclasses.replace(TINY, cols=cols), "macro", top="mvm")
              for cols in (8, 16)]

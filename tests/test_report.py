@@ -209,6 +209,36 @@ def check_timing(section: dict, folder) -> None:
 
 
 def check_area(section: dict, text: str) -> None:
+    """The area section holds ``red area``'s figures of the paper tile generated for
+    both data flows and for each alone (cached, so this is quick), and per-layer figures
+    that follow from them."""
+    import dataclasses
+    from red.config import PAPER_TILE
+    from red.gen.area import tile_area
+    tiles = {"red+zp": PAPER_TILE, "red": dataclasses.replace(PAPER_TILE, zp_mode=0),
+             "zp": dataclasses.replace(PAPER_TILE, red_mode=0)}
+    for key, tile in tiles.items():
+        own = tile_area(tile, "macro")
+        assert section["tiles"][key]["total_um2"] == own["total_um2"]
+        assert section["tiles"][key]["components"] == own["components"]
+    both = section["tiles"]["red+zp"]["total_um2"]
+    for flow, other in (("red", "zp"), ("zp", "red")):
+        assert section["tiles"][flow]["total_um2"] < both
+        assert section["own_um2"][flow] == both - section["tiles"][other]["total_um2"]
+    assert [layer["name"] for layer in section["layers"]] == \
+        [f"dcgan.deconv{n}" for n in range(1, 5)]
+    assert "## 7. Area" in text
+
+
+def check_timing(section: dict, folder) -> None:
+    """The timing picture: both data flows traced, equal to counters and model, drawn."""
+    assert set(section["modes"]) == {"red", "zp"}
+    assert all(m["equals_counters_and_model"] for m in section["modes"].values())
+    assert section["modes"]["zp"]["total_cycles"] > section["modes"]["red"]["total_cycles"]
+    assert (folder / section["file"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def check_area(section: dict, text: str) -> None:
     """The area section holds ``red area``'s figures of the paper tile (cached, so this
     is quick) and per-layer figures that follow from them and the model part."""
     from red.config import PAPER_TILE

@@ -1,31 +1,21 @@
-"""The report's area section: hand-computed figures from a made-up synthesis, and the
-real section of a quick report checked against ``red area``'s own figures."""
+"""The report's area section: hand-computed figures from made-up syntheses (the real
+section is checked against ``red area`` in tests/test_report.py)."""
 
 import json
 
 import pytest
 
-from red.config import PAPER_TILE, TileConfig
+from red.config import TileConfig
 from red.report import area
 
-TILE = TileConfig(rows=4, cols=8, cell_bits=2, w_bits=4, in_bits=4)   # 4 channels, 3x3 banks
+TILE = TileConfig(rows=4, cols=8, cell_bits=2, w_bits=4, in_bits=4)
 
 
-def _synthesis() -> area.Synthesis:
-    bank = {"component": "merge", "bits": 100, "instances": 1}
-    tile_area = {
-        "total_um2": 10_000.0, "logic_um2": 8_000.0, "memory_bits": 900, "memory_um2": 1_800.0,
-        "macro_um2": 200.0, "transistors": 1, "flip_flops": 1,
-        "liberty": {"library": "toy", "node_nm": 180}, "components": {},
-        "memory": {"um2_per_bit": 2.0, "memories": [
-            {**bank, "name": f"bank_{u}_{v}"} for u in range(3) for v in range(3)]},
-        "modules": {"red_tile.window": {"logic_um2": 30.0, "instances": 1},
-                    "red_tile.sequencer": {"logic_um2": 20.0, "instances": 1},
-                    "red_tile.merge": {"logic_um2": 500.0, "instances": 1}},
-    }
-    channel = {"zp": {"logic_um2": 10.0}, "red": {"logic_um2": 70.0},
-               "red+zp": {"logic_um2": 75.0}}
-    return area.Synthesis(TILE, tile_area, channel)
+def _area(total: float, merge: float) -> dict:
+    return {"total_um2": total, "logic_um2": total * 0.8, "memory_bits": 900,
+            "memory_um2": total * 0.18, "macro_um2": total * 0.02, "transistors": 1,
+            "flip_flops": 1, "liberty": {"library": "toy", "node_nm": 180},
+            "components": {"merge": {"total_um2": merge}}}
 
 
 def _model(cycles: dict, energy: dict) -> dict:
@@ -35,24 +25,18 @@ def _model(cycles: dict, energy: dict) -> dict:
                        {"name": "fcn8s.x", "network": "fcn8s", "modes": modes}]}
 
 
-def test_flow_areas_and_equal_area_advantage_by_hand():
-    section = area.compute(_synthesis(), _model({"red": 100, "zp": 400},
-                                                {"red": 50.0, "zp": 55.0}))
-    # RED's own: (75 - 10) um2 x 4 channels + bank rows 1-2 (600 bits x 2 um2).
-    assert section.flows["red"].own_um2 == 65 * 4 + 600 * 2 == 1460
-    assert section.flows["zp"].own_um2 == 5 * 4 == 20
-    assert section.flows["red"].area_um2 == 10_000 - 20
-    assert section.flows["zp"].area_um2 == 10_000 - 1460
-    assert section.flows["zp"].area_low_um2 == 10_000 - 1460 - 50   # window + sequencer
-    assert section.red_bank_bits == 600
+def test_own_hardware_and_equal_area_advantage_by_hand():
+    synthesis = area.Synthesis(TILE, {"red+zp": _area(10e6, 4e6), "red": _area(9e6, 3.5e6),
+                                      "zp": _area(7e6, 1e6)})
+    section = area.compute(synthesis, _model({"red": 100, "zp": 400}, {"red": 50.0, "zp": 55.0}))
+    assert section.own_um2 == {"red": 3e6, "zp": 1e6}
     [layer] = section.layers                                        # dcgan only
-    assert layer["cycles_advantage"] == pytest.approx(400 * 8540 / (100 * 9980))
-    assert layer["cycles_advantage_low"] == pytest.approx(400 * 8490 / (100 * 9980))
-    assert layer["energy_advantage_low"] == pytest.approx(55 * 8490 / (50 * 9980))
-    assert section.periphery_share == pytest.approx(9_800 / 10_000)
-    assert section.repaid["cycles"] and not section.repaid["energy"]   # 3.40x, 0.94x
+    assert layer["cycles_advantage"] == pytest.approx(400 * 7_000 / (100 * 9_000))
+    assert layer["energy_advantage"] == pytest.approx(55 * 7_000 / (50 * 9_000))
+    assert section.periphery_share == pytest.approx(0.98)
+    assert section.repaid["cycles"] and not section.repaid["energy"]   # 3.11x, 0.86x
     text = "\n".join(area.render(json.loads(json.dumps(section.to_json()))))
-    assert "not repaid in energy" in text
+    assert "not repaid in energy" in text and "| merge | 4.00 | 3.50 | 1.00 |" in text
 
 
 def test_a_missing_toolchain_is_said_not_hidden():

@@ -1,31 +1,26 @@
-"""The report's area section (``report.json`` key ``area``): the paper tile synthesised,
-what each data flow's own hardware costs, and RED against ZP at equal area.
+"""The report's area section (``report.json`` key ``area``): the paper tile synthesised
+for each data flow, what each one's own hardware costs, and RED against ZP at equal
+area.
 
 Three steps, each its own function:
 
 * :func:`synthesise` (slow, cached: ``red area``'s flow, :mod:`red.gen.area`): the
-  DCGAN tile (the paper tile) whole, and one channel of the merge's adder trees
-  (:class:`red.rtl.channel_sums.ChannelSums`) with the sums of each data flow: ZP adds
-  every active group into one sum, RED adds each output slot's groups into its own
-  (``slot_banks^2`` sums), and the tile, which runs both, has both;
-* :func:`compute` -> :class:`AreaSection`: the figures, from the synthesis and the
+  DCGAN tile (the paper tile) generated three ways, for RED and ZP (the tile every other
+  section runs), for RED alone (``zp_mode=0``) and for ZP alone (``red_mode=0``);
+* :func:`compute` -> :class:`AreaSection`: the figures, from the syntheses and the
   report's per-layer cycles and energy;
 * :func:`render` -> markdown.
 
-**Per data flow.** The tile runs RED and ZP. What only one data flow uses is measured:
-the other's merge sums (the channel syntheses, times ``logical_cols``) and, for RED, the
-output-bank rows that ZP never writes (ZP writes bank row 0 only). A tile built for one
-data flow would drop them, so its area is at most the tile's minus the other's own
-hardware (``area_um2``). The window, the fold geometry and the sequencer keep small
-parts of both data flows' control that this does not split; ``area_low_um2`` removes
-all of their logic too, an area no single-data-flow tile can go below. The iso-area
-comparison divides ZP's cycles x area by RED's at both: RED's overhead is repaid at a
-layer only when it wins even against ZP's lower bound. PF has no RTL, so no area.
+A data flow's *own* hardware is what the tile for both has over the tile for the other
+alone: RED's per-slot merge sums, its output-bank rows and its share of the control
+against ZP's single sum per channel. At equal area each data flow runs on its own tile:
+per layer, ZP's cycles x area (energy x area) over RED's says whether RED's overhead is
+repaid. PF has no RTL, so no area.
 """
 
 from __future__ import annotations
 
-import re
+import dataclasses
 from dataclasses import asdict, dataclass
 from typing import Callable
 
@@ -34,7 +29,7 @@ from red.config import TileConfig
 
 from .markdown import md_table, percent, ratio, span
 
-__all__ = ["NETWORK", "FLOWS", "Synthesis", "AreaSection", "synthesise",
+__all__ = ["NETWORK", "FLOWS", "TILES", "Synthesis", "AreaSection", "synthesise",
            "synthesise_or_reason", "compute", "section_json", "render"]
 
 #: The network whose tile (the paper tile) the section synthesises.
@@ -43,34 +38,31 @@ NETWORK = "dcgan"
 #: The data flows compared at equal area (PF has no RTL).
 FLOWS = ("red", "zp")
 
-#: Modules whose logic serves both data flows' control in parts this section cannot
-#: split: removed whole for :attr:`FlowArea.area_low_um2`.
-SHARED_CONTROL = ("window", "geometry", "sequencer")
+#: The tiles synthesised: key -> the fields that make it from the network's tile.
+TILES = {"red+zp": {}, "red": {"zp_mode": 0}, "zp": {"red_mode": 0}}
 
 
 @dataclass(frozen=True)
 class Synthesis:
-    """What :func:`synthesise` measured: ``area.json`` of the tile, and of one merge
-    channel with the sums of ``red``, ``zp`` and both (``red+zp``)."""
+    """What :func:`synthesise` measured: ``area.json`` of each tile of :data:`TILES`."""
 
     tile: TileConfig
-    area: dict
-    channel: dict
+    areas: dict
 
 
 def synthesise(tile: TileConfig, progress: Callable[[str], None],
                jobs: int | None = None) -> Synthesis:
-    """Synthesise ``tile`` (crossbar macro a black box) and the merge channels; cached
-    like ``red area``. Raises :class:`red.gen.area.SynthesisError` without Yosys."""
-    from red.gen.area import component_area, tile_area
-    from red.rtl.channel_sums import ChannelSums
-    progress(f"area: synthesising the {NETWORK} tile (cached after the first run)")
-    area = tile_area(tile, "macro", progress=lambda line: progress(f"area: {line}"),
-                     jobs=jobs)
-    sums = {"zp": 1, "red": tile.slot_banks ** 2, "red+zp": 1 + tile.slot_banks ** 2}
-    channel = {flow: component_area(ChannelSums(tile, n), f"red_merge_channel_{n}", tile)
-               for flow, n in sums.items()}
-    return Synthesis(tile, area, channel)
+    """Synthesise ``tile`` for each entry of :data:`TILES` (the crossbar macro a black
+    box), cached like ``red area``. Raises :class:`red.gen.area.SynthesisError` without
+    Yosys."""
+    from red.gen.area import tile_area
+    areas = {}
+    for key, fields in TILES.items():
+        progress(f"area: synthesising the {NETWORK} tile for {key.upper()} (cached after "
+                 "the first run)")
+        areas[key] = tile_area(dataclasses.replace(tile, **fields), "macro", jobs=jobs,
+                               progress=lambda line: progress(f"area: {line}"))
+    return Synthesis(tile, areas)
 
 
 def synthesise_or_reason(tile: TileConfig, progress: Callable[[str], None]) -> Synthesis | str:
@@ -84,28 +76,15 @@ def synthesise_or_reason(tile: TileConfig, progress: Callable[[str], None]) -> S
 
 
 @dataclass(frozen=True)
-class FlowArea:
-    """A tile for one data flow: the tile minus the other data flow's own hardware."""
-
-    own_um2: float           # hardware only this data flow uses
-    other_um2: float         # hardware only the other data flow uses (removed)
-    area_um2: float          # at most this: the tile minus ``other_um2``
-    area_low_um2: float      # at least this: also without :data:`SHARED_CONTROL`'s logic
-
-
-@dataclass(frozen=True)
 class AreaSection:
     """The figures of the section (``report.json`` ``area``: :meth:`to_json`)."""
 
     network: str
     tile: dict
-    totals: dict             # area.json's totals of the tile
     liberty: dict
-    components: dict
+    tiles: dict              # red+zp / red / zp -> totals and components of that tile
     periphery_share: float   # logic and memories over the whole tile (macros included)
-    channel_um2: dict        # one merge channel's logic per sums set (red, zp, red+zp)
-    red_bank_bits: int       # output-bank bits ZP never writes
-    flows: dict              # data flow -> FlowArea
+    own_um2: dict            # data flow -> the tile for both minus the tile for the other
     layers: list             # per layer: cycles, energy and their products with area
     repaid: dict             # over the layers: RED/ZP advantage at equal area
 
@@ -113,68 +92,40 @@ class AreaSection:
         return asdict(self)
 
 
-def _flow_areas(s: Synthesis) -> tuple[dict, int]:
-    """Each data flow's tile (:class:`FlowArea`) and the bank bits only RED writes."""
-    tile, area = s.tile, s.area
-    both = s.channel["red+zp"]["logic_um2"]
-    # ZP writes bank (0, ow mod slot_banks) only (red.rtl.merge): rows 1.. are RED's.
-    red_bank_bits = sum(m["bits"] * m["instances"] for m in area["memory"]["memories"]
-                        if m["component"] == "merge"
-                        and re.fullmatch(r"bank_([1-9]\d*)_\d+", m["name"]))
-    own = {"red": (both - s.channel["zp"]["logic_um2"]) * tile.logical_cols
-           + red_bank_bits * area["memory"]["um2_per_bit"],
-           "zp": (both - s.channel["red"]["logic_um2"]) * tile.logical_cols}
-    shared = sum(row["logic_um2"] * row["instances"] for name, row in area["modules"].items()
-                 if name.rsplit(".", 1)[-1] in SHARED_CONTROL)
-    flows = {}
-    for flow, other in zip(FLOWS, reversed(FLOWS)):
-        upper = area["total_um2"] - own[other]
-        flows[flow] = FlowArea(own[flow], own[other], upper, upper - shared)
-    return flows, red_bank_bits
-
-
-def _layer(entry: dict, flows: dict) -> dict:
-    """One layer's cycles and energy per data flow, their products with the area, and
-    RED's advantage at equal area (ZP's figure over RED's; ``_low``: ZP at its lower
-    bound)."""
+def _layer(entry: dict, area_um2: dict) -> dict:
+    """One layer's cycles and energy per data flow, their products with the area of the
+    data flow's own tile, and RED's advantage at equal area (ZP's figure over RED's)."""
     modes = entry["modes"]
     cycles = {flow: modes[flow]["total_cycles"] for flow in FLOWS}
     energy = {flow: modes[flow]["energy_pj"]["total"] for flow in FLOWS}
-    red_area = flows["red"].area_um2
-    zp_area, zp_low = flows["zp"].area_um2, flows["zp"].area_low_um2
-    return {
-        "name": entry["name"], "source": {flow: modes[flow]["source"] for flow in FLOWS},
-        "cycles": cycles, "energy_pj": energy,
-        "cycles_x_mm2": {flow: cycles[flow] * flows[flow].area_um2 / 1e6 for flow in FLOWS},
-        "energy_pj_x_mm2": {flow: energy[flow] * flows[flow].area_um2 / 1e6
-                            for flow in FLOWS},
-        "cycles_advantage": cycles["zp"] * zp_area / (cycles["red"] * red_area),
-        "cycles_advantage_low": cycles["zp"] * zp_low / (cycles["red"] * red_area),
-        "energy_advantage": energy["zp"] * zp_area / (energy["red"] * red_area),
-        "energy_advantage_low": energy["zp"] * zp_low / (energy["red"] * red_area),
-    }
+    cxa = {flow: cycles[flow] * area_um2[flow] / 1e6 for flow in FLOWS}
+    exa = {flow: energy[flow] * area_um2[flow] / 1e6 for flow in FLOWS}
+    return {"name": entry["name"], "source": {flow: modes[flow]["source"] for flow in FLOWS},
+            "cycles": cycles, "energy_pj": energy, "cycles_x_mm2": cxa,
+            "energy_pj_x_mm2": exa, "cycles_advantage": cxa["zp"] / cxa["red"],
+            "energy_advantage": exa["zp"] / exa["red"]}
 
 
 def compute(synthesis: Synthesis, model: dict) -> AreaSection:
     """The section from :func:`synthesise`'s result and the report's ``model`` part
     (:func:`red.report.sweep.model_part`: per-layer cycles and energy, RTL where run)."""
-    area = synthesis.area
-    flows, red_bank_bits = _flow_areas(synthesis)
-    layers = [_layer(entry, flows) for entry in model["layers"]
+    areas = synthesis.areas
+    both = areas["red+zp"]
+    area_um2 = {flow: areas[flow]["total_um2"] for flow in FLOWS}
+    own = {flow: both["total_um2"] - areas[other]["total_um2"]
+           for flow, other in zip(FLOWS, reversed(FLOWS))}
+    layers = [_layer(entry, area_um2) for entry in model["layers"]
               if entry["network"] == NETWORK]
-    keys = ("cycles_advantage", "cycles_advantage_low", "energy_advantage",
-            "energy_advantage_low")
     repaid = {key: [min(layer[key] for layer in layers), max(layer[key] for layer in layers)]
-              for key in keys}
-    repaid["cycles"] = repaid["cycles_advantage_low"][0] > 1
-    repaid["energy"] = repaid["energy_advantage_low"][0] > 1
+              for key in ("cycles_advantage", "energy_advantage")}
+    repaid["cycles"] = repaid["cycles_advantage"][0] > 1
+    repaid["energy"] = repaid["energy_advantage"][0] > 1
     return AreaSection(
-        network=NETWORK, tile=synthesis.tile.describe(),
-        totals={key: area[key] for key in FIGURES}, liberty=area["liberty"],
-        components=area["components"],
-        periphery_share=(area["logic_um2"] + area["memory_um2"]) / area["total_um2"],
-        channel_um2={flow: c["logic_um2"] for flow, c in synthesis.channel.items()},
-        red_bank_bits=red_bank_bits, flows=flows, layers=layers, repaid=repaid)
+        network=NETWORK, tile=synthesis.tile.describe(), liberty=both["liberty"],
+        tiles={key: {**{k: a[k] for k in FIGURES}, "components": a["components"]}
+               for key, a in areas.items()},
+        periphery_share=(both["logic_um2"] + both["memory_um2"]) / both["total_um2"],
+        own_um2=own, layers=layers, repaid=repaid)
 
 
 def section_json(synthesis: Synthesis | str, model: dict) -> dict:
@@ -188,56 +139,47 @@ def _mm2(um2: float) -> str:
     return f"{um2 / 1e6:.2f}"
 
 
+def _verdict(repaid: dict) -> str:
+    if repaid["cycles"] and repaid["energy"]:
+        return "RED's overhead is repaid on every layer, in cycles and in energy."
+    lost = [kind for kind in ("cycles", "energy") if not repaid[kind]]
+    return f"RED's overhead is not repaid in {' and '.join(lost)} on every layer."
+
+
 def render(section: dict) -> list[str]:
     """The section's lines of ``report.md``, from ``report.json``'s ``area``."""
     if "skipped" in section:
         return ["## 7. Area", "", f"Not measured: {section['skipped']}", ""]
-    t, flows, repaid = section["totals"], section["flows"], section["repaid"]
-    lib = section["liberty"]
+    tiles, own, repaid, lib = (section["tiles"], section["own_um2"], section["repaid"],
+                               section["liberty"])
+    both = tiles["red+zp"]
+    names = sorted({name for t in tiles.values() for name in t["components"]})
     out = ["## 7. Area: what RED's mapping and zero-skipping cost in silicon", "",
-           f"The {section['network']} tile (the paper tile) synthesised with `red area`'s "
-           f"flow: Yosys onto {lib['library']} ({lib['node_nm']} nm), memories priced as "
-           "SRAM bits, the crossbar macros from ISAAC's per-component areas (`red.area` "
-           f"cites the sources). Whole tile {_mm2(t['total_um2'])} mm2; the digital "
-           f"periphery (logic and memories) is {percent(section['periphery_share'])} of it, "
-           f"the macros {_mm2(t['macro_um2'])} mm2.", "",
-           md_table(["component", "mm2", "logic mm2", "memory bits", "flip-flops"],
-                    [[name, _mm2(c["total_um2"]), _mm2(c["logic_um2"]), f"{c['memory_bits']:,}",
-                      f"{c['flip_flops']:,}"] for name, c in section["components"].items()]),
-           ""]
-    ch = section["channel_um2"]
-    out += ["**Per data flow.** The tile runs RED and ZP. Measured: one channel of the "
-            f"merge's adder trees takes {_mm2(ch['zp'])} mm2 with ZP's one sum, "
-            f"{_mm2(ch['red'])} mm2 with RED's per-slot sums and {_mm2(ch['red+zp'])} mm2 "
-            f"with both; RED also writes {section['red_bank_bits']:,} output-bank bits "
-            "that ZP never writes. A tile for one data flow drops the other's; the window, "
-            "the fold geometry and the sequencer keep both data flows' control in parts "
-            "not split here, so the lower bound drops their logic too.", "",
-            md_table(["data flow", "own hardware mm2", "tile mm2 (at most)",
-                      "tile mm2 (at least)"],
-                     [[flow.upper(), _mm2(f["own_um2"]), _mm2(f["area_um2"]),
-                       _mm2(f["area_low_um2"])] for flow, f in flows.items()]), ""]
+           f"The {section['network']} tile (the paper tile) generated for RED and ZP (the "
+           "tile of every other section), for RED alone and for ZP alone, each synthesised "
+           f"with `red area`'s flow: Yosys onto {lib['library']} ({lib['node_nm']} nm), "
+           "memories priced as SRAM bits, the crossbar macros from ISAAC's per-component "
+           "areas (`red.area` cites the sources). The digital periphery (logic and "
+           f"memories) is {percent(section['periphery_share'])} of the tile for both; "
+           f"the macros are {_mm2(both['macro_um2'])} mm2.", "",
+           md_table(["component (mm2)", *(key.upper() for key in tiles)],
+                    [[name, *(_mm2(t["components"].get(name, {}).get("total_um2", 0))
+                              for t in tiles.values())] for name in names]
+                    + [["total", *(_mm2(t["total_um2"]) for t in tiles.values())]]), "",
+           f"RED's own hardware (the tile for both over the tile for ZP alone: its per-slot "
+           f"merge sums, output-bank rows and control) is {_mm2(own['red'])} mm2, "
+           f"{percent(own['red'] / both['total_um2'])} of the tile; ZP's own is "
+           f"{_mm2(own['zp'])} mm2.", ""]
     out += ["**At equal area**, per layer: ZP's cycles x area (energy x area) over RED's, "
-            "each on its own data flow's tile; `low` puts ZP at its lower bound. PF has "
-            "no RTL and no area (its overlap-add buffer is not built).", "",
+            "each data flow on its own tile. PF has no RTL and no area (its overlap-add "
+            "buffer is not built).", "",
             md_table(["layer", "source", "RED cycles", "ZP cycles", "cycles x area",
-                      "low", "energy x area", "low"],
+                      "energy x area"],
                      [[layer["name"], "/".join(sorted(set(layer["source"].values()))),
                        f"{layer['cycles']['red']:,}", f"{layer['cycles']['zp']:,}",
-                       ratio(layer["cycles_advantage"]), ratio(layer["cycles_advantage_low"]),
-                       ratio(layer["energy_advantage"]), ratio(layer["energy_advantage_low"])]
-                      for layer in section["layers"]]), ""]
-    if repaid["cycles"] and repaid["energy"]:
-        verdict = ("RED's overhead is repaid on every layer, in cycles and in energy, even "
-                   "against ZP's lower bound.")
-    else:
-        lost = [kind for kind in ("cycles", "energy") if not repaid[kind]]
-        verdict = (f"RED's overhead is not repaid in {' and '.join(lost)} on every layer "
-                   "against ZP's lower bound.")
-    out += [f"RED's own hardware is {_mm2(flows['red']['own_um2'])} mm2, "
-            f"{percent(flows['red']['own_um2'] / t['total_um2'])} of the tile. At equal "
-            f"area RED's advantage over ZP is {span(repaid['cycles_advantage'], ratio)} in "
-            f"cycles ({span(repaid['cycles_advantage_low'], ratio)} against ZP's lower "
-            f"bound) and {span(repaid['energy_advantage'], ratio)} in energy "
-            f"({span(repaid['energy_advantage_low'], ratio)}). {verdict}", ""]
+                       ratio(layer["cycles_advantage"]), ratio(layer["energy_advantage"])]
+                      for layer in section["layers"]]), "",
+            f"At equal area RED's advantage over ZP is {span(repaid['cycles_advantage'], ratio)} "
+            f"in cycles and {span(repaid['energy_advantage'], ratio)} in energy. "
+            f"{_verdict(repaid)}", ""]
     return out
