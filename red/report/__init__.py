@@ -150,7 +150,7 @@ def _build(out: Path, *, quick: bool, full: bool, sim: str, table: EnergyTable,
             simulate_layers)
         synthesising = None if area_tile is None else threads.submit(
             area.synthesise_or_reason, area_tile, progress)
-        tracing = threads.submit(waveform.compute, sim, out / "sim" / "timing", progress)
+        tracing = threads.submit(waveform.compute, out / "sim" / "timing", progress)
         collect()
         outcome = simulating.result()
         measured = None if measuring is None else measuring.result()

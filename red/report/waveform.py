@@ -5,7 +5,8 @@ faster.
 The layer is DCGAN's deconv4 kernel, stride and padding (K5 s2 p2 op1) on a small tile
 and input (:data:`LAYER`, :data:`TILE`) that hold it in one pass: a full-size traced
 run of the paper tile writes about 14 kB of FST per cycle (``make bench``). Each mode
-runs on ``sim`` with a waveform (:func:`red.simulate.simulate`), which holds the
+runs on Icarus (:data:`SIM`: a run of seconds needs no traced Verilator build) with a
+waveform (:func:`red.simulate.simulate`), which holds the
 waveform's cycles to the hardware counters and the model; :func:`compute` measures the
 pass (:mod:`red.sim.waves`) and :func:`render` draws both timelines on one time axis.
 """
@@ -22,7 +23,7 @@ from red.config import LayerSpec, TileConfig
 
 from .markdown import percent, ratio
 
-__all__ = ["LAYER", "TILE", "FLOWS", "SEED", "TimingSection", "compute", "draw", "render"]
+__all__ = ["LAYER", "TILE", "FLOWS", "SEED", "SIM", "TimingSection", "compute", "draw", "render"]
 
 #: DCGAN's deconv4 (K5 s2 p2 op1) on an 8x8 input with 8 input channels.
 LAYER = LayerSpec(cin=8, cout=3, h=8, w=8, k=5, s=2, p=2, op=1, name="dcgan.deconv4 (8x8x8)")
@@ -33,6 +34,8 @@ TILE = TileConfig(rows=8, cols=12, cell_bits=2, w_bits=4, in_bits=4, kernel=5, m
 FLOWS = ("red", "zp")
 #: Seed of the layer's data.
 SEED = 2019
+#: The simulator of the traced runs.
+SIM = "icarus"
 
 
 @dataclass(frozen=True)
@@ -49,9 +52,10 @@ class TimingSection:
         return asdict(self)
 
 
-def compute(sim: str, work_dir: Path, progress: Callable[[str], None]):
-    """Run :data:`LAYER` in each of :data:`FLOWS` with a waveform; the section, the
-    timelines to draw (:class:`red.sim.wave_plot.Timeline`) and the problems found."""
+def compute(work_dir: Path, progress: Callable[[str], None], sim: str = SIM):
+    """Run :data:`LAYER` in each of :data:`FLOWS` with a waveform on ``sim``; the
+    section, the timelines to draw (:class:`red.sim.wave_plot.Timeline`) and the
+    problems found."""
     from red.sim.session import LayerRun, random_layer_data
     from red.sim.wave_plot import timeline
     from red.sim.waves import read_traces
