@@ -230,33 +230,6 @@ def check_area(section: dict, text: str) -> None:
     assert "## 7. Area" in text
 
 
-def check_timing(section: dict, folder) -> None:
-    """The timing picture: both data flows traced, equal to counters and model, drawn."""
-    assert set(section["modes"]) == {"red", "zp"}
-    assert all(m["equals_counters_and_model"] for m in section["modes"].values())
-    assert section["modes"]["zp"]["total_cycles"] > section["modes"]["red"]["total_cycles"]
-    assert (folder / section["file"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-def check_area(section: dict, text: str) -> None:
-    """The area section holds ``red area``'s figures of the paper tile (cached, so this
-    is quick) and per-layer figures that follow from them and the model part."""
-    from red.config import PAPER_TILE
-    from red.gen.area import tile_area
-    own = tile_area(PAPER_TILE, "macro")
-    assert section["totals"] == {key: own[key] for key in section["totals"]}
-    assert section["components"] == own["components"]
-    total = own["total_um2"]
-    for flow, other in (("red", "zp"), ("zp", "red")):
-        figures = section["flows"][flow]
-        assert 0 < figures["own_um2"] < total
-        assert figures["area_um2"] == total - section["flows"][other]["own_um2"]
-        assert figures["area_low_um2"] < figures["area_um2"]
-    assert [layer["name"] for layer in section["layers"]] == \
-        [f"dcgan.deconv{n}" for n in range(1, 5)]
-    assert "## 7. Area" in text
-
-
 def check_quick_rtl(data):
     rtl = data["rtl"]
     assert rtl["sim"] == "icarus" and rtl["errors"] == {} and rtl["seed"] == 2019
