@@ -390,10 +390,11 @@ def test_mismatch_is_flagged_and_exits_1(tmp_path):
 
     def one_more_in_zp(run, counters):
         counters["total_cycles"] += run.mode == "zp"
-    # early=False: the faked RTL does not model early termination.
+    # early=False: the faked RTL does not model early termination; the area and timing
+    # sections, checked by test_quick_report, are left out here.
     status = build_report(tmp_path, quick=True, sim="icarus", workloads=("dcgan",),
-                          early=False, progress=lambda line: None,
-                          simulate_layers=fake_rtl(one_more_in_zp))
+                          early=False, area_section=False, timing_section=False,
+                          progress=lambda line: None, simulate_layers=fake_rtl(one_more_in_zp))
     assert status == EXIT_FAILED == 1
     data = json.loads((tmp_path / "report.json").read_text())
     assert data["rtl_equals_model"] is False
@@ -416,8 +417,8 @@ def test_default_figures_come_from_the_rtl_counters(tmp_path):
     def marked(run, counters):
         counters["adc_conversions"] += marker
     status = build_report(tmp_path, quick=False, sim="icarus", workloads=("dcgan",),
-                          early=False, progress=lambda line: None,
-                          simulate_layers=fake_rtl(marked))
+                          early=False, area_section=False, timing_section=False,
+                          progress=lambda line: None, simulate_layers=fake_rtl(marked))
     data = json.loads((tmp_path / "report.json").read_text())
     assert status == EXIT_FAILED            # the marker differs from the model
     assert {(e["name"], e["mode"], e["source"], e["scaled"]) for e in data["rtl"]["runs"]} \

@@ -70,6 +70,7 @@ def _stderr(line: str) -> None:
 def build_report(out: str | Path, *, quick: bool, sim: str, full: bool = False,
                  table: EnergyTable = DEFAULT_ENERGY,
                  workloads: tuple[str, ...] = REPORT_WORKLOADS, early: bool = True,
+                 area_section: bool = True, timing_section: bool = True,
                  progress: Callable[[str], None] = _stderr,
                  simulate_layers: Callable | None = None) -> int:
     """Write the report into ``out``; return :data:`EXIT_OK` or :data:`EXIT_FAILED`.
@@ -92,6 +93,10 @@ def build_report(out: str | Path, *, quick: bool, sim: str, full: bool = False,
     early : bool
         Measure CompRRAE early termination (:mod:`red.report.comprrae`, ``report.json``
         key ``comprrae``) when its network is among ``workloads``.
+    area_section, timing_section : bool
+        Synthesise the area section (:mod:`red.report.area`, key ``area``; when its
+        network is among ``workloads``) and trace the timing picture
+        (:mod:`red.report.waveform`, key ``timing``); off, the key is ``None``.
     progress : callable
         Receives one line per step (default: standard error, prefixed ``red report:``).
     simulate_layers : callable, optional
@@ -115,7 +120,8 @@ def build_report(out: str | Path, *, quick: bool, sim: str, full: bool = False,
         if simulate_layers is None:
             from red.sim.session import simulate_layers
         status = _build(folder.scratch, quick=quick, full=full, sim=sim, table=table,
-                        workloads=workloads, early=early, progress=progress,
+                        workloads=workloads, early=early, area_section=area_section,
+                        timing_section=timing_section, progress=progress,
                         started=started, simulate_layers=simulate_layers)
         folder.commit()
     progress(f"wrote {folder.path / FILES['markdown']} and {folder.path / FILES['json']} "
@@ -124,8 +130,9 @@ def build_report(out: str | Path, *, quick: bool, sim: str, full: bool = False,
 
 
 def _build(out: Path, *, quick: bool, full: bool, sim: str, table: EnergyTable,
-           workloads: tuple[str, ...], early: bool, progress: Callable[[str], None],
-           started: float, simulate_layers: Callable) -> int:
+           workloads: tuple[str, ...], early: bool, area_section: bool,
+           timing_section: bool, progress: Callable[[str], None], started: float,
+           simulate_layers: Callable) -> int:
     """:func:`build_report` into the folder ``out``."""
     model = sweep.ModelCache()
     variant = QUICK if quick else FULL if full else DEFAULT
@@ -140,7 +147,7 @@ def _build(out: Path, *, quick: bool, full: bool, sim: str, table: EnergyTable,
     # timing picture's two short traced simulations: their work fills the cores that the
     # model leaves idle during the long simulations. The workers are forked first,
     # before the threads exist.
-    area_tile = plan.tiles.get(area.NETWORK)
+    area_tile = plan.tiles.get(area.NETWORK) if area_section else None
     with model.computing(sweep.model_keys(plan.workloads, plan.tiles), progress) as collect, \
             abandoned_on_interrupt(ThreadPoolExecutor(max_workers=4)) as threads:
         simulating = threads.submit(rtl.simulate, plan, sim, out / "sim", progress,
@@ -150,12 +157,13 @@ def _build(out: Path, *, quick: bool, full: bool, sim: str, table: EnergyTable,
             simulate_layers)
         synthesising = None if area_tile is None else threads.submit(
             area.synthesise_or_reason, area_tile, progress)
-        tracing = threads.submit(waveform.compute, out / "sim" / "timing", progress)
+        tracing = threads.submit(waveform.compute, out / "sim" / "timing", progress) \
+            if timing_section else None
         collect()
         outcome = simulating.result()
         measured = None if measuring is None else measuring.result()
         synthesis = None if synthesising is None else synthesising.result()
-        timing, timelines, timing_problems = tracing.result()
+        timing, timelines, timing_problems = tracing.result() if tracing else (None, {}, [])
     rtl_data, rtl_figures, problems = rtl.rtl_part(plan, outcome, model, table, sim)
     problems += timing_problems
     early_data = None
@@ -193,7 +201,7 @@ def _build(out: Path, *, quick: bool, full: bool, sim: str, table: EnergyTable,
         "comprrae": early_data,
         "sparsity": sparse_data,
         "area": area_data,
-        "timing": timing.to_json(),
+        "timing": timing and timing.to_json(),
         "rtl_equals_model": not problems,
         "problems": problems,
         "files": FILES,

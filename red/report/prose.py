@@ -69,7 +69,8 @@ def render_markdown(report: dict) -> str:
         out += render_sparsity(report["sparsity"])
     if report["area"]:
         out += render_area(report["area"])
-    out += render_timing(report["timing"])
+    if report["timing"]:
+        out += render_timing(report["timing"])
     out += ["## Energy per event", "",
             md_table(["event", "pJ", "source"],
                       [[name, f"{entry['pJ']:g}", entry["source"]]
