@@ -60,13 +60,12 @@ def timeline(traces: Traces, pass_index: int | None = None,
     if partial:
         title += " (partial dump)"
     part = slice(lo, hi + 1)
-    s = traces.sample
     rows = [(f"group {g}", steps[part]) for g, steps in traces.groups.items()]
     rows += [("input taken", traces.taken("i")[part]),
-             ("input starved", (s["i__ready"] & ~s["i__valid"])[part]),
+             ("input starved", traces.starved()[part]),
              ("weights taken", traces.taken("w")[part]),
              ("output taken", traces.taken("o")[part]),
-             ("output stalled", (s["o__valid"] & ~s["o__ready"])[part])]
+             ("output stalled", traces.stalled()[part])]
     stepping = traces.groups["0,0"][part].astype(float)
     window = max(1, len(stepping) // 50)
     utilization = np.convolve(stepping, np.ones(window) / window, mode="same")
@@ -90,8 +89,10 @@ def plot_target(path: str | Path) -> Path:
     if not path.parent.is_dir():
         raise ConfigError(f"--plot {path}: folder {path.parent} does not exist")
     if path.exists() or path.is_symlink():
-        with open(path, "rb") as existing:
-            head = existing.read(4096) if path.is_file() else b""
+        head = b""
+        if path.is_file():
+            with open(path, "rb") as existing:
+                head = existing.read(4096)
         if SOFTWARE.encode() not in head:
             raise ConfigError(f"--plot {path}: exists and red did not draw it; choose "
                               "another name")

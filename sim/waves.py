@@ -41,7 +41,7 @@ import numpy as np
 
 __all__ = ["WaveMeasurement", "Traces", "measure", "measure_traces", "measure_pass",
            "read_traces", "render_table",
-           "WaveformError", "PASS_FIGURES", "WAVE_CYCLES"]
+           "WaveformError", "PASS_FIGURES", "SCALAR_FIGURES", "WAVE_CYCLES"]
 
 _GROUP = re.compile(r"group_(\d+)_(\d+)$")
 
@@ -55,6 +55,9 @@ WAVE_CYCLES = ("total_cycles", "compute_cycles", "load_cycles")
 #: The figures of every pass and of the layer, in ``report.json`` order.
 PASS_FIGURES = ("total_cycles", "compute_cycles", "load_cycles", "input_starved_cycles",
                 "output_stalled_cycles", "group_busy_cycles", "utilization")
+
+#: The figures of :data:`PASS_FIGURES` that are one number (not one per group).
+SCALAR_FIGURES = tuple(key for key in PASS_FIGURES if key != "group_busy_cycles")
 
 
 class WaveformError(ValueError):
@@ -97,6 +100,14 @@ class Traces:
     def taken(self, stream: str) -> np.ndarray:
         """Per edge, whether ``stream`` (``i``, ``o`` or ``w``) took a beat."""
         return self.sample[f"{stream}__valid"] & self.sample[f"{stream}__ready"]
+
+    def starved(self) -> np.ndarray:
+        """Per edge, whether the tile could take an input pixel and none was offered."""
+        return self.sample["i__ready"] & ~self.sample["i__valid"]
+
+    def stalled(self) -> np.ndarray:
+        """Per edge, whether an output beat waited for the consumer."""
+        return self.sample["o__valid"] & ~self.sample["o__ready"]
 
     def pass_spans(self) -> tuple[list[tuple[int, int]], str | None]:
         """``(begin, end)`` edge indices of each whole pass (``end`` exclusive), and why
@@ -218,7 +229,7 @@ def measure_pass(traces: Traces, begin: int, end: int) -> dict:
     """The figures (:data:`PASS_FIGURES`) of the pass at edges ``begin .. end - 1``, plus
     ``first_edge``/``last_edge``, its ``total_cycles`` window."""
     after = slice(begin + 1, end)                   # the beginning edge clears the counters
-    s, issue = traces.sample, traces.sample["group_0_0.i__valid"][after]
+    issue = traces.sample["group_0_0.i__valid"][after]
     window = _span(traces.taken("i")[after] | issue)
     outputs = _span(traces.taken("o")[after])
     if window is None or outputs is None:
@@ -232,8 +243,8 @@ def measure_pass(traces: Traces, begin: int, end: int) -> dict:
     return {
         "total_cycles": total, "compute_cycles": compute,
         "load_cycles": 0 if loads is None else loads[1] - loads[0] + 1,
-        "input_starved_cycles": int((s["i__ready"][inside] & ~s["i__valid"][inside]).sum()),
-        "output_stalled_cycles": int((s["o__valid"][inside] & ~s["o__ready"][inside]).sum()),
+        "input_starved_cycles": int(traces.starved()[inside].sum()),
+        "output_stalled_cycles": int(traces.stalled()[inside].sum()),
         "group_busy_cycles": {g: int(trace[after].sum()) for g, trace in traces.groups.items()},
         "utilization": compute / total,
         "first_edge": begin + 1 + first, "last_edge": begin + 1 + last,
@@ -266,8 +277,7 @@ def measure_traces(traces: Traces) -> WaveMeasurement:
 def render_table(result: dict) -> str:
     """``red waves``' table of a measurement (:meth:`WaveMeasurement.as_dict`): the
     layer and each pass."""
-    columns = ("total_cycles", "compute_cycles", "load_cycles", "input_starved_cycles",
-               "output_stalled_cycles", "utilization")
+    columns = SCALAR_FIGURES
     head = ["", "total", "compute", "load", "starved", "stalled", "utilization"]
     rows = [("layer", result)] + [(f"pass {n}", p) for n, p in enumerate(result["passes"])]
     lines = ["".join(f"{h:>12s}" for h in head)]

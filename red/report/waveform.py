@@ -58,7 +58,7 @@ def compute(work_dir: Path, progress: Callable[[str], None], sim: str = SIM):
     problems found."""
     from red.sim.session import LayerRun, random_layer_data
     from red.sim.wave_plot import timeline
-    from red.sim.waves import read_traces
+    from red.sim.waves import SCALAR_FIGURES, read_traces
     from red.simulate import SimJob, simulate
     x, w = random_layer_data(LAYER, TILE, np.random.default_rng(SEED))
     modes, lines, problems = {}, {}, []
@@ -72,9 +72,7 @@ def compute(work_dir: Path, progress: Callable[[str], None], sim: str = SIM):
         if report.waveform_figures is None:
             continue
         figures = report.waveform_figures["passes"][0]
-        modes[mode] = {key: figures[key] for key in (
-            "total_cycles", "compute_cycles", "load_cycles", "input_starved_cycles",
-            "output_stalled_cycles", "utilization")}
+        modes[mode] = {key: figures[key] for key in SCALAR_FIGURES}
         modes[mode]["equals_counters_and_model"] = not report.problems
         lines[mode] = timeline(read_traces(report.waveform), 0)
     section = TimingSection(LAYER.describe(), TILE.describe(), sim, modes, "timing.png")
