@@ -129,52 +129,49 @@ def _in_test(results_xml: Path) -> tuple[float, float]:
     raise RuntimeError(f"{results_xml}: no test case")
 
 
-def _simulate(tile: TileConfig, layer: LayerSpec, sim: str, work: Path) -> dict:
+def _simulate(tile: TileConfig, layer: LayerSpec, sim: str, work: Path,
+              waves: bool = False) -> dict:
+    """The fixed layer in :data:`BENCH_MODES` on ``sim``; with ``waves``, traced (FST),
+    with the dump's size, the time :mod:`red.sim.waves` takes to measure it and whether
+    its cycles equal the counters."""
     from red.gen.verilog import generate
     from red.gen.harness import CLOCK_PERIOD_NS
     from red.sim.session import LayerRun, random_layer_data, simulate_layers
+    from red.sim.waves import measure
     x, w = random_layer_data(layer, tile, np.random.default_rng(SEED))
     start = time.perf_counter()
     runs = [LayerRun(layer, mode, x, w) for mode in BENCH_MODES]
     results, run = simulate_layers(tile, runs, sim=sim, work_dir=work, seed=SEED,
-                                   generated=generate("harness", tile))
+                                   generated=generate("harness", tile), waves=waves)
     wall = time.perf_counter() - start
     test_s, sim_ns = _in_test(run.results_xml)
     clock_cycles = round(sim_ns / CLOCK_PERIOD_NS)
     counters = results[-1].counters
-    return {
+    figures = {
         "layer": str(layer), "match": all(result.match for result in results),
         "total_cycles": counters["total_cycles"], "load_cycles": counters["load_cycles"],
         "clock_cycles": clock_cycles, "test_s": test_s, "wall_s": wall,
         "in_test_cycles_per_s": clock_cycles / test_s,
         "per_call_cycles_per_s": clock_cycles / wall,
     }
+    if waves:
+        start = time.perf_counter()
+        wave = measure(run.waves)
+        figures.update(dump_bytes=run.waves.stat().st_size,
+                       measure_s=time.perf_counter() - start,
+                       equals_counters=wave.total_cycles == sum(
+                           r.counters["total_cycles"] for r in results))
+    return figures
 
 
 def _traced(tile: TileConfig, layer: LayerSpec, work: Path) -> dict:
-    """The same Verilator run with a waveform (FST): the traced model's cold build, its
-    in-test speed, the dump's size and the time :mod:`red.sim.waves` takes to measure it."""
+    """The traced model's cold build, then :func:`_simulate` with a waveform."""
     from red.gen.verilog import generate
-    from red.gen.harness import CLOCK_PERIOD_NS
     from red.sim.runner import build
-    from red.sim.session import LayerRun, random_layer_data, simulate_layers
-    from red.sim.waves import measure
-    generated = generate("harness", tile)
     start = time.perf_counter()
-    build(generated, "verilator", waves=True)
+    build(generate("harness", tile), "verilator", waves=True)
     build_s = time.perf_counter() - start
-    x, w = random_layer_data(layer, tile, np.random.default_rng(SEED))
-    runs = [LayerRun(layer, mode, x, w) for mode in BENCH_MODES]
-    results, run = simulate_layers(tile, runs, sim="verilator", work_dir=work, seed=SEED,
-                                   generated=generated, waves=True)
-    test_s, sim_ns = _in_test(run.results_xml)
-    start = time.perf_counter()
-    figures = measure(run.waves)
-    return {"build_s": build_s, "in_test_cycles_per_s": sim_ns / CLOCK_PERIOD_NS / test_s,
-            "dump_bytes": run.waves.stat().st_size, "measure_s": time.perf_counter() - start,
-            "passes": len(figures.passes),
-            "equals_counters": figures.total_cycles == sum(
-                r.counters["total_cycles"] for r in results)}
+    return {"build_s": build_s, **_simulate(tile, layer, "verilator", work, waves=True)}
 
 
 def _native(tile: TileConfig, layer: LayerSpec, work: Path, optimisation: str,
