@@ -314,10 +314,11 @@ def tile_area(config: TileConfig, crossbar: str | None = None, *, top: str = "ti
     modules = split_modules(generated.sources)
     # The macro is only ever read as a black box by the modules that instantiate it.
     # Modules of one text (e.g. the merge's per-channel adder trees) are synthesised once.
+    keys = {name: _module_text_key(name, modules)
+            for name in sorted(modules, key=_instance_order) if name != MACRO_NAME}
     first_of = {}
-    for name in sorted(modules, key=_instance_order):
-        if name != MACRO_NAME:
-            first_of.setdefault(_module_text_key(name, modules), name)
+    for name, key in keys.items():
+        first_of.setdefault(key, name)
     # Yosys runs as a child process, so threads run modules side by side; the largest
     # go first, so that no long module starts last.
     with abandoned_on_interrupt(ThreadPoolExecutor(max_workers=jobs or os.cpu_count())) \
@@ -325,8 +326,7 @@ def tile_area(config: TileConfig, crossbar: str | None = None, *, top: str = "ti
         running = {name: pool.submit(synthesise_module, name, modules, tools, cache, progress)
                    for name in sorted(first_of.values(), key=lambda n: -len(modules[n]))}
         synthesised = {name: done.result() for name, done in running.items()}
-    figures = {name: synthesised[first_of[_module_text_key(name, modules)]]
-               for name in modules if name != MACRO_NAME}
+    figures = {name: synthesised[first_of[key]] for name, key in keys.items()}
     library = parse_liberty(tools.liberty.read_text())
     return assemble(figures, generated.name, config, library, tools.describe(), MACRO_NAME)
 

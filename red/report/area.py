@@ -50,8 +50,7 @@ class Synthesis:
     areas: dict
 
 
-def synthesise(tile: TileConfig, progress: Callable[[str], None],
-               jobs: int | None = None) -> Synthesis:
+def synthesise(tile: TileConfig, progress: Callable[[str], None]) -> Synthesis:
     """Synthesise ``tile`` for each entry of :data:`TILES` (the crossbar macro a black
     box), cached like ``red area``. Raises :class:`red.gen.area.SynthesisError` without
     Yosys."""
@@ -60,7 +59,7 @@ def synthesise(tile: TileConfig, progress: Callable[[str], None],
     for key, fields in TILES.items():
         progress(f"area: synthesising the {NETWORK} tile for {key.upper()} (cached after "
                  "the first run)")
-        areas[key] = tile_area(dataclasses.replace(tile, **fields), "macro", jobs=jobs,
+        areas[key] = tile_area(dataclasses.replace(tile, **fields), "macro",
                                progress=lambda line: progress(f"area: {line}"))
     return Synthesis(tile, areas)
 
