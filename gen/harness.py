@@ -13,6 +13,14 @@ last pass of a cout slice) the beats are also written to a file (``$fwrite``, on
 hexadecimal beat per line). Files are named by the plusargs ``+red_w=``, ``+red_i=``
 and ``+red_o=``.
 
+**Trace window.** ``pass_number`` counts the run's passes from 0 (it steps at each
+``load``). With ``+red_trace_first=A`` and/or ``+red_trace_last=B`` (``trace_window``
+high) the waveform records only passes ``A .. B``: the output ``tracing`` rises at the
+``load`` of pass ``A`` and falls at the ``load`` of pass ``B + 1``, two clock edges
+before a pass's first edge and after its ``done``. Icarus obeys ``$dumpon``/``$dumpoff``;
+Verilator ignores them, and the main :mod:`red.sim.runner` builds for a traced harness
+dumps only while ``tracing`` is high. Without the plusargs ``tracing`` stays high.
+
 Idle cycles and back-pressure come from hardware: four xorshift32 generators seeded
 from ``seed`` (one per stream). Before each cycle in which the harness may offer a
 weight, input or partial-sum beat it withholds ``valid`` when the generator's low byte
@@ -102,6 +110,37 @@ def _tile_connections(widths: dict[str, int], o_addr: int) -> dict[str, str]:
     }
 
 
+#: The harness's trace window (see the module docstring): plain Verilog, no braces to
+#: escape, spliced into :func:`harness_verilog`'s text.
+_TRACE_WINDOW = """
+    reg [31:0] pass_number, trace_first, trace_last;
+    reg trace_window, trace_next;
+    initial begin
+        pass_number = 32'hffffffff;    // the first load makes it pass 0
+        trace_first = 32'd0;
+        trace_last = 32'hffffffff;
+        trace_window = 1'b0;
+        if ($value$plusargs("red_trace_first=%d", trace_first)) trace_window = 1'b1;
+        if ($value$plusargs("red_trace_last=%d", trace_last)) trace_window = 1'b1;
+        tracing = 1'b1;
+    end
+    // A simulation variable, as the output file's descriptor: blocking assignments.
+    /* verilator lint_off BLKSEQ */
+    always @(posedge clk) begin
+        if (load) begin
+            pass_number = pass_number + 32'd1;
+            trace_next = !trace_window || (pass_number >= trace_first && pass_number <= trace_last);
+`ifndef VERILATOR
+            if (trace_next && !tracing) $dumpon;
+            if (!trace_next && tracing) $dumpoff;
+`endif
+            tracing = trace_next;
+        end
+    end
+    /* verilator lint_on BLKSEQ */
+"""
+
+
 def harness_verilog(config: TileConfig, tile_name: str, ports: list[dict]) -> str:
     """Verilog text of :data:`HARNESS_NAME` around the tile module ``tile_name``, whose
     ports (``red gen``'s port list: name, direction, width) it connects by name: the
@@ -148,7 +187,8 @@ module {HARNESS_NAME} (
     input  wire write_out,             // also write the pass's output beats to +red_o
 {counter_ports}    output wire busy,
     output reg  finished,              // the layer is done and its output file closed
-    output reg  [31:0] out_beats       // output beats written
+    output reg  [31:0] out_beats,      // output beats written
+    output reg  tracing                // the waveform records this cycle (trace window)
 );
     reg clk = 1'b0;
     always #{CLOCK_PERIOD_NS // 2} clk = ~clk;
@@ -205,6 +245,7 @@ module {HARNESS_NAME} (
     {tile_name} tile (
 {tile_conns}
     );
+{_TRACE_WINDOW}
 
     // The file descriptor is a simulation variable, not state: blocking assignments.
     /* verilator lint_off BLKSEQ */

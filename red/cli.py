@@ -175,7 +175,7 @@ def run_gen(args: argparse.Namespace) -> int:
 #: What ``red sim`` writes into ``--out`` (a later run replaces red's own copies of
 #: these and refuses to touch a user's; see :mod:`red.outdir`).
 SIM_OUTPUTS = ("x.npy", "w.npy", "bias.npy", "y.npy", "y_golden.npy", "report.json", "sim",
-               "waves.fst", "dump.fst", "dump.vcd", "waves.gtkw")
+               "waves.fst", "waves.vcd", "dump.fst", "dump.vcd", "waves.gtkw")
 
 
 def add_sim_parser(subparsers) -> None:
@@ -221,6 +221,12 @@ def add_sim_parser(subparsers) -> None:
                         help="keep the waveform in --out (FST: waves.fst from Icarus, dump.fst "
                              "from Verilator) with a GTKWave save file, waves.gtkw; its cycles "
                              "per pass (red waves) must equal the counters and the model")
+    parser.add_argument("--trace-passes", metavar="FIRST:LAST",
+                        help="with --waves: record only these passes of the layer (from 0, "
+                             "both included; N alone is N:N). The dump says it is partial; "
+                             "each pass in it must equal that pass's counters")
+    parser.add_argument("--vcd", action="store_true",
+                        help="with --waves: write VCD (waves.vcd, dump.vcd) instead of FST")
     parser.add_argument("--out", metavar="DIR", required=True)
     parser.set_defaults(run=run_sim)
 
@@ -302,8 +308,33 @@ def _sim_job(args: argparse.Namespace):
     sim = args.sim or default_simulator()
     if sim not in SIMULATORS:
         raise ConfigError(f"SIM={sim!r} is invalid: choose {' or '.join(SIMULATORS)}")
-    return SimJob(LayerRun(layer, args.mode, x, w, stage, reorder), tile, source, sim,
-                  args.seed, args.stall, args.waves)
+    job = SimJob(LayerRun(layer, args.mode, x, w, stage, reorder), tile, source, sim,
+                 args.seed, args.stall)
+    return dataclasses.replace(job, waves=_sim_waves(args, job))
+
+
+def _sim_waves(args: argparse.Namespace, job):
+    """The :class:`~red.sim.runner.Waves` of ``red sim``'s trace flags, or ``None``."""
+    from red.sim.runner import Waves
+    if not args.waves:
+        if args.trace_passes is not None or args.vcd:
+            raise ConfigError("--trace-passes and --vcd shape the waveform: add --waves")
+        return None
+    window = None
+    if args.trace_passes is not None:
+        from .mapping import schedule
+        passes = len(schedule(job.run.layer, job.tile, job.blocks))
+        text = args.trace_passes
+        first, sep, last = text.partition(":")
+        last = last if sep else first
+        if not (first.strip().isdigit() and last.strip().isdigit()):
+            raise ConfigError(f"--trace-passes {text!r}: expected FIRST:LAST (or N), pass "
+                              "numbers from 0")
+        window = int(first), int(last)
+        if not window[0] <= window[1] < passes:
+            raise ConfigError(f"--trace-passes {text}: the layer runs in {passes} pass(es), "
+                              f"0..{passes - 1}, and FIRST must be <= LAST")
+    return Waves("vcd" if args.vcd else "fst", window)
 
 
 # -- red waves -----------------------------------------------------------------------

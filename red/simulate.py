@@ -25,6 +25,7 @@ from .model import Estimate, estimate
 from .verdict import Verdict, check
 
 if TYPE_CHECKING:
+    from red.sim.runner import Waves
     from red.sim.session import LayerRun
 
 __all__ = ["SimJob", "SimReport", "simulate", "EXIT_MISMATCH", "GTKW_FILE"]
@@ -48,7 +49,8 @@ class SimJob:
     sim: str = "verilator"
     seed: int = 0
     stall: float = 0.0
-    waves: bool = False
+    waves: "Waves | None" = None
+    """What the run traces (:class:`red.sim.runner.Waves`); ``None``: no waveform."""
 
     @property
     def blocks(self) -> np.ndarray | None:
@@ -146,12 +148,14 @@ class SimReport:
         return path
 
 
-def simulate(job: SimJob, folder: Path, simulate_layers: Callable | None = None) -> SimReport:
+def simulate(job: SimJob, folder: Path, simulate_layers: Callable | None = None,
+             progress: Callable[[str], None] | None = None) -> SimReport:
     """Run ``job`` in ``folder`` (the simulator's files go to ``folder/sim``, a waveform
     to ``folder``) and judge it.
 
     ``simulate_layers`` runs layers on the RTL (default
     :func:`red.sim.session.simulate_layers`; tests pass one whose results they control).
+    ``progress`` receives a line per pass while the simulation runs.
 
     Raises
     ------
@@ -163,7 +167,7 @@ def simulate(job: SimJob, folder: Path, simulate_layers: Callable | None = None)
     results, run = simulate_layers(
         job.tile, [job.run],
         sim=job.sim, work_dir=folder / "sim", seed=job.seed, stall=job.stall,
-        waves=job.waves)
+        waves=job.waves or False, progress=progress)
     result = results[0]
     blocks, layer, mode = job.blocks, job.run.layer, job.run.mode
     plan = schedule(layer, job.tile, blocks)
@@ -178,7 +182,7 @@ def simulate(job: SimJob, folder: Path, simulate_layers: Callable | None = None)
     report = SimReport(job, result.y, result.y_golden, result.counters,
                        result.pass_counters, plan, model, early, verdict,
                        problems=verdict.problems)
-    if job.waves:
+    if job.waves is not None:
         _keep_waveform(report, run.waves, folder)
     return report
 
@@ -191,7 +195,8 @@ def _keep_waveform(report: SimReport, waves: Path | None, folder: Path) -> None:
         report.problems.append("the simulator wrote no waveform")
         return
     from red.sim.gtkw import save_file
-    from red.sim.waves import WAVE_CYCLES, WaveformError, measure_traces, read_traces
+    from red.sim.waves import (WAVE_CYCLES, WaveformError, measure_traces, read_traces,
+                               window_reason)
     report.waveform = folder / waves.name
     waves.replace(report.waveform)
     try:
@@ -202,19 +207,28 @@ def _keep_waveform(report: SimReport, waves: Path | None, folder: Path) -> None:
         return
     (folder / GTKW_FILE).write_text(save_file(traces.path, traces.top, traces.widths))
     report.waveform_figures = figures
-    if figures["partial"]:
+    asked = report.job.waves.passes
+    numbers = [wave["pass"] for wave in figures["passes"]]
+    expected = list(range(len(report.pass_counters)))
+    if asked is not None:
+        expected = expected[asked[0]:asked[1] + 1]
+    if figures["partial"] and (asked is None
+                               or figures["partial_reason"] != window_reason(asked)):
+        # Partial other than by the window asked for: nothing in it is trusted.
         report.problems.append(f"the waveform is partial ({figures['partial_reason']}): "
                                "not compared")
         return
-    if len(figures["passes"]) != len(report.pass_counters):
-        report.problems.append(f"waveform passes {len(figures['passes'])} != the tile's "
-                               f"{len(report.pass_counters)}")
+    if numbers != expected:
+        report.problems.append(f"the waveform holds passes {numbers}, the run "
+                               f"{expected}")
         return
-    references = [(f"pass {n} ", wave, counters, "hardware counter") for n, (wave, counters)
-                  in enumerate(zip(figures["passes"], report.pass_counters))]
-    references.append(("", figures, report.counters, "hardware counter"))
-    if report.job.stall == 0:
-        references.append(("", figures, report.estimate.as_dict(), "model"))
+    references = [(f"pass {n} ", wave, report.pass_counters[n], "hardware counter")
+                  for n, wave in zip(numbers, figures["passes"])]
+    if asked is None:
+        # Only a whole run's sums are the layer's.
+        references.append(("", figures, report.counters, "hardware counter"))
+        if report.job.stall == 0:
+            references.append(("", figures, report.estimate.as_dict(), "model"))
     for where, wave, reference, source in references:
         for key in WAVE_CYCLES:
             if wave[key] != reference[key]:

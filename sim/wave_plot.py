@@ -38,9 +38,10 @@ class Timeline:
 
 def timeline(traces: Traces, pass_index: int | None = None,
              cycles: tuple[int, int] | None = None) -> Timeline:
-    """The timeline of pass ``pass_index`` (default 0) of ``traces``, from its start
-    pulse (weights load first) to its last output beat, or of the clock cycles
-    ``cycles = (first, last)`` (edge indices, both included)."""
+    """The timeline of pass ``pass_index`` of the run (default: the dump's first whole
+    pass) in ``traces``, from its start pulse (weights load first) to its last output
+    beat, or of the clock cycles ``cycles = (first, last)`` (edge indices, both
+    included)."""
     spans, partial = traces.pass_spans()
     if cycles is not None:
         lo, hi = cycles
@@ -49,12 +50,15 @@ def timeline(traces: Traces, pass_index: int | None = None,
                                 f"(0:{len(traces.edges) - 1})")
         title = f"cycles {lo}..{hi}"
     else:
-        index = pass_index or 0
-        if not 0 <= index < len(spans):
+        numbers = [traces.pass_number(begin, n) for n, (begin, _) in enumerate(spans)]
+        index = numbers[0] if pass_index is None and numbers else pass_index or 0
+        if index not in numbers:
             raise WaveformError(f"{traces.path}: pass {index} is not a whole pass of the "
-                                f"dump ({len(spans)} whole pass(es))")
-        figures = measure_pass(traces, *spans[index])
-        lo, hi = spans[index][0], figures["last_edge"]       # from the start pulse
+                                f"dump ({len(spans)} whole pass(es)"
+                                f"{': ' + ', '.join(map(str, numbers)) if numbers else ''})")
+        span = spans[numbers.index(index)]
+        figures = measure_pass(traces, *span)
+        lo, hi = span[0], figures["last_edge"]       # from the start pulse
         title = (f"pass {index}: {figures['total_cycles']} cycles, "
                  f"{figures['compute_cycles']} computing ({figures['utilization']:.0%})")
     if partial:

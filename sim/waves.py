@@ -22,9 +22,13 @@ pass, counting the edges after its beginning:
   included: the group is occupied either way);
 * ``utilization``: ``compute_cycles / total_cycles``.
 
+Each pass carries its number in the run (``pass``): the harness's ``pass_number``
+(:mod:`red.gen.harness`) where the dump has it, else its place in the dump.
+
 The layer's figures are the sums over its passes (utilization: their ratio), as the
 counters are summed. A dump that does not hold whole passes only, because it was cut
-short or begins inside a pass, is *partial*: it is measured over its whole passes and
+short, begins inside a pass or records a trace window (the harness's ``trace_window``,
+``red sim --trace-passes``), is *partial*: it is measured over its whole passes and
 says so (``partial``), and it is never compared as if whole. A dump without any whole
 pass, a file that is not a regular file, and one the waveform reader cannot parse
 (truncated, foreign) are refused with :class:`WaveformError`.
@@ -41,7 +45,8 @@ import numpy as np
 
 __all__ = ["WaveMeasurement", "Traces", "measure", "measure_traces", "measure_pass",
            "read_traces", "render_table",
-           "WaveformError", "PASS_FIGURES", "SCALAR_FIGURES", "WAVE_CYCLES"]
+           "WaveformError", "PASS_FIGURES", "SCALAR_FIGURES", "WAVE_CYCLES",
+           "window_reason"]
 
 _GROUP = re.compile(r"group_(\d+)_(\d+)$")
 
@@ -66,7 +71,9 @@ class WaveformError(ValueError):
 
 @dataclass(frozen=True)
 class WaveMeasurement:
-    """A layer's figures (the sums over its whole passes) and each pass's."""
+    """A layer's figures (the sums over its whole passes) and each pass's (with its
+    number in the run, ``pass``); ``window``: the passes a trace window recorded
+    (``[first, last]``), else ``None``."""
 
     total_cycles: int
     compute_cycles: int
@@ -79,6 +86,7 @@ class WaveMeasurement:
     passes: list
     partial: bool
     partial_reason: str | None
+    window: list | None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -88,7 +96,8 @@ class WaveMeasurement:
 class Traces:
     """The sampled tile: per clock edge, each of :data:`_SIGNALS` (by its leaf name) and
     each crossbar group's ``stepping`` (``"gh,gw"``), as boolean arrays; the tile's
-    scope in the dump and the width of every signal of the dump."""
+    scope in the dump and the width of every signal of the dump. Around a harness, also
+    per edge its ``pass_number`` and whether it records a ``trace_window``."""
 
     path: Path
     top: str
@@ -96,6 +105,15 @@ class Traces:
     edges: np.ndarray
     sample: dict
     groups: dict
+    pass_numbers: np.ndarray | None = None
+    trace_window: np.ndarray | None = None
+
+    def pass_number(self, begin: int, ordinal: int) -> int:
+        """The run's number of the pass beginning at edge ``begin``, the ``ordinal``-th
+        whole pass of the dump."""
+        if self.pass_numbers is None:
+            return ordinal
+        return int(self.pass_numbers[begin + 1])
 
     def taken(self, stream: str) -> np.ndarray:
         """Per edge, whether ``stream`` (``i``, ``o`` or ``w``) took a beat."""
@@ -125,7 +143,24 @@ class Traces:
             else:
                 reasons.append(f"pass {len(spans)} never finishes in it (the tile's done "
                                "never rises)")
+        window = self.window(spans)
+        if window is not None:
+            reasons.append(window_reason(window))
         return spans, "; ".join(reasons) or None
+
+    def window(self, spans: list[tuple[int, int]]) -> list[int] | None:
+        """``[first, last]`` pass of the run the dump records when it is a trace window
+        (of its whole passes ``spans``), else ``None``."""
+        if self.trace_window is None or not self.trace_window.any() or not spans:
+            return None
+        return [self.pass_number(spans[0][0], 0),
+                self.pass_number(spans[-1][0], len(spans) - 1)]
+
+
+def window_reason(window) -> str:
+    """Why a dump of the trace window ``[first, last]`` is partial (its whole reason when
+    nothing else is missing)."""
+    return f"a trace window: it records passes {window[0]}..{window[1]} of the run only"
 
 
 def _unreadable(path: Path, exc: BaseException) -> WaveformError:
@@ -152,12 +187,13 @@ def _changes(path: Path, var) -> list:
         raise
 
 
-def _sampled(changes: list, edges: np.ndarray) -> np.ndarray:
-    """Values of one signal just before each clock edge, as booleans."""
+def _sampled(changes: list, edges: np.ndarray, dtype=bool) -> np.ndarray:
+    """Values of one signal just before each clock edge (unknown values as 0), as
+    booleans or as ``dtype``."""
     times = np.array([t for t, _ in changes], dtype=np.int64)
     values = np.array([v if isinstance(v, int) else 0 for _, v in changes], dtype=np.int64)
     index = np.searchsorted(times, edges, side="left") - 1     # strictly before the edge
-    return np.where(index >= 0, values[np.maximum(index, 0)], 0).astype(bool)
+    return np.where(index >= 0, values[np.maximum(index, 0)], 0).astype(dtype)
 
 
 def _open(path: Path) -> dict:
@@ -216,7 +252,13 @@ def read_traces(path: str | Path) -> Traces:
         if leaf == "stepping" and match and scope.rsplit(".", 1)[0] == top:
             groups[f"{match.group(1)},{match.group(2)}"] = _sampled(_changes(path, v), edges)
     widths = {name: v.bitwidth for name, v in by_name.items()}
-    return Traces(path, top, widths, edges, sample, dict(sorted(groups.items())))
+    harness = {}
+    for name, dtype in (("pass_number", np.int64), ("trace_window", bool)):
+        full = f"{top.rpartition('.')[0]}.{name}"
+        if "." in top and full in by_name:
+            harness[name] = _sampled(_changes(path, by_name[full]), edges, dtype)
+    return Traces(path, top, widths, edges, sample, dict(sorted(groups.items())),
+                  harness.get("pass_number"), harness.get("trace_window"))
 
 
 def _span(hits: np.ndarray) -> tuple[int, int] | None:
@@ -227,7 +269,8 @@ def _span(hits: np.ndarray) -> tuple[int, int] | None:
 
 def measure_pass(traces: Traces, begin: int, end: int) -> dict:
     """The figures (:data:`PASS_FIGURES`) of the pass at edges ``begin .. end - 1``, plus
-    ``first_edge``/``last_edge``, its ``total_cycles`` window."""
+    ``first_edge``/``last_edge``, its ``total_cycles`` window (``pass``, its number in
+    the run, is :func:`measure_traces`')."""
     after = slice(begin + 1, end)                   # the beginning edge clears the counters
     issue = traces.sample["group_0_0.i__valid"][after]
     window = _span(traces.taken("i")[after] | issue)
@@ -262,7 +305,8 @@ def measure_traces(traces: Traces) -> WaveMeasurement:
     if not spans:
         raise WaveformError(f"{traces.path}: the layer never finishes in it (no whole "
                             f"pass: {partial}): a truncated or partial dump")
-    passes = [measure_pass(traces, begin, end) for begin, end in spans]
+    passes = [{"pass": traces.pass_number(begin, n), **measure_pass(traces, begin, end)}
+              for n, (begin, end) in enumerate(spans)]
     sums = {key: sum(p[key] for p in passes) for key in PASS_FIGURES
             if key not in ("group_busy_cycles", "utilization")}
     return WaveMeasurement(
@@ -271,7 +315,7 @@ def measure_traces(traces: Traces) -> WaveMeasurement:
                            for g in traces.groups},
         utilization=sums["compute_cycles"] / sums["total_cycles"],
         clock_edges=len(traces.edges), passes=passes, partial=partial is not None,
-        partial_reason=partial)
+        partial_reason=partial, window=traces.window(spans))
 
 
 def render_table(result: dict) -> str:
@@ -279,7 +323,7 @@ def render_table(result: dict) -> str:
     layer and each pass."""
     columns = SCALAR_FIGURES
     head = ["", "total", "compute", "load", "starved", "stalled", "utilization"]
-    rows = [("layer", result)] + [(f"pass {n}", p) for n, p in enumerate(result["passes"])]
+    rows = [("layer", result)] + [(f"pass {p['pass']}", p) for p in result["passes"]]
     lines = ["".join(f"{h:>12s}" for h in head)]
     for label, figures in rows:
         lines.append(f"{label:>12s}" + "".join(

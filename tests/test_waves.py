@@ -11,6 +11,7 @@ from red import cli
 from red.config import LayerSpec, TileConfig
 from red.mapping import schedule
 from red.sim import SIMULATORS
+from red.sim.runner import Waves
 from red.sim.waves import Traces, WaveformError, measure, measure_traces
 
 # A small tile keeps the tracing Verilator build short.
@@ -59,6 +60,60 @@ def test_waveform_equals_counters_and_model_pass_by_pass(sim, mode, stall, tmp_p
         assert title in gtkw
     assert gtkw.count(".stepping") == 9 and "total_cycles[" in gtkw
 
+
+
+@pytest.mark.parametrize("sim", SIMULATORS)
+def test_a_trace_window_records_its_passes_each_equal_to_its_counters(sim, tmp_path, capsys):
+    out = tmp_path / "run"
+    status = cli.main(["sim", "--layer", LAYER, "--tile", TILE, "--sim", sim, "--stall", "0.3",
+                       "--seed", "3", "--waves", "--trace-passes", "5:9", "--out", str(out)])
+    report = json.loads((out / "report.json").read_text())
+    assert status == 0 and report["problems"] == []
+    wave = report["waveform"]
+    assert wave["partial"] and wave["window"] == [5, 9] and "trace window" in wave["partial_reason"]
+    assert [p["pass"] for p in wave["passes"]] == [5, 6, 7, 8, 9]
+    for entry, figures in zip(report["schedule"][5:10], wave["passes"]):
+        assert (figures["total_cycles"], figures["compute_cycles"], figures["load_cycles"]) \
+            == (entry["cycles"]["total"], entry["cycles"]["compute"], entry["cycles"]["load"])
+    # The simulator recorded the window only, not the whole run.
+    assert wave["clock_edges"] < report["cycles"]["total"] / 2
+    dump = out / report["files"]["waveform"]
+    capsys.readouterr()
+    assert cli.main(["waves", str(dump), "--plot", str(tmp_path / "t.png"), "--pass", "7"]) == 0
+    assert "PARTIAL dump (a trace window: it records passes 5..9" in capsys.readouterr().out
+    assert cli.main(["waves", str(dump), "--plot", str(tmp_path / "t.png"), "--pass", "4"]) == 2
+    assert "whole pass(es): 5, 6, 7, 8, 9" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("sim", SIMULATORS)
+def test_vcd_on_request_measures_as_fst_does(sim, tmp_path):
+    out = tmp_path / "run"
+    assert cli.main(["sim", "--layer", LAYER, "--tile", TILE, "--sim", sim, "--seed", "3",
+                     "--waves", "--vcd", "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    dump = out / report["files"]["waveform"]
+    assert dump.name == ("waves.vcd" if sim == "icarus" else "dump.vcd")
+    assert dump.read_bytes().lstrip().startswith(b"$")          # VCD text, not FST
+    wave = report["waveform"]
+    assert not wave["partial"] and len(wave["passes"]) == PASSES
+    assert (wave["total_cycles"], wave["compute_cycles"], wave["load_cycles"]) == \
+        (report["model"]["total_cycles"], report["model"]["compute_cycles"],
+         report["model"]["load_cycles"])
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--trace-passes", "3"], "add --waves"),
+    (["--vcd"], "add --waves"),
+    (["--waves", "--trace-passes", "3:16"], "runs in 16 pass(es), 0..15"),
+    (["--waves", "--trace-passes", "9:3"], "FIRST must be <= LAST"),
+    (["--waves", "--trace-passes", "a:b"], "expected FIRST:LAST"),
+])
+def test_bad_trace_flags_are_refused_before_any_work(flags, message, tmp_path, capsys):
+    assert cli.main(["sim", "--layer", LAYER, "--tile", TILE, *flags,
+                     "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+    assert not (tmp_path / "run").exists()
 
 def _traces(start, busy, done, i_take, o_take, step) -> Traces:
     """A made-up sampled tile (one group); ``*_take`` valid and ready together."""
@@ -146,7 +201,7 @@ def test_a_waveform_that_differs_from_a_pass_counter_is_reported(tmp_path):
         results[0].pass_counters[1]["total_cycles"] += 1
         return results, run
 
-    job = SimJob(LayerRun(layer, "red", x, w), tile, sim="icarus", seed=3, waves=True)
+    job = SimJob(LayerRun(layer, "red", x, w), tile, sim="icarus", seed=3, waves=Waves())
     report = simulate(job, tmp_path, simulate_layers=one_pass_longer)
     measured = report.waveform_figures["passes"][1]["total_cycles"]
     assert report.problems == [f"waveform pass 1 total_cycles {measured} != hardware "

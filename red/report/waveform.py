@@ -57,6 +57,7 @@ def compute(work_dir: Path, progress: Callable[[str], None], sim: str = SIM):
     section, the timelines to draw (:class:`red.sim.wave_plot.Timeline`) and the
     problems found."""
     from red.sim.session import LayerRun, random_layer_data
+    from red.sim.runner import Waves
     from red.sim.wave_plot import timeline
     from red.sim.waves import SCALAR_FIGURES, read_traces
     from red.simulate import SimJob, simulate
@@ -67,7 +68,7 @@ def compute(work_dir: Path, progress: Callable[[str], None], sim: str = SIM):
         folder = work_dir / mode
         folder.mkdir(parents=True, exist_ok=True)
         report = simulate(SimJob(LayerRun(LAYER, mode, x, w), TILE, sim=sim, seed=SEED,
-                                 waves=True), folder)
+                                 waves=Waves()), folder)
         problems += [f"timing {mode}: {problem}" for problem in report.problems]
         if report.waveform_figures is None:
             continue
