@@ -15,6 +15,7 @@ import dataclasses
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Callable
 
 from . import signals
@@ -172,6 +173,21 @@ def run_gen(args: argparse.Namespace) -> int:
 
 # -- red sim -------------------------------------------------------------------------
 
+def _simulator(args: argparse.Namespace) -> str:
+    """``--sim``, else ``$SIM``, else the default simulator, checked."""
+    from red.sim.runner import default_simulator
+    sim = args.sim or default_simulator()
+    if sim not in SIMULATORS:
+        raise ConfigError(f"SIM={sim!r} is invalid: choose {' or '.join(SIMULATORS)}")
+    return sim
+
+
+def _check_seed(seed: int) -> int:
+    if not 0 <= seed < 1 << 32:
+        raise ConfigError(f"--seed {seed} is invalid: must be in [0, 2^32)")
+    return seed
+
+
 #: What ``red sim`` writes into ``--out`` (a later run replaces red's own copies of
 #: these and refuses to touch a user's; see :mod:`red.outdir`).
 SIM_OUTPUTS = ("x.npy", "w.npy", "bias.npy", "y.npy", "y_golden.npy", "report.json", "sim",
@@ -274,8 +290,7 @@ def _sim_job(args: argparse.Namespace):
     tile.check_layer(layer)
     tile.check_generable()
     tile.require_mode(args.mode)
-    if not 0 <= args.seed < 1 << 32:
-        raise ConfigError(f"--seed {args.seed} is invalid: must be in [0, 2^32)")
+    _check_seed(args.seed)
     if not 0.0 <= args.stall < 1.0:
         raise ConfigError(f"--stall {args.stall} is invalid: must be in [0, 1)")
     if args.sparsity is not None and args.w is not None:
@@ -304,10 +319,7 @@ def _sim_job(args: argparse.Namespace):
                           f"one or the other")
     if stage.early.on:
         tile = dataclasses.replace(tile, early_termination=1)
-    from red.sim.runner import default_simulator
-    sim = args.sim or default_simulator()
-    if sim not in SIMULATORS:
-        raise ConfigError(f"SIM={sim!r} is invalid: choose {' or '.join(SIMULATORS)}")
+    sim = _simulator(args)
     job = SimJob(LayerRun(layer, args.mode, x, w, stage, reorder), tile, source, sim,
                  args.seed, args.stall)
     return dataclasses.replace(job, waves=_sim_waves(args, job))
@@ -428,12 +440,9 @@ def add_report_parser(subparsers) -> None:
 
 def run_report(args: argparse.Namespace) -> int:
     """Execute ``red report``; see :func:`add_report_parser`."""
-    from red.sim.runner import default_simulator
     from .energy import DEFAULT_ENERGY, load_energy_table
     from .report import build_report
-    sim = args.sim or default_simulator()
-    if sim not in SIMULATORS:
-        raise ConfigError(f"SIM={sim!r} is invalid: choose {' or '.join(SIMULATORS)}")
+    sim = _simulator(args)
     table = load_energy_table(args.energy) if args.energy else DEFAULT_ENERGY
     cache_root()                          # an unusable cache fails before any work
     return build_report(args.out, quick=args.quick, full=args.full, sim=sim, table=table)
@@ -507,6 +516,101 @@ def run_sparsify(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- red net -------------------------------------------------------------------------
+
+#: What ``red net`` writes into ``--out``.
+NET_OUTPUTS = ("y.npy", "y_float.npy", "net.json", "picture.png", "sim")
+
+
+def add_net_parser(subparsers) -> None:
+    """Register ``red net``: an ONNX network with its transposed convolutions on the RTL."""
+    parser = subparsers.add_parser(
+        "net", help="run an ONNX network: its ConvTranspose layers on the RTL",
+        description="Read an ONNX model; run every ConvTranspose (with batch "
+                    "normalisation, per-channel bias and ReLU folded in) on the tile in a "
+                    "simulator, quantised to the tile's bits, and every other node on the "
+                    "host with onnxruntime (red.net states the quantisation rule). Writes "
+                    "y.npy (hardware path), y_float.npy (float reference), net.json and, "
+                    "for an image output, picture.png into --out. Exit 0: every layer's "
+                    "RTL output equals the golden model and its cycles the model; 1: not; "
+                    "2: bad input or a node the tile and onnxruntime cannot run.")
+    parser.add_argument("model", metavar="MODEL.onnx")
+    _add_tile_argument(parser)
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--input", metavar="X.npy", help="the network's input (float, "
+                        "the model's input shape; the batch axis of 1 may be left out)")
+    source.add_argument("--seed", type=int, default=None,
+                        help="seed of a random standard-normal input (default 0)")
+    parser.add_argument("--calibrate", metavar="FILE.npy",
+                        help="calibrate the activation scales on this input instead of "
+                             "the run's own")
+    parser.add_argument("--mode", choices=RTL_MODES, default="red")
+    parser.add_argument("--sim", choices=SIMULATORS, default=None,
+                        help=f"simulator (default: $SIM, else {DEFAULT_SIMULATOR})")
+    parser.add_argument("--out", metavar="DIR", required=True)
+    parser.set_defaults(run=run_net)
+
+
+def run_net(args: argparse.Namespace) -> int:
+    """Execute ``red net``; see :func:`add_net_parser`."""
+    import numpy as np
+    from .inputs import load_float_array
+    from .net import NetJob, run_network
+    from .net_picture import draw
+    from .onnx_graph import load_graph
+    from red.sim.runner import SimulationError
+    tile = config_arg(args.tile, TileConfig, "tile")
+    tile.check_generable()
+    tile.require_mode(args.mode)
+    sim = _simulator(args)
+    seed = _check_seed(0 if args.seed is None else args.seed)
+    graph = load_graph(args.model, tile)         # refuses what the tile cannot take
+    shape = tuple(1 if n == 0 and d is None else d for n, d in enumerate(graph.input_shape))
+    if args.input is not None:
+        x, source = load_float_array(args.input, f"--input {args.input}", shape), args.input
+    else:
+        if None in shape:
+            raise ConfigError(f"the model's input has free axes {list(graph.input_shape)}: "
+                              "give --input")
+        x = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+        source = f"seed {seed}"
+    calibration = None if args.calibrate is None else load_float_array(
+        args.calibrate, f"--calibrate {args.calibrate}", shape)
+    job = NetJob(Path(args.model), tile, x, source, calibration, args.mode, sim, seed)
+    cache_root()
+    with OutputFolder(args.out, "net", owned=NET_OUTPUTS) as folder:
+        print(f"red net: {args.model}: {len(graph.stages)} ConvTranspose layer(s) on the "
+              f"tile ({args.mode} on {sim}), {len(graph.host_nodes)} host node(s); tile "
+              f"{_format_tile(tile)}", flush=True)
+        try:
+            result = run_network(job, folder.scratch / "sim",
+                                 lambda line: print(f"red net: {line}", flush=True), graph)
+        except SimulationError as exc:
+            print(f"red: error: {str(exc).splitlines()[0]}", file=sys.stderr)
+            return EXIT_MISMATCH
+        np.save(folder.scratch / "y.npy", result.y)
+        np.save(folder.scratch / "y_float.npy", result.y_float)
+        report = result.to_json()
+        files = {"y": "y.npy", "y_float": "y_float.npy"}
+        if result.image:
+            draw(folder.scratch / "picture.png", result.y, result.y_float, x,
+                 f"{Path(args.model).name} on the RTL ({args.mode}, {sim})")
+            files["picture"] = "picture.png"
+        report["files"] = files
+        (folder.scratch / "net.json").write_text(json.dumps(report, indent=2) + "\n")
+        folder.commit()
+    error = report["error_vs_float"]
+    print(f"red net: every layer RTL == golden: {result.match}; cycles "
+          f"{report['totals']['cycles']:,} (model {report['totals']['model_cycles']:,}); "
+          f"error vs float: relative L2 {error['relative_l2']:.3g}, max "
+          f"{error['max_abs']:.3g}" + (f", PSNR {error['psnr']:.1f} dB" if "psnr" in error
+                                         else ""))
+    for problem in result.problems:
+        print(f"red net: {problem}", file=sys.stderr)
+    print(f"red net: report {folder.path / 'net.json'}")
+    return result.exit_status
+
+
 # -- red area ------------------------------------------------------------------------
 
 #: What ``red area`` writes into ``--out``.
@@ -560,7 +664,7 @@ def run_area(args: argparse.Namespace) -> int:
 
 #: One function per subcommand; each adds its parser to the ``red`` subparsers.
 SUBCOMMANDS: tuple[Callable, ...] = (add_model_parser, add_gen_parser, add_sim_parser,
-                                      add_waves_parser, add_report_parser,
+                                      add_waves_parser, add_net_parser, add_report_parser,
                                       add_sparsify_parser, add_area_parser)
 
 

@@ -28,7 +28,7 @@ import numpy as np
 from .config import ConfigError, LayerSpec, TileConfig, load_toml
 
 __all__ = ["MAX_TEXT_BYTES", "open_regular", "read_text", "read_toml", "toml_tables",
-           "load_array", "config_arg", "load_sparsity"]
+           "load_array", "load_float_array", "config_arg", "load_sparsity"]
 
 #: Largest TOML configuration read (a tile, a layer or an energy table is a few hundred
 #: bytes).
@@ -187,6 +187,29 @@ def load_array(path: str | Path, where: str, shape: tuple, bits: int) -> np.ndar
         except (OSError, ValueError, EOFError) as exc:
             raise ConfigError(f"{where}: cannot read the array ({exc})") from None
     return check_signed(f"{where}:", array, bits)
+
+
+def load_float_array(path: str | Path, where: str, shape: tuple) -> np.ndarray:
+    """The real array in the ``.npy`` file ``path``, as float32, of ``shape`` (``None``
+    for an axis of any length; a file without the leading batch axis of length 1 gets
+    it), every value finite."""
+    with open_regular(path, where) as f:
+        try:
+            array = np.lib.format.read_array(f, allow_pickle=False)
+        except (OSError, ValueError, EOFError, SyntaxError, tokenize.TokenError) as exc:
+            raise ConfigError(f"{where}: not a readable .npy array file "
+                              f"({' '.join(str(exc).split())[:120]})") from None
+    if array.dtype.kind not in "iuf":
+        raise ConfigError(f"{where}: dtype {array.dtype}, must hold real numbers")
+    if array.ndim == len(shape) - 1 and shape and shape[0] in (1, None):
+        array = array[None]
+    if array.ndim != len(shape) or any(want is not None and length != want
+                                       for length, want in zip(array.shape, shape)):
+        wanted = ", ".join("any" if want is None else str(want) for want in shape)
+        raise ConfigError(f"{where}: shape {array.shape}, the model's input is ({wanted})")
+    if not np.isfinite(array).all():
+        raise ConfigError(f"{where}: holds NaN or infinite values")
+    return array.astype(np.float32)
 
 
 def _shape_fits(shape: tuple, pattern: tuple) -> bool:
