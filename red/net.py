@@ -107,6 +107,8 @@ class NetResult:
     host_nodes: list
     image: bool
     problems: list = field(default_factory=list)
+    runs: list = field(default_factory=list)
+    """The tile layers as run: :class:`red.sim.session.LayerRun` (integers in)."""
 
     @property
     def match(self) -> bool:
@@ -222,8 +224,9 @@ def _check(graph: NetGraph, job: NetJob, reference: dict) -> list[LayerSpec]:
 
 
 def _run_stage(stage: TileStage, layer: LayerSpec, x_float: np.ndarray, x_scale: float,
-               job: NetJob, folder: Path, progress) -> tuple[np.ndarray, dict]:
-    """One tile layer on the RTL: the dequantised output and its ``layers`` entry."""
+               job: NetJob, folder: Path, progress) -> tuple[np.ndarray, dict, object]:
+    """One tile layer on the RTL: the dequantised output, its ``layers`` entry and the
+    :class:`~red.sim.session.LayerRun` it ran."""
     from .counters import CYCLE_COUNTERS
     from .early import OutputStage
     from .energy import energy_from_counters
@@ -238,8 +241,8 @@ def _run_stage(stage: TileStage, layer: LayerSpec, x_float: np.ndarray, x_scale:
         raise ConfigError(f"node {stage.name} (ConvTranspose): a quantised bias "
                           f"{int(np.abs(bias).max())} is over the tile's "
                           f"{tile.bias_width}-bit bias register")
-    report = simulate(SimJob(LayerRun(layer, job.mode, x, w, OutputStage(bias, stage.relu)),
-                             tile, sim=job.sim, seed=job.seed), folder, progress=progress)
+    run = LayerRun(layer, job.mode, x, w, OutputStage(bias, stage.relu))
+    report = simulate(SimJob(run, tile, sim=job.sim, seed=job.seed), folder, progress=progress)
     y = report.y.astype(np.float64) * x_scale * w_scales[:, None, None]
     counters = report.counters
     entry = {
@@ -254,7 +257,7 @@ def _run_stage(stage: TileStage, layer: LayerSpec, x_float: np.ndarray, x_scale:
         "scales": {"x": x_scale, "w": w_scales.tolist()},
         "problems": report.problems,
     }
-    return y[None].astype(np.float32), entry
+    return y[None].astype(np.float32), entry, run
 
 
 def run_network(job: NetJob, folder: Path,
@@ -270,19 +273,20 @@ def run_network(job: NetJob, folder: Path,
         _float_run(graph, job.calibration, tensors)
     values = {graph.input: job.x.astype(np.float32)}
     extractor = _extractor(graph, {name: a.shape for name, a in reference.items()})
-    entries = []
+    entries, runs = [], []
     for n, (stage, layer) in enumerate(zip(graph.stages, layers)):
         _host(extractor, values, [stage.input])
         x_scale = _scale(np.abs(calibration[stage.input]).max(), job.tile.in_bits)
         progress(f"layer {n + 1}/{len(layers)} {stage.name}: {layer} on {job.sim}")
-        values[stage.output], entry = _run_stage(
+        values[stage.output], entry, run = _run_stage(
             stage, layer, values[stage.input], x_scale, job, folder / f"layer{n}",
             lambda line, name=stage.name: progress(f"{name} {line.partition(': ')[2]}"))
         entries.append(entry)
+        runs.append(run)
     _host(extractor, values, graph.outputs)
     output = graph.outputs[0]
     y, y_float = values[output], reference[output]
     image = is_image(np.asarray(y_float))
     problems = [f"layer {e['name']}: {p}" for e in entries for p in e["problems"]]
     return NetResult(job, np.asarray(y), np.asarray(y_float), entries, graph.host_nodes,
-                     image, problems)
+                     image, problems, runs)

@@ -21,12 +21,16 @@ One module per job:
   and RED against ZP at equal area;
 * :mod:`~red.report.waveform`: one pass of a DCGAN layer in RED and ZP, traced, measured
   and drawn (``timing.png``);
+* :mod:`~red.report.network`: whole networks through ``red net``: a DCGAN-shaped
+  generator and FCN's bilinear upscore of a photograph (``generator.png``,
+  ``upscore.png``);
 * :mod:`~red.report.plots` and :mod:`~red.report.prose`: ``speedup.png``,
   ``energy.png`` and ``report.md``.
 
 Outputs in the chosen folder: ``report.md``, ``report.json``, ``speedup.png``,
-``energy.png``, ``timing.png``; the simulations' work files go to ``sim/<tile>/`` (the
-CompRRAE section's to ``sim/comprrae/``, the timing picture's to ``sim/timing/``).
+``energy.png``, ``timing.png``, ``generator.png``, ``upscore.png``; the simulations' work
+files go to ``sim/<tile>/`` (the CompRRAE section's to ``sim/comprrae/``, the timing
+picture's to ``sim/timing/``, the networks' to ``sim/networks/``).
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ from red.outdir import OutputFolder
 from red.signals import abandoned_on_interrupt
 from red.workloads import get_workload
 
-from . import area, comprrae, plots, prose, rtl, sparse, sweep, waveform
+from . import area, comprrae, network, plots, prose, rtl, sparse, sweep, waveform
 from .plan import DEFAULT, FULL, QUICK, REPORT_WORKLOADS, RTL_CYCLE_BUDGET, RTL_NETWORKS, \
     make_plan
 
@@ -55,7 +59,8 @@ EXIT_OK, EXIT_FAILED = 0, 1
 
 #: Output files, by role.
 FILES = {"markdown": "report.md", "json": "report.json", "speedup_plot": "speedup.png",
-         "energy_plot": "energy.png", "timing_plot": "timing.png"}
+         "energy_plot": "energy.png", "timing_plot": "timing.png",
+         **{f"{name}_picture": file for name, file in network.FILES.items()}}
 
 
 #: Serializes progress lines: the simulation thread reports too.
@@ -71,7 +76,7 @@ def build_report(out: str | Path, *, quick: bool, sim: str, full: bool = False,
                  table: EnergyTable = DEFAULT_ENERGY,
                  workloads: tuple[str, ...] = REPORT_WORKLOADS, early: bool = True,
                  area_section: bool = True, timing_section: bool = True,
-                 progress: Callable[[str], None] = _stderr,
+                 network_section: bool = True, progress: Callable[[str], None] = _stderr,
                  simulate_layers: Callable | None = None) -> int:
     """Write the report into ``out``; return :data:`EXIT_OK` or :data:`EXIT_FAILED`.
 
@@ -97,6 +102,10 @@ def build_report(out: str | Path, *, quick: bool, sim: str, full: bool = False,
         Synthesise the area section (:mod:`red.report.area`, key ``area``; when its
         network is among ``workloads``) and trace the timing picture
         (:mod:`red.report.waveform`, key ``timing``); off, the key is ``None``.
+    network_section : bool
+        Run the networks through ``red net`` (:mod:`red.report.network`, key
+        ``networks``; it uses DCGAN's and FCN-8s's tiles, so both among ``workloads``,
+        and not with ``quick``); off, the key is ``None``.
     progress : callable
         Receives one line per step (default: standard error, prefixed ``red report:``).
     simulate_layers : callable, optional
@@ -121,7 +130,8 @@ def build_report(out: str | Path, *, quick: bool, sim: str, full: bool = False,
             from red.sim.session import simulate_layers
         status = _build(folder.scratch, quick=quick, full=full, sim=sim, table=table,
                         workloads=workloads, early=early, area_section=area_section,
-                        timing_section=timing_section, progress=progress,
+                        timing_section=timing_section, network_section=network_section,
+                        progress=progress,
                         started=started, simulate_layers=simulate_layers)
         folder.commit()
     progress(f"wrote {folder.path / FILES['markdown']} and {folder.path / FILES['json']} "
@@ -131,7 +141,7 @@ def build_report(out: str | Path, *, quick: bool, sim: str, full: bool = False,
 
 def _build(out: Path, *, quick: bool, full: bool, sim: str, table: EnergyTable,
            workloads: tuple[str, ...], early: bool, area_section: bool,
-           timing_section: bool, progress: Callable[[str], None], started: float,
+           timing_section: bool, network_section: bool, progress: Callable[[str], None], started: float,
            simulate_layers: Callable) -> int:
     """:func:`build_report` into the folder ``out``."""
     model = sweep.ModelCache()
@@ -148,8 +158,13 @@ def _build(out: Path, *, quick: bool, full: bool, sim: str, table: EnergyTable,
     # model leaves idle during the long simulations. The workers are forked first,
     # before the threads exist.
     area_tile = plan.tiles.get(area.NETWORK) if area_section else None
+    # --quick (the test suite's report) leaves the networks to their own test: they run
+    # on the paper crossbar.
+    network_tiles = {key: plan.tiles[key] for key in network.NETWORKS if key in plan.tiles}
+    if not network_section or variant == QUICK or len(network_tiles) != len(network.NETWORKS):
+        network_tiles = None
     with model.computing(sweep.model_keys(plan.workloads, plan.tiles), progress) as collect, \
-            abandoned_on_interrupt(ThreadPoolExecutor(max_workers=4)) as threads:
+            abandoned_on_interrupt(ThreadPoolExecutor(max_workers=5)) as threads:
         simulating = threads.submit(rtl.simulate, plan, sim, out / "sim", progress,
                                     simulate_layers)
         measuring = None if early_setup is None else threads.submit(
@@ -159,13 +174,17 @@ def _build(out: Path, *, quick: bool, full: bool, sim: str, table: EnergyTable,
             area.synthesise_or_reason, area_tile, progress)
         tracing = threads.submit(waveform.compute, out / "sim" / "timing", progress) \
             if timing_section else None
+        networking = None if network_tiles is None else threads.submit(
+            network.compute, out / "sim" / "networks", sim, progress, network_tiles)
         collect()
         outcome = simulating.result()
         measured = None if measuring is None else measuring.result()
         synthesis = None if synthesising is None else synthesising.result()
         timing, timelines, timing_problems = tracing.result() if tracing else (None, {}, [])
+        networks, pictures, network_problems = networking.result() if networking \
+            else (None, {}, [])
     rtl_data, rtl_figures, problems = rtl.rtl_part(plan, outcome, model, table, sim)
-    problems += timing_problems
+    problems += timing_problems + network_problems
     early_data = None
     if early_setup is not None:
         early_data, early_problems = comprrae.section(early_setup, measured)
@@ -184,6 +203,7 @@ def _build(out: Path, *, quick: bool, full: bool, sim: str, table: EnergyTable,
     plots.plot_energy(model_data, out / FILES["energy_plot"])
     if timelines:
         waveform.draw(timelines, out / FILES["timing_plot"])
+    network.draw(pictures, out)
     report = {
         "command": "red report" + {QUICK: " --quick", FULL: " --full"}.get(variant, ""),
         "variant": variant, "workloads": list(plan.workloads),
@@ -202,6 +222,7 @@ def _build(out: Path, *, quick: bool, full: bool, sim: str, table: EnergyTable,
         "sparsity": sparse_data,
         "area": area_data,
         "timing": timing and timing.to_json(),
+        "networks": networks and networks.to_json(),
         "rtl_equals_model": not problems,
         "problems": problems,
         "files": FILES,

@@ -11,6 +11,7 @@ from red.energy import COMPONENTS
 from red.modes import MODES, RTL_MODES
 
 from .area import render as render_area
+from .network import render as render_networks
 from .waveform import render as render_timing
 from .claims import CLAIMS
 from .comprrae_render import early_checks, render_comprrae
@@ -71,6 +72,8 @@ def render_markdown(report: dict) -> str:
         out += render_area(report["area"])
     if report["timing"]:
         out += render_timing(report["timing"])
+    if report.get("networks"):
+        out += render_networks(report["networks"])
     out += ["## Energy per event", "",
             md_table(["event", "pJ", "source"],
                       [[name, f"{entry['pJ']:g}", entry["source"]]
