@@ -611,6 +611,49 @@ def run_net(args: argparse.Namespace) -> int:
     return result.exit_status
 
 
+# -- red sweep -----------------------------------------------------------------------
+
+def add_sweep_parser(subparsers) -> None:
+    """Register ``red sweep``: a design-space sweep on Dask."""
+    parser = subparsers.add_parser(
+        "sweep", help="sweep tiles x layers x modes on Dask, RTL-verifying chosen points",
+        description="Model every point (tile, layer, mode) of SPEC.toml (red.sweep_spec "
+                    "describes it) as a task on a Dask cluster, verify the chosen points on "
+                    "the RTL, and write sweep.json, sweep.csv, pareto.png and sweep.md into "
+                    "--out. Each finished point is kept in --out at once: a rerun computes "
+                    "only what is missing. Exit 0: every RTL point equals the golden model "
+                    "and the model; 1: not; 2: bad input.")
+    parser.add_argument("spec", metavar="SPEC.toml")
+    parser.add_argument("--out", metavar="DIR", required=True)
+    engine = parser.add_mutually_exclusive_group()
+    engine.add_argument("--workers", type=int, default=None, metavar="N",
+                        help="worker processes of a local cluster (default: the cores)")
+    engine.add_argument("--scheduler", metavar="ADDRESS",
+                        help="run on the Dask cluster at ADDRESS (tcp://host:port)")
+    parser.set_defaults(run=run_sweep)
+
+
+def run_sweep(args: argparse.Namespace) -> int:
+    """Execute ``red sweep``; see :func:`add_sweep_parser`."""
+    from .sweep import prepare_folder, run_sweep as sweep
+    from .sweep_render import FILES, write_results
+    from .sweep_spec import load_spec
+    if args.workers is not None and not 1 <= args.workers <= 1024:
+        raise ConfigError(f"--workers {args.workers} is invalid: must be in [1, 1024]")
+    spec = load_spec(args.spec)
+    out = prepare_folder(args.out)
+    cache_root()
+    points, computed = sweep(spec, out, workers=args.workers, scheduler=args.scheduler)
+    write_results(out, args.spec, points, computed)
+    rtl = [p for p in points if p["source"] == "rtl"]
+    bad = [p for p in rtl if not (p["match"] and p["equals_model"])]
+    print(f"red sweep: {len(points)} points ({sum(not p['valid'] for p in points)} invalid), "
+          f"{len(rtl)} verified on the RTL, {len(bad)} of them NOT equal to golden and "
+          f"model; computed {computed['points']} model point(s) and {computed['rtl']} RTL "
+          f"run(s); results in {out / FILES['json']}")
+    return EXIT_MISMATCH if bad else 0
+
+
 # -- red area ------------------------------------------------------------------------
 
 #: What ``red area`` writes into ``--out``.
@@ -665,7 +708,7 @@ def run_area(args: argparse.Namespace) -> int:
 #: One function per subcommand; each adds its parser to the ``red`` subparsers.
 SUBCOMMANDS: tuple[Callable, ...] = (add_model_parser, add_gen_parser, add_sim_parser,
                                       add_waves_parser, add_net_parser, add_report_parser,
-                                      add_sparsify_parser, add_area_parser)
+                                      add_sparsify_parser, add_area_parser, add_sweep_parser)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,201 @@
+"""``red sweep``: a tiny sweep on a LocalCluster and on a real ``dask scheduler`` with two
+``dask worker`` processes (identical points), a worker killed mid-sweep, an interrupted
+sweep resumed without recomputing, the RTL points bit-exact and equal to the model."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("distributed")
+
+from red import cli  # noqa: E402
+from red.sweep_spec import load_spec  # noqa: E402
+
+RED = [sys.executable, "-m", "red.cli"]
+
+SPEC = """\
+modes = ["red", "zp", "pf"]
+
+[tile]
+rows = [4, 8]
+cols = 8
+kernel = 3
+w_bits = 4
+in_bits = 4
+max_in = 8
+
+[[tile.only]]
+rows = 0
+
+[layers]
+shapes = ["cin=3,cout=2,h=3,w=3,k=3,s=2,p=1,op=1", "cin=5,cout=3,h=4,w=4,k=4,s=2,p=1,op=0",
+          "cin=2,cout=2,h=12,w=12,k=3,s=2,p=1,op=1"]
+
+[rtl]
+verify = {verify}
+sim = "verilator"
+seed = 7
+"""
+
+#: 3 tiles (one invalid) x 3 layers (one over max_in) x 3 modes.
+POINTS = 27
+
+
+def _spec(tmp_path, verify="3"):
+    path = tmp_path / "spec.toml"
+    path.write_text(SPEC.format(verify=verify))
+    return path
+
+
+def _points(out: Path) -> list[dict]:
+    return json.loads((out / "sweep.json").read_text())["points"]
+
+
+def test_spec_points_and_invalid_reasons(tmp_path):
+    spec = load_spec(_spec(tmp_path))
+    assert len(spec.points) == POINTS and spec.verify == 3 and spec.seed == 7
+    reasons = {p.invalid.split(":")[0] for p in spec.points if p.invalid}
+    assert reasons == {"tile", "layer"}
+    assert sum(p.invalid is None for p in spec.points) == 2 * 2 * 3
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[tile]\nrowz = 4\n[layers]\nshapes=['cin=1,cout=1,h=2,w=2,k=3,s=2,p=1,op=0']",
+     "unknown tile key 'rowz'"),
+    ("[layers]\nworkloads=['nope']", "unknown workload"),
+    ("modes=['xx']\n[layers]\nshapes=['cin=1,cout=1,h=2,w=2,k=3,s=2,p=1,op=0']", "modes"),
+    ("[rtl]\nverify='some'\n[layers]\nshapes=['cin=1,cout=1,h=2,w=2,k=3,s=2,p=1,op=0']",
+     "verify = 'some'"),
+    ("[layers]\n", "names no layer"),
+])
+def test_bad_specs_are_refused_with_one_line(text, message, tmp_path, capsys):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    assert cli.main(["sweep", str(path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+
+
+def test_a_local_sweep_verifies_resumes_and_matches_a_real_cluster(tmp_path):
+    spec = _spec(tmp_path)
+    local = tmp_path / "local"
+    assert cli.main(["sweep", str(spec), "--out", str(local), "--workers", "2"]) == 0
+    points = _points(local)
+    assert len(points) == POINTS
+    invalid = [p for p in points if not p["valid"]]
+    assert len(invalid) == POINTS - 12 and all(p["reason"] for p in invalid)
+    rtl = [p for p in points if p["source"] == "rtl"]
+    assert len(rtl) == 3
+    for p in rtl:
+        assert p["match"] and p["equals_model"] and p["total_cycles"] == p["model_total_cycles"]
+    header = (local / "sweep.csv").read_text().splitlines()[0]
+    assert header.startswith("key,workload,layer,mode,tile,valid,total_cycles,energy_pj")
+    assert (local / "pareto.png").read_bytes()[:4] == b"\x89PNG"
+    assert "Pareto front" in (local / "sweep.md").read_text()
+    # A rerun into the same folder recomputes nothing.
+    stamps = {f: f.stat().st_mtime_ns for f in (local / "points").iterdir()}
+    assert cli.main(["sweep", str(spec), "--out", str(local), "--workers", "1"]) == 0
+    assert json.loads((local / "sweep.json").read_text())["computed"] == {"points": 0, "rtl": 0}
+    assert stamps == {f: f.stat().st_mtime_ns for f in (local / "points").iterdir()}
+    assert _points(local) == points
+    # The same spec on a cluster started outside red: identical points.
+    with _cluster(tmp_path) as address:
+        remote = tmp_path / "remote"
+        assert cli.main(["sweep", str(spec), "--out", str(remote), "--scheduler",
+                         address]) == 0
+    assert _points(remote) == points
+
+
+class _cluster:
+    """A ``dask scheduler`` and two ``dask worker`` processes on 127.0.0.1."""
+
+    def __init__(self, tmp_path: Path):
+        self.file = tmp_path / "scheduler.json"
+        self.procs = []
+
+    def _start(self, *args):
+        self.procs.append(subprocess.Popen(
+            [str(Path(sys.executable).parent / "dask"), *args], stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, start_new_session=True))
+        return self.procs[-1]
+
+    def __enter__(self) -> str:
+        self._start("scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                    "--scheduler-file", str(self.file))
+        for _ in range(2):
+            self._start("worker", "--scheduler-file", str(self.file), "--nthreads", "1",
+                        "--nworkers", "1", "--no-dashboard", "--no-nanny")
+        deadline = time.monotonic() + 60
+        while not self.file.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        address = json.loads(self.file.read_text())["address"]
+        from distributed import Client
+        with Client(address, timeout="30s") as client:
+            client.wait_for_workers(2, timeout=60)
+        return address
+
+    def __exit__(self, *exc):
+        for proc in self.procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _progress_until(proc, needle: str, timeout: float = 120) -> None:
+    """Read ``proc``'s stderr until a line holds ``needle``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        if needle in line:
+            return
+        if not line and proc.poll() is not None:
+            raise AssertionError(f"exited {proc.returncode} before {needle!r}")
+    raise AssertionError(f"no {needle!r} in {timeout} s")
+
+
+def test_a_killed_worker_and_an_interrupt_lose_nothing(tmp_path):
+    spec = _spec(tmp_path, verify='"all"')
+    with _cluster(tmp_path) as address:
+        out = tmp_path / "out"
+        proc = subprocess.Popen([*RED, "sweep", str(spec), "--out", str(out),
+                                 "--scheduler", address], stderr=subprocess.PIPE, text=True)
+        _progress_until(proc, "to simulate")
+        time.sleep(1.0)
+        worker = _worker_pid(address)
+        os.kill(worker, signal.SIGKILL)                   # one of the two workers dies
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err[-2000:]
+    points = _points(out)
+    rtl = [p for p in points if p["source"] == "rtl"]
+    assert len(rtl) == 8 and all(p["match"] and p["equals_model"] for p in rtl)
+    # Interrupted after its first RTL results, a sweep keeps them, and a rerun runs only
+    # the rest.
+    again = tmp_path / "again"
+    proc = subprocess.Popen([*RED, "sweep", str(spec), "--out", str(again), "--workers", "1"],
+                            stderr=subprocess.PIPE, text=True)
+    _progress_until(proc, "rtl: ")
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=120)
+    assert proc.returncode != 0
+    kept = len(list((again / "rtl").glob("*.json")))
+    assert 0 < kept < 8
+    assert cli.main(["sweep", str(spec), "--out", str(again), "--workers", "2"]) == 0
+    computed = json.loads((again / "sweep.json").read_text())["computed"]
+    assert computed == {"points": 0, "rtl": 8 - kept}
+    assert _points(again) == points
+
+
+def _worker_pid(address: str) -> int:
+    from distributed import Client
+    with Client(address, timeout="30s") as client:
+        return next(iter(client.run(os.getpid).values()))
