@@ -435,6 +435,9 @@ def add_report_parser(subparsers) -> None:
     parser.add_argument("--energy", metavar="FILE.toml",
                         help="per-event energies overriding the defaults ([energy] table, "
                              "pJ; keys as red.energy.EnergyTable)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="run the RTL runs as tasks on the Dask cluster at ADDRESS "
+                             "(tcp://host:port; as red sweep --scheduler)")
     parser.set_defaults(run=run_report)
 
 
@@ -445,7 +448,8 @@ def run_report(args: argparse.Namespace) -> int:
     sim = _simulator(args)
     table = load_energy_table(args.energy) if args.energy else DEFAULT_ENERGY
     cache_root()                          # an unusable cache fails before any work
-    return build_report(args.out, quick=args.quick, full=args.full, sim=sim, table=table)
+    return build_report(args.out, quick=args.quick, full=args.full, sim=sim, table=table,
+                        scheduler=args.scheduler)
 
 
 # -- red sparsify --------------------------------------------------------------------

@@ -28,8 +28,11 @@ inputs, 8-bit ADC, K5):
   repeated to be long enough to time), at the same C++ optimisation; and the
   achieved/native ratio of the in-test speed.
 
-It prints figures and ratios, it asserts nothing. ``--quick`` runs the small tile only;
-``--json FILE`` also writes the figures.
+and the sweep part (:mod:`red.sim.bench_sweep`): the model's time per report layer and
+mode, and the speed-up of ``red sweep``'s RTL verification on 2 workers over 1.
+
+It prints figures and ratios, it asserts nothing. ``--quick`` runs the small tile only
+(and no sweep part); ``--json FILE`` also writes the figures.
 """
 
 from __future__ import annotations
@@ -273,6 +276,9 @@ def render(report: dict) -> str:
             f"{i['per_call_cycles_per_s']:10,.0f} per call ({i['layer']}, match {i['match']})",
             "",
         ]
+    if report.get("sweep"):
+        from .bench_sweep import render as render_sweep
+        lines += render_sweep(report["sweep"]["model"], report["sweep"]["rtl"])
     lines += [
         "in-test: clock cycles cocotb simulated / the test's wall time (the harness runs the",
         "layer; no Python per cycle). per call: the same cycles / wall time of simulate_layers,",
@@ -313,13 +319,20 @@ def main(argv: list[str] | None = None) -> int:
         environment = _environment()
         names = ("small",) if args.quick else tuple(BENCHES)
         results = {name: bench(name, scratch) for name in names}
+        sweep = None
+        if not args.quick:
+            from .bench_sweep import model_times, verification_speedup
+            _log("sweep: model time per report layer and mode")
+            model = model_times()
+            _log("sweep: RTL verification on 1 and 2 workers")
+            sweep = {"model": model, "rtl": verification_speedup()}
     finally:
         if saved is None:
             os.environ.pop("RED_CACHE_DIR", None)
         else:
             os.environ["RED_CACHE_DIR"] = saved
         shutil.rmtree(scratch, ignore_errors=True)
-    report = {"environment": environment, "seed": SEED, "results": results,
+    report = {"environment": environment, "seed": SEED, "results": results, "sweep": sweep,
               "total_s": time.perf_counter() - start}
     print(render(report))
     if args.json:

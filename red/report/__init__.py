@@ -76,7 +76,7 @@ def build_report(out: str | Path, *, quick: bool, sim: str, full: bool = False,
                  table: EnergyTable = DEFAULT_ENERGY,
                  workloads: tuple[str, ...] = REPORT_WORKLOADS, early: bool = True,
                  area_section: bool = True, timing_section: bool = True,
-                 network_section: bool = True, progress: Callable[[str], None] = _stderr,
+                 network_section: bool = True, scheduler: str | None = None, progress: Callable[[str], None] = _stderr,
                  simulate_layers: Callable | None = None) -> int:
     """Write the report into ``out``; return :data:`EXIT_OK` or :data:`EXIT_FAILED`.
 
@@ -106,6 +106,9 @@ def build_report(out: str | Path, *, quick: bool, sim: str, full: bool = False,
         Run the networks through ``red net`` (:mod:`red.report.network`, key
         ``networks``; it uses DCGAN's and FCN-8s's tiles, so both among ``workloads``,
         and not with ``quick``); off, the key is ``None``.
+    scheduler : str, optional
+        Run the report's RTL runs as tasks on the Dask cluster at this address
+        (:func:`red.report.rtl.simulate_on_cluster`), one task per run.
     progress : callable
         Receives one line per step (default: standard error, prefixed ``red report:``).
     simulate_layers : callable, optional
@@ -131,7 +134,7 @@ def build_report(out: str | Path, *, quick: bool, sim: str, full: bool = False,
         status = _build(folder.scratch, quick=quick, full=full, sim=sim, table=table,
                         workloads=workloads, early=early, area_section=area_section,
                         timing_section=timing_section, network_section=network_section,
-                        progress=progress,
+                        scheduler=scheduler, progress=progress,
                         started=started, simulate_layers=simulate_layers)
         folder.commit()
     progress(f"wrote {folder.path / FILES['markdown']} and {folder.path / FILES['json']} "
@@ -141,7 +144,7 @@ def build_report(out: str | Path, *, quick: bool, sim: str, full: bool = False,
 
 def _build(out: Path, *, quick: bool, full: bool, sim: str, table: EnergyTable,
            workloads: tuple[str, ...], early: bool, area_section: bool,
-           timing_section: bool, network_section: bool, progress: Callable[[str], None], started: float,
+           timing_section: bool, network_section: bool, scheduler: str | None, progress: Callable[[str], None], started: float,
            simulate_layers: Callable) -> int:
     """:func:`build_report` into the folder ``out``."""
     model = sweep.ModelCache()
@@ -166,7 +169,7 @@ def _build(out: Path, *, quick: bool, full: bool, sim: str, table: EnergyTable,
     with model.computing(sweep.model_keys(plan.workloads, plan.tiles), progress) as collect, \
             abandoned_on_interrupt(ThreadPoolExecutor(max_workers=5)) as threads:
         simulating = threads.submit(rtl.simulate, plan, sim, out / "sim", progress,
-                                    simulate_layers)
+                                    simulate_layers, scheduler)
         measuring = None if early_setup is None else threads.submit(
             comprrae.measure, early_setup, sim, out / "sim" / comprrae.WORK_DIR, progress,
             simulate_layers)

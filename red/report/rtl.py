@@ -62,37 +62,95 @@ def _throttled(progress: Callable[[str], None], prefix: str) -> Callable[[str], 
     return forward
 
 
-def simulate(plan: Plan, sim: str, work_dir: Path, progress: Callable[[str], None],
-             simulate_layers: Callable) -> RtlOutcome:
-    """Simulate every run of ``plan`` that the RTL runs with ``simulate_layers`` (the
-    signature of :func:`red.sim.session.simulate_layers`); one simulation per tile, in
-    ``work_dir/<tile key>``."""
-    from red.sim.runner import SimulationError
+def _layer_runs(plan: Plan) -> dict[str, list]:
+    """Per tile, the :class:`~red.sim.session.LayerRun` of each of its simulated runs,
+    with data seeded by :data:`SEED` (RED and ZP of a layer share it)."""
     from red.sim.session import LayerRun, random_layer_data
-
-    outcome = RtlOutcome(results={}, errors={}, seconds={})
     rng = np.random.default_rng(SEED)
+    layer_runs = {}
     for key, runs in plan.simulated().items():
         tile = plan.tiles[key]
         data = {}
-        for run in runs:                      # RED and ZP of a layer share its data
+        for run in runs:
             if run.simulated.name not in data:
                 data[run.simulated.name] = random_layer_data(run.simulated, tile, rng)
+        layer_runs[key] = [LayerRun(run.simulated, run.mode, *data[run.simulated.name])
+                           for run in runs]
+    return layer_runs
+
+
+def simulate(plan: Plan, sim: str, work_dir: Path, progress: Callable[[str], None],
+             simulate_layers: Callable, scheduler: str | None = None) -> RtlOutcome:
+    """Simulate every run of ``plan`` that the RTL runs with ``simulate_layers`` (the
+    signature of :func:`red.sim.session.simulate_layers`); one simulation per tile, in
+    ``work_dir/<tile key>``, or with ``scheduler`` one task per run on that Dask cluster
+    (:func:`simulate_on_cluster`)."""
+    from red.sim.runner import SimulationError
+    if scheduler is not None:
+        return simulate_on_cluster(plan, sim, scheduler, progress)
+    outcome = RtlOutcome(results={}, errors={}, seconds={})
+    for key, layer_runs in _layer_runs(plan).items():
+        tile, runs = plan.tiles[key], plan.simulated()[key]
         passes = sum(plan.passes(run) for run in runs)
         progress(f"RTL {key}: {len(runs)} runs, {passes} passes in one {sim} simulation "
                  "(one build, cached) ...")
         started = time.monotonic()
         try:
             outcome.results[key], _ = simulate_layers(
-                tile, [LayerRun(run.simulated, run.mode, *data[run.simulated.name])
-                       for run in runs],
-                sim=sim, work_dir=work_dir / key, seed=SEED, stall=0.0,
+                tile, layer_runs, sim=sim, work_dir=work_dir / key, seed=SEED, stall=0.0,
                 progress=_throttled(progress, f"RTL {key}: "))
         except SimulationError as exc:
             outcome.errors[key] = str(exc).splitlines()[0]
             progress(f"RTL {key}: simulation failed: {outcome.errors[key]}")
         outcome.seconds[key] = round(time.monotonic() - started, 1)
         progress(f"RTL {key}: done in {outcome.seconds[key]} s")
+    return outcome
+
+
+def _run_on_worker(tile, layer_run, sim: str):
+    """One run on a Dask worker, in a temporary folder of its own: its LayerResult."""
+    import tempfile
+    from red.sim.session import simulate_layers
+    with tempfile.TemporaryDirectory(prefix="red-report-") as folder:
+        results, _ = simulate_layers(tile, [layer_run], sim=sim, work_dir=folder, seed=SEED,
+                                     stall=0.0)
+    return results[0]
+
+
+def simulate_on_cluster(plan: Plan, sim: str, scheduler: str,
+                        progress: Callable[[str], None]) -> RtlOutcome:
+    """:func:`simulate` with each run one task on the Dask cluster at ``scheduler`` (the
+    executor of ``red sweep``, :func:`red.sweep.make_client`; a task whose worker dies
+    runs again). Without stalls a run's counters do not depend on which simulation runs
+    it, so the figures equal one simulation per tile."""
+    from distributed import as_completed
+    from red.sim.runner import SimulationError
+    from red.sweep import RETRIES, make_client
+    outcome = RtlOutcome(results={}, errors={}, seconds={})
+    started = time.monotonic()
+    client = make_client(None, scheduler)
+    try:
+        futures, results = {}, {}
+        for key, layer_runs in _layer_runs(plan).items():
+            results[key] = [None] * len(layer_runs)
+            for n, layer_run in enumerate(layer_runs):
+                future = client.submit(_run_on_worker, plan.tiles[key], layer_run, sim,
+                                       pure=False, retries=RETRIES)
+                futures[future] = (key, n)
+        progress(f"RTL: {len(futures)} runs as tasks on the cluster at {scheduler}")
+        for done, future in enumerate(as_completed(futures), start=1):
+            key, n = futures[future]
+            try:
+                results[key][n] = future.result()
+            except SimulationError as exc:
+                outcome.errors[key] = str(exc).splitlines()[0]
+            progress(f"RTL: {done}/{len(futures)} runs done ({key})")
+    finally:
+        client.close()
+    for key, layer_results in results.items():
+        if key not in outcome.errors:
+            outcome.results[key] = layer_results
+        outcome.seconds[key] = round(time.monotonic() - started, 1)
     return outcome
 
 
