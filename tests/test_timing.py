@@ -163,3 +163,48 @@ def test_hand_counts_equal_the_rtl_counters():
 
         simulate(dut, testbench)
     assert measured == {_id(c): (c[4], c[5]) for c in HAND_COUNTED}
+
+
+def _random_passes(seed: int, count: int):
+    """Seeded random layers and tiles, every fold of each, large enough that the rows and
+    columns repeat (strides up to 8, inputs up to 40x24, kernels up to 12 in folds)."""
+    import random
+
+    from red.config import ConfigError
+    from red.mapping import schedule
+    rng = random.Random(seed)
+    print(f"seed={seed}")
+    while count:
+        s, k = rng.randint(1, 8), rng.randint(1, 12)
+        try:
+            lay = LayerSpec(cin=1, cout=1, h=rng.randint(1, 40), w=rng.randint(1, 24), k=k,
+                            s=s, p=rng.randint(0, k - 1), op=rng.randint(0, s - 1))
+            tile = TileConfig(rows=4, cols=8, w_bits=4, kernel=rng.randint(1, 4), max_stride=8,
+                              in_bits=rng.choice([2, 4, 8]), max_in=40,
+                              out_pixels=rng.choice([1, 1, 2, 8]))
+            tile.check_layer(lay)
+        except ConfigError:
+            continue
+        count -= 1
+        for kh0, kw0 in sorted({(run.kh0, run.kw0) for run in schedule(lay, tile)})[:4]:
+            for mode in ("red", "zp"):
+                yield lay, tile, mode, kh0, kw0
+
+
+def test_fast_forward_equals_every_cycle_simulated():
+    """The periodic fast-forward (red.timing's docstring) against the same control
+    simulated cycle by cycle, on random layers and folds and on an FCN-like upscore whose
+    rows and columns repeat hundreds of times."""
+    from red.timing import _pass_timing
+    cases = list(_random_passes(2024, 30))
+    upscore = LayerSpec(cin=1, cout=1, h=9, w=9, k=16, s=8, p=4, op=0)
+    fcn = TileConfig(rows=4, cols=8, w_bits=4, in_bits=4, kernel=4, max_stride=8, max_in=9,
+                     out_pixels=8)
+    cases += [(upscore, fcn, mode, kh0, kw0) for mode in ("red", "zp")
+              for kh0, kw0 in ((0, 0), (4, 8), (12, 12))]
+    for lay, tile, mode, kh0, kw0 in cases:
+        _pass_timing.cache_clear()
+        fast = pass_timing(lay, tile, mode, kh0, kw0)
+        _pass_timing.cache_clear()
+        assert fast == pass_timing(lay, tile, mode, kh0, kw0, fast=False), \
+            (str(lay), tile, mode, kh0, kw0)
