@@ -29,7 +29,8 @@ inputs, 8-bit ADC, K5):
   achieved/native ratio of the in-test speed.
 
 and the sweep part (:mod:`red.sim.bench_sweep`): the model's time per report layer and
-mode, and the speed-up of ``red sweep``'s RTL verification on 2 workers over 1.
+mode, a model-only sweep of 1,008 points, and the speed-up of ``red sweep``'s RTL
+verification on 2 workers over 1.
 
 It prints figures and ratios, it asserts nothing. ``--quick`` runs the small tile only
 (and no sweep part); ``--json FILE`` also writes the figures.
@@ -278,7 +279,8 @@ def render(report: dict) -> str:
         ]
     if report.get("sweep"):
         from .bench_sweep import render as render_sweep
-        lines += render_sweep(report["sweep"]["model"], report["sweep"]["rtl"])
+        lines += render_sweep(report["sweep"]["model"], report["sweep"]["model_sweep"],
+                              report["sweep"]["rtl"])
     lines += [
         "in-test: clock cycles cocotb simulated / the test's wall time (the harness runs the",
         "layer; no Python per cycle). per call: the same cycles / wall time of simulate_layers,",
@@ -321,11 +323,13 @@ def main(argv: list[str] | None = None) -> int:
         results = {name: bench(name, scratch) for name in names}
         sweep = None
         if not args.quick:
-            from .bench_sweep import model_times, verification_speedup
+            from .bench_sweep import model_sweep, model_times, verification_speedup
             _log("sweep: model time per report layer and mode")
             model = model_times()
+            _log("sweep: a model-only sweep of 1,008 points")
+            points = model_sweep()
             _log("sweep: RTL verification on 1 and 2 workers")
-            sweep = {"model": model, "rtl": verification_speedup()}
+            sweep = {"model": model, "model_sweep": points, "rtl": verification_speedup()}
     finally:
         if saved is None:
             os.environ.pop("RED_CACHE_DIR", None)

@@ -5,6 +5,8 @@ verification on 2 local workers over 1.
 * model: :func:`red.model.estimate` of every layer of the report's networks on its
   report tile (:data:`red.report.plan.REPORT_TILES`) in every mode, each timed alone in
   this process with the model's caches cleared first (the time a sweep task pays);
+* a model-only sweep: :data:`MODEL_SPEC`, 48 paper-crossbar variants x DCGAN's and
+  FCN-8s's layers x RED, ZP and PF (1,008 points), on 2 local workers;
 * RTL verification: :data:`SPEC` (small layers, ``verify = "all"``) swept on a
   ``LocalCluster`` of 1 and of 2 worker processes into fresh folders, after one run that
   builds the simulator models (cached); the ratio of the two wall times.
@@ -16,7 +18,27 @@ import tempfile
 import time
 from pathlib import Path
 
-__all__ = ["SPEC", "model_times", "verification_speedup", "render"]
+__all__ = ["SPEC", "MODEL_SPEC", "model_times", "model_sweep", "verification_speedup",
+           "render"]
+
+#: The model-only sweep: 4 x 3 x 2 x 2 tiles x 7 layers x 3 modes = 1,008 points.
+MODEL_SPEC = """\
+modes = ["red", "zp", "pf"]
+[tile]
+rows = [32, 64, 128, 256]
+cols = [64, 128, 256]
+cell_bits = [1, 2]
+adc_bits = [6, 8]
+w_bits = 16
+in_bits = 16
+kernel = 5
+max_stride = 8
+max_in = 70
+max_cin = 1024
+max_k = 16
+[layers]
+workloads = ["dcgan", "fcn8s"]
+"""
 
 #: The verification sweep: 2 tiles x 3 layers x 2 modes, every point on the RTL.
 SPEC = """\
@@ -67,6 +89,18 @@ def _sweep(spec: Path, out: Path, workers: int) -> float:
     return time.perf_counter() - start
 
 
+def model_sweep() -> dict:
+    """Wall time of :data:`MODEL_SPEC` on 2 local workers."""
+    with tempfile.TemporaryDirectory(prefix="red-bench-sweep-") as folder:
+        root = Path(folder)
+        spec = root / "spec.toml"
+        spec.write_text(MODEL_SPEC)
+        from red.sweep_spec import load_spec
+        points = len(load_spec(spec).points)
+        seconds = _sweep(spec, root / "out", 2)
+    return {"points": points, "seconds": seconds}
+
+
 def verification_speedup() -> dict:
     """Wall time of :data:`SPEC` on 1 and on 2 local workers, builds cached."""
     with tempfile.TemporaryDirectory(prefix="red-bench-sweep-") as folder:
@@ -80,9 +114,11 @@ def verification_speedup() -> dict:
             "speedup": one / two}
 
 
-def render(model: dict, rtl: dict) -> list[str]:
+def render(model: dict, sweep: dict, rtl: dict) -> list[str]:
     return [
         "sweep:",
+        f"  model-only sweep  {sweep['points']:,} points on 2 workers in {sweep['seconds']:.1f} s "
+        "(target 120 s)",
         f"  model             {model['points']} (report layer, mode) points in "
         f"{model['total_s']:.1f} s; slowest {model['slowest']} {model['slowest_s']:.2f} s; "
         f"{model['over_0_1_s']} over the 0.1 s target",
