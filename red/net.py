@@ -38,8 +38,8 @@ from .config import ConfigError, LayerSpec, TileConfig
 from .net_picture import is_image
 from .onnx_graph import NetGraph, TileStage, load_graph
 
-__all__ = ["NetJob", "NetResult", "run_network", "quantise_weights", "quantise_input",
-           "symmetric_limit", "output_error"]
+__all__ = ["NetJob", "NetResult", "run_network", "network_layers", "quantise_weights",
+           "quantise_input", "symmetric_limit", "output_error"]
 
 
 def symmetric_limit(bits: int) -> int:
@@ -258,6 +258,16 @@ def _run_stage(stage: TileStage, layer: LayerSpec, x_float: np.ndarray, x_scale:
         "problems": report.problems,
     }
     return y[None].astype(np.float32), entry, run
+
+
+def network_layers(path: str | Path) -> list[LayerSpec]:
+    """The tile layers of the ONNX model at ``path``, shaped by a float run on a zero input
+    (free axes of length 1), for any tile: ``red sweep``'s ``[layers] onnx``."""
+    from .config import KERNEL_MAX
+    graph = load_graph(path, TileConfig(max_k=KERNEL_MAX))
+    x = np.zeros(tuple(1 if d is None else d for d in graph.input_shape), dtype=np.float32)
+    reference = _float_run(graph, x, [stage.input for stage in graph.stages])
+    return [_layer(stage, reference[stage.input].shape) for stage in graph.stages]
 
 
 def run_network(job: NetJob, folder: Path,

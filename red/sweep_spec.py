@@ -15,13 +15,16 @@
     [layers]
     workloads = ["dcgan"]              # names of red.workloads
     shapes = ["cin=8,cout=4,h=4,w=4,k=3,s=2,p=1,op=1"]   # as --layer takes them
+    onnx = ["generator.onnx"]          # the ConvTranspose layers of a model (red net)
 
     [rtl]
     verify = "none"                    # "none" | "pareto" | "all" | N (a seeded sample)
     sim = "verilator"
     seed = 0
 
-A point is one (tile, layer, mode). A tile the configuration refuses, or a layer it
+A point is one (tile, layer, mode). An ONNX model's layers are its ``ConvTranspose``
+nodes as ``red net`` runs them (:func:`red.net.network_layers`), its workload the file's
+name; a relative path is relative to the specification. A tile the configuration refuses, or a layer it
 cannot run, is an *invalid* point with its reason, not an error. ``[[tile.only]]``
 configurations are whole (unset keys take :class:`~red.config.TileConfig`'s defaults)
 and join the product's; a ``[tile]`` with neither gives the default tile.
@@ -101,10 +104,10 @@ def _tile_configs(table: dict, where: str) -> list[dict]:
 def _layers(table: dict, where: str) -> list[tuple[str, LayerSpec]]:
     if not isinstance(table, dict):
         raise ConfigError(f"{where}: [layers] must be a table")
-    unknown = set(table) - {"workloads", "shapes"}
+    unknown = set(table) - {"workloads", "shapes", "onnx"}
     if unknown:
         raise ConfigError(f"{where}: unknown [layers] key(s) {sorted(unknown)}; known: "
-                          "workloads, shapes")
+                          "workloads, shapes, onnx")
     layers = []
     for name in table.get("workloads", []):
         layers += [(name, layer) for layer in get_workload(str(name))]
@@ -113,8 +116,15 @@ def _layers(table: dict, where: str) -> list[tuple[str, LayerSpec]]:
             layers.append((SHAPES, LayerSpec.parse(str(text))))
         except ConfigError as exc:
             raise ConfigError(f"{where}: [layers] shapes {text!r}: {exc}") from None
+    for name in table.get("onnx", []):
+        from .net import network_layers
+        model = Path(where).parent / str(name)
+        try:
+            layers += [(model.name, layer) for layer in network_layers(model)]
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: [layers] onnx {name!r}: {exc}") from None
     if not layers:
-        raise ConfigError(f"{where}: [layers] names no layer (workloads or shapes)")
+        raise ConfigError(f"{where}: [layers] names no layer (workloads, shapes or onnx)")
     return layers
 
 

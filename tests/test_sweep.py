@@ -15,6 +15,7 @@ import pytest
 pytest.importorskip("distributed")
 
 from red import cli  # noqa: E402
+from red.config import ConfigError  # noqa: E402
 from red.sweep_spec import load_spec  # noqa: E402
 
 RED = [sys.executable, "-m", "red.cli"]
@@ -196,3 +197,21 @@ def _worker_pid(address: str) -> int:
     from distributed import Client
     with Client(address, timeout="30s") as client:
         return next(iter(client.run(os.getpid).values()))
+
+
+def test_an_onnx_model_brings_its_conv_transpose_layers(tmp_path):
+    onnx = pytest.importorskip("onnx")
+    from red.onnx_models import dcgan_generator
+    onnx.save(dcgan_generator(latent=8, channels=(12, 6, 3), base=3, seed=1),
+              str(tmp_path / "gen.onnx"))
+    spec = tmp_path / "spec.toml"
+    spec.write_text('modes = ["red"]\n[tile]\nrows = 8\n[layers]\nonnx = ["gen.onnx"]\n')
+    points = load_spec(spec).points
+    # Latent -> 12 x 3 x 3, then K4 s2 p1 twice: 3 -> 6 -> 12.
+    assert [(p.workload, str(p.layer)) for p in points] == [
+        ("gen.onnx", "cin=12,cout=6,h=3,w=3,k=4,s=2,p=1,op=0"),
+        ("gen.onnx", "cin=6,cout=3,h=6,w=6,k=4,s=2,p=1,op=0")]
+    missing = tmp_path / "missing.toml"
+    missing.write_text('[layers]\nonnx = ["nope.onnx"]\n')
+    with pytest.raises(ConfigError, match="nope.onnx"):
+        load_spec(missing)
