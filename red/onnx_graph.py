@@ -216,6 +216,11 @@ def load_graph(path: str | Path, tile: TileConfig) -> NetGraph:
     try:
         model = onnx.load(str(path))
         onnx.checker.check_model(model)
+        if model.functions:
+            # Model-local functions (as torch.onnx's dynamo exporter may write) are
+            # expanded into plain nodes, so a ConvTranspose inside one is found.
+            from onnx import inliner
+            model = inliner.inline_local_functions(model)
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file") from None
     except Exception as exc:      # onnx raises several kinds for a foreign file

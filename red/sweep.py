@@ -19,7 +19,9 @@ read back as its point's is computed again); Ctrl-C keeps every finished point.
 
 ``verify = "pareto"`` verifies, per layer, the points on the Pareto front of cycles and
 energy among that layer's valid RTL-mode points; an integer ``N`` a sample of ``N`` of
-them drawn with ``[rtl] seed``.
+them drawn with ``[rtl] seed``. With ``[area] synthesise = true`` every valid tile is
+synthesised once (a task, :func:`tile_area_task`, ``DIR/area/KEY.json``) and its points
+carry ``area_mm2``.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from .modes import RTL_MODES
 from .sweep_spec import Point, SweepSpec
 
 __all__ = ["SweepRun", "run_sweep", "point_key", "source_version", "model_point",
-           "verify_point", "pareto_front", "FOLDER_MARK"]
+           "verify_point", "tile_area_task", "pareto_front", "FOLDER_MARK"]
 
 #: The file that marks a folder as a sweep's (a rerun may add to it).
 FOLDER_MARK = ".red-sweep"
@@ -109,6 +111,20 @@ def verify_point(point: Point, sim: str, seed: int) -> dict:
             "equals_model": not report.problems, "problems": report.problems}
 
 
+def tile_area_task(tile: dict) -> dict:
+    """The synthesised area of ``tile`` (a task: one Yosys process on a worker, cached
+    per module like ``red area``), or why there is none."""
+    from red.gen.area import SynthesisError, tile_area
+    config = TileConfig(**tile)
+    try:
+        config.check_generable()
+        area = tile_area(config, "macro", jobs=1)
+    except (ConfigError, SynthesisError) as exc:
+        return {"area_mm2": None, "reason": " ".join(str(exc).split())}
+    return {"area_mm2": area["total_um2"] / 1e6, "logic_mm2": area["logic_um2"] / 1e6,
+            "macro_mm2": area["macro_um2"] / 1e6}
+
+
 def pareto_front(values: list[tuple[float, float]]) -> list[bool]:
     """Whether each ``(cost, cost)`` pair is on the Pareto front (no other pair is at
     most as large in both and smaller in one)."""
@@ -121,7 +137,7 @@ class _Store:
 
     def __init__(self, out: Path):
         self.out = out
-        for sub in ("points", "rtl"):
+        for sub in ("points", "rtl", "area"):
             (out / sub).mkdir(exist_ok=True)
 
     def path(self, kind: str, key: str) -> Path:
@@ -173,7 +189,7 @@ class SweepRun:
         self.store = _Store(out)
         self.version = source_version()
         self.keys = [point_key(point, self.version) for point in spec.points]
-        self.computed = {"points": 0, "rtl": 0}
+        self.computed = {"points": 0, "rtl": 0, "area": 0}
 
     def _gather(self, kind: str, tasks: dict[str, tuple], results: dict) -> None:
         """Run ``tasks`` (key -> (function, *args)) on the cluster, storing each result as
@@ -254,14 +270,42 @@ class SweepRun:
         self._gather("rtl", tasks, results)
         return results
 
+    def areas(self) -> dict[str, dict]:
+        """Per tile key, its synthesised area (``[area] synthesise``): stored ones read,
+        the rest synthesised, one task per valid tile."""
+        tiles = {}
+        for point in self.spec.points:
+            if point.invalid is None or point.invalid.startswith("layer"):
+                tiles[self.tile_key(point.tile)] = point.tile
+        results, tasks = {}, {}
+        for key, tile in tiles.items():
+            stored = self.store.read("area", key)
+            if stored is not None:
+                results[key] = stored
+            else:
+                tasks[key] = (tile_area_task, tile)
+        self.progress(f"{len(tiles)} tile(s) to price in area: {len(results)} already in "
+                      f"the folder, {len(tasks)} to synthesise")
+        self._gather("area", tasks, results)
+        return results
+
+    def tile_key(self, tile: dict) -> str:
+        text = json.dumps({"tile": tile, "version": self.version}, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:24]
+
     def execute(self) -> list[dict]:
-        """Model every point, verify the chosen ones; the points of ``sweep.json``."""
+        """Model every point, verify the chosen ones, price the tiles' area when asked;
+        the points of ``sweep.json``."""
         models = self.models()
         rtl = self.verifications(self.chosen(models))
+        areas = self.areas() if self.spec.area else {}
         points = []
-        for key in self.keys:
+        for key, point in zip(self.keys, self.spec.points):
             entry = {k: v for k, v in models[key].items() if k != "model_seconds"}
             entry["source"] = "model"
+            if self.spec.area:
+                area = areas.get(self.tile_key(point.tile), {"area_mm2": None})
+                entry["area_mm2"] = area["area_mm2"]
             if key in rtl and rtl[key].get("verified"):
                 run = rtl[key]
                 entry |= {"source": "rtl", "match": run["match"],

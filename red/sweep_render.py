@@ -4,7 +4,8 @@ computed from the points (:func:`red.sweep.run_sweep`).
 A *design* is one (tile, mode); per network (workload) its cycles and energy are the sums
 over the network's layers, and the designs no other design beats in both are its Pareto
 front. A design with an invalid point in the network has no total. Each of ``[layers]
-shapes`` is a network of its own. ``pareto.png`` draws the first :data:`PLOTTED`.
+shapes`` is a network of its own. ``pareto.png`` draws the first :data:`PLOTTED`, the
+points coloured by the tile's area when the sweep synthesised it.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ PLOTTED = 8
 
 #: The columns of ``sweep.csv``.
 CSV_COLUMNS = ("key", "workload", "layer", "mode", "tile", "valid", "total_cycles",
-               "energy_pj", "source", "match", "reason")
+               "energy_pj", "area_mm2", "source", "match", "reason")
 
 
 def _tile_text(tile: dict) -> str:
@@ -46,7 +47,7 @@ def network_designs(points: list[dict]) -> dict[str, list[dict]]:
         design = designs.setdefault(network, {}).setdefault(
             (_tile_text(p["tile"]), p["mode"]),
             {"tile": p["tile"], "mode": p["mode"], "total_cycles": 0, "energy_pj": 0.0,
-             "valid": True, "layers": 0})
+             "area_mm2": p.get("area_mm2"), "valid": True, "layers": 0})
         design["layers"] += 1
         if not p["valid"]:
             design["valid"] = False
@@ -70,7 +71,8 @@ def _csv(points: list[dict]) -> str:
     for p in points:
         writer.writerow([p["key"], p["workload"], _layer_text(p["layer"]), p["mode"],
                          _tile_text(p["tile"]), p["valid"], p.get("total_cycles", ""),
-                         p.get("energy_pj", ""), p["source"], p.get("match", ""),
+                         p.get("energy_pj", ""), p.get("area_mm2", ""), p["source"],
+                         p.get("match", ""),
                          p.get("reason", p.get("rtl_skipped", ""))])
     return buffer.getvalue()
 
@@ -87,8 +89,10 @@ def _plot(designs: dict[str, list[dict]], path: Path) -> None:
             chosen = [d for d in entries if d["valid"] and d["mode"] == mode]
             if not chosen:
                 continue
+            areas = [d["area_mm2"] for d in chosen]
+            colour = ({"c": areas, "cmap": "viridis"} if None not in areas else {})
             ax.scatter([d["total_cycles"] for d in chosen], [d["energy_pj"] / 1e6 for d in chosen],
-                       marker=marker, label=mode.upper(), alpha=0.6)
+                       marker=marker, label=mode.upper(), alpha=0.7, **colour)
         front = sorted((d["total_cycles"], d["energy_pj"] / 1e6) for d in entries
                        if d["valid"] and d["pareto"])
         if front:
@@ -111,8 +115,9 @@ def _markdown(points: list[dict], designs: dict[str, list[dict]], computed: dict
     lines = ["# red sweep", "",
              f"{len(points)} points ({len(invalid)} invalid), {len(rtl)} verified on the RTL "
              f"({sum(bool(p['match']) and p['equals_model'] for p in rtl)} bit-exact and "
-             f"equal to the model). This run computed {computed['points']} model point(s) "
-             f"and {computed['rtl']} RTL run(s); the rest were in the folder.", ""]
+             f"equal to the model). This run computed {computed['points']} model point(s), "
+             f"{computed['rtl']} RTL run(s) and {computed['area']} synthesis(es); the rest "
+             "were in the folder.", ""]
     for workload, entries in designs.items():
         valid = [d for d in entries if d["valid"]]
         if not valid:
@@ -126,7 +131,13 @@ def _markdown(points: list[dict], designs: dict[str, list[dict]], computed: dict
                   f"{_tile_text(fastest['tile'])}); least energy "
                   f"{leanest['energy_pj'] / 1e6:.3f} uJ ({leanest['mode'].upper()}, "
                   f"{_tile_text(leanest['tile'])}); {len(front)} design(s) on the Pareto "
-                  f"front, {sum(d['mode'] == 'red' for d in front)} of them RED.", ""]
+                  f"front, {sum(d['mode'] == 'red' for d in front)} of them RED."]
+        priced = [d for d in valid if d["area_mm2"] is not None]
+        if priced:
+            best = min(priced, key=lambda d: d["total_cycles"] * d["area_mm2"])
+            lines[-1] += (f" Fewest cycles x area: {best['mode'].upper()} on "
+                          f"{_tile_text(best['tile'])} ({best['area_mm2']:.2f} mm2).")
+        lines.append("")
     if invalid:
         reasons = sorted({p["reason"] for p in invalid})
         lines += ["Invalid points, by reason:", ""] + [f"- {r}" for r in reasons[:20]] + [""]

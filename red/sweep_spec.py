@@ -22,6 +22,9 @@
     sim = "verilator"
     seed = 0
 
+    [area]
+    synthesise = false                 # each tile's area from synthesis (red area)
+
 A point is one (tile, layer, mode). An ONNX model's layers are its ``ConvTranspose``
 nodes as ``red net`` runs them (:func:`red.net.network_layers`), its workload the file's
 name; a relative path is relative to the specification. A tile the configuration refuses, or a layer it
@@ -78,6 +81,7 @@ class SweepSpec:
     sim: str
     seed: int
     text: dict
+    area: bool = False
 
 
 def _tile_configs(table: dict, where: str) -> list[dict]:
@@ -169,10 +173,10 @@ def load_spec(path: str | Path) -> SweepSpec:
     """Read and check the specification at ``path`` (module docstring)."""
     where = str(path)
     data = read_toml(path)
-    unknown = set(data) - {"tile", "layers", "modes", "rtl"}
+    unknown = set(data) - {"tile", "layers", "modes", "rtl", "area"}
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}; expected [tile], "
-                          "[layers], modes, [rtl]")
+                          "[layers], modes, [rtl], [area]")
     modes = data.get("modes", list(RTL_MODES))
     if not isinstance(modes, list) or not modes or any(m not in MODES for m in modes):
         raise ConfigError(f"{where}: modes = {modes!r}: a non-empty list of "
@@ -180,6 +184,10 @@ def load_spec(path: str | Path) -> SweepSpec:
     tiles = _tile_configs(data.get("tile", {}), where)
     layers = _layers(data.get("layers", {}), where)
     verify, sim, seed = _verify(data.get("rtl", {}), where)
+    area = data.get("area", {})
+    if not isinstance(area, dict) or set(area) - {"synthesise"} or \
+            not isinstance(area.get("synthesise", False), bool):
+        raise ConfigError(f"{where}: [area] takes one key, synthesise = true or false")
     points = tuple(_point(raw, workload, layer, mode) for raw in tiles
                    for workload, layer in layers for mode in modes)
-    return SweepSpec(points, verify, sim, seed, data)
+    return SweepSpec(points, verify, sim, seed, data, area.get("synthesise", False))

@@ -261,3 +261,23 @@ def test_torch_export_agrees_when_torch_is_installed(tmp_path):
         expected = net(x).numpy()
     np.testing.assert_allclose(np.load(out / "y_float.npy"), expected, atol=1e-5)
     assert np.abs(np.load(out / "y.npy") - expected).max() < 0.05
+
+
+def test_a_conv_transpose_inside_a_local_function_is_found(tmp_path):
+    """Exporters may wrap modules in model-local functions: they are inlined first."""
+    fn = helper.make_function(
+        "local", "Block", ["x", "W"], ["y"],
+        [helper.make_node("ConvTranspose", ["x", "W"], ["t"], strides=[2, 2]),
+         helper.make_node("Relu", ["t"], ["y"])],
+        opset_imports=[helper.make_opsetid("", 17)])
+    graph = helper.make_graph([helper.make_node("Block", ["x", "W"], ["y"], domain="local",
+                                                name="block")],
+                              "g", [_io("x", [1, 2, 3, 3])], [_io("y", [1, 3, 7, 7])],
+                              [_f32("W", np.ones((2, 3, 3, 3)))])
+    model = helper.make_model(graph, functions=[fn],
+                              opset_imports=[helper.make_opsetid("", 17),
+                                             helper.make_opsetid("local", 1)])
+    path = tmp_path / "fn.onnx"
+    onnx.save(model, str(path))
+    (stage,) = load_graph(path, TileConfig.parse(TILE)).stages
+    assert stage.relu and stage.stride == 2 and stage.weight.shape == (2, 3, 3, 3)

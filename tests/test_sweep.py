@@ -102,7 +102,8 @@ def test_a_local_sweep_verifies_resumes_and_matches_a_real_cluster(tmp_path):
     # A rerun into the same folder recomputes nothing.
     stamps = {f: f.stat().st_mtime_ns for f in (local / "points").iterdir()}
     assert cli.main(["sweep", str(spec), "--out", str(local), "--workers", "1"]) == 0
-    assert json.loads((local / "sweep.json").read_text())["computed"] == {"points": 0, "rtl": 0}
+    assert json.loads((local / "sweep.json").read_text())["computed"] == {"points": 0, "rtl": 0,
+                                                                      "area": 0}
     assert stamps == {f: f.stat().st_mtime_ns for f in (local / "points").iterdir()}
     assert _points(local) == points
     # The same spec on a cluster started outside red: identical points.
@@ -189,7 +190,7 @@ def test_a_killed_worker_and_an_interrupt_lose_nothing(tmp_path):
     assert 0 < kept < 8
     assert cli.main(["sweep", str(spec), "--out", str(again), "--workers", "2"]) == 0
     computed = json.loads((again / "sweep.json").read_text())["computed"]
-    assert computed == {"points": 0, "rtl": 8 - kept}
+    assert computed == {"points": 0, "rtl": 8 - kept, "area": 0}
     assert _points(again) == points
 
 
@@ -215,3 +216,25 @@ def test_an_onnx_model_brings_its_conv_transpose_layers(tmp_path):
     missing.write_text('[layers]\nonnx = ["nope.onnx"]\n')
     with pytest.raises(ConfigError, match="nope.onnx"):
         load_spec(missing)
+
+
+def test_area_from_synthesis_joins_the_points(tmp_path):
+    """``[area] synthesise``: each valid tile synthesised once, its area on its points."""
+    from red.gen.area import SynthesisError, find_toolchain
+    try:
+        find_toolchain()
+    except SynthesisError as exc:
+        pytest.skip(str(exc))
+    spec = tmp_path / "spec.toml"
+    spec.write_text('modes = ["red", "zp"]\n[tile]\nrows = [2, 0]\ncols = 4\nkernel = 2\n'
+                    'w_bits = 4\nin_bits = 2\nmax_stride = 2\nmax_in = 4\nmax_cin = 4\n'
+                    'max_k = 2\n[layers]\nshapes = ["cin=2,cout=2,h=3,w=3,k=2,s=2,p=0,op=0"]\n'
+                    '[area]\nsynthesise = true\n')
+    out = tmp_path / "out"
+    assert cli.main(["sweep", str(spec), "--out", str(out), "--workers", "1"]) == 0
+    data = json.loads((out / "sweep.json").read_text())
+    valid = [p for p in data["points"] if p["valid"]]
+    assert len(valid) == 2 and valid[0]["area_mm2"] == valid[1]["area_mm2"] > 0
+    assert all(p["area_mm2"] is None for p in data["points"] if not p["valid"])
+    assert data["computed"]["area"] == 1
+    assert "Fewest cycles x area" in (out / "sweep.md").read_text()
