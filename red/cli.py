@@ -639,7 +639,7 @@ def add_sweep_parser(subparsers) -> None:
 
 def run_sweep(args: argparse.Namespace) -> int:
     """Execute ``red sweep``; see :func:`add_sweep_parser`."""
-    from .sweep import prepare_folder, run_sweep as sweep
+    from .sweep import ClusterError, prepare_folder, run_sweep as sweep
     from .sweep_render import FILES, write_results
     from .sweep_spec import load_spec
     if args.workers is not None and not 1 <= args.workers <= 1024:
@@ -647,7 +647,11 @@ def run_sweep(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     out = prepare_folder(args.out)
     cache_root()
-    points, computed = sweep(spec, out, workers=args.workers, scheduler=args.scheduler)
+    try:
+        points, computed = sweep(spec, out, workers=args.workers, scheduler=args.scheduler)
+    except ClusterError as exc:
+        print(f"red: error: {exc}", file=sys.stderr)
+        return EXIT_MISMATCH
     write_results(out, args.spec, points, computed)
     rtl = [p for p in points if p["source"] == "rtl"]
     bad = [p for p in rtl if not (p["match"] and p["equals_model"])]

@@ -42,7 +42,7 @@ from .modes import RTL_MODES
 from .sweep_spec import Point, SweepSpec
 
 __all__ = ["SweepRun", "run_sweep", "point_key", "source_version", "model_point",
-           "verify_point", "tile_area_task", "pareto_front", "FOLDER_MARK"]
+           "verify_point", "tile_area_task", "pareto_front", "FOLDER_MARK", "ClusterError"]
 
 #: The file that marks a folder as a sweep's (a rerun may add to it).
 FOLDER_MARK = ".red-sweep"
@@ -328,9 +328,17 @@ def make_client(workers: int | None, scheduler: str | None):
         except (OSError, TimeoutError, ValueError) as exc:
             raise ConfigError(f"--scheduler {scheduler}: cannot connect "
                               f"({' '.join(str(exc).split())[:160]})") from None
-    cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                           processes=True, dashboard_address=None)
+    try:
+        cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1,
+                               threads_per_worker=1, processes=True, dashboard_address=None)
+    except RuntimeError as exc:       # a worker process that cannot start
+        raise ClusterError(f"cannot start a local Dask cluster of {workers} worker(s): "
+                           f"{' '.join(str(exc).split())[:160]}") from None
     return Client(cluster)
+
+
+class ClusterError(RuntimeError):
+    """The Dask cluster could not be reached or started."""
 
 
 def run_sweep(spec: SweepSpec, out: Path, *, workers: int | None = None,
