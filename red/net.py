@@ -145,7 +145,6 @@ class NetResult:
 def _float_run(graph: NetGraph, x: np.ndarray, tensors: list[str]) -> dict[str, np.ndarray]:
     """The float model on ``x``: its outputs and ``tensors``, by name."""
     import onnx
-    import onnxruntime
     model = onnx.ModelProto()
     model.CopyFrom(graph.model)
     known = {value.name for value in model.graph.output}

@@ -64,10 +64,15 @@ def source_version() -> str:
     return digest.hexdigest()[:16]
 
 
+def content_key(content: dict, version: str) -> str:
+    """The hash naming a task's file: of what it computes and of red's source."""
+    text = json.dumps({**content, "version": version}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
 def point_key(point: Point, version: str) -> str:
     """The content hash naming the point's files."""
-    text = json.dumps({**point.describe(), "version": version}, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:24]
+    return content_key(point.describe(), version)
 
 
 def model_point(point: Point) -> dict:
@@ -191,10 +196,21 @@ class SweepRun:
         self.keys = [point_key(point, self.version) for point in spec.points]
         self.computed = {"points": 0, "rtl": 0, "area": 0}
 
-    def _gather(self, kind: str, tasks: dict[str, tuple], results: dict) -> None:
-        """Run ``tasks`` (key -> (function, *args)) on the cluster, storing each result as
-        it arrives, with a progress line at most every second."""
+    def _gather(self, kind: str, jobs: dict[str, tuple], what: str,
+                verb: str) -> dict[str, dict]:
+        """The result of every job (key -> (function, *args)) of ``kind``: stored ones
+        read, the rest run on the cluster and stored as each arrives, with a progress line
+        at most every second (``what`` names the jobs, ``verb`` what running does)."""
         from distributed import as_completed
+        results, tasks = {}, {}
+        for key, job in jobs.items():
+            stored = self.store.read(kind, key)
+            if stored is not None:
+                results[key] = stored
+            else:
+                tasks[key] = job
+        self.progress(f"{len(jobs)} {what}: {len(results)} already in the folder, "
+                      f"{len(tasks)} to {verb}")
         futures = {self.client.submit(fn, *args, pure=False, retries=RETRIES,
                                       key=f"red-{kind}-{key}"): key
                    for key, (fn, *args) in tasks.items()}
@@ -213,21 +229,12 @@ class SweepRun:
                               f"{running if kind == 'rtl' else 0} RTL run(s) in flight, "
                               f"about {left:.0f} s left")
                 last = now
+        return results
 
     def models(self) -> dict[str, dict]:
-        """Every point's model figures: stored ones read, the rest computed."""
-        results = {}
-        tasks = {}
-        for key, point in zip(self.keys, self.spec.points):
-            stored = self.store.read("points", key)
-            if stored is not None:
-                results[key] = stored
-            else:
-                tasks[key] = (model_point, point)
-        self.progress(f"{len(self.keys)} points: {len(results)} already in the folder, "
-                      f"{len(tasks)} to model")
-        self._gather("points", tasks, results)
-        return results
+        """Every point's model figures."""
+        return self._gather("points", {key: (model_point, point) for key, point
+                                       in zip(self.keys, self.spec.points)}, "points", "model")
 
     def chosen(self, models: dict[str, dict]) -> list[str]:
         """The keys of the points to verify on the RTL (``[rtl] verify``)."""
@@ -255,43 +262,24 @@ class SweepRun:
         return [candidates[i] for i in sorted(picked)]
 
     def verifications(self, keys: list[str]) -> dict[str, dict]:
-        """The RTL result of every chosen point: stored ones read, the rest simulated."""
-        results, tasks = {}, {}
+        """The RTL result of every chosen point."""
         points = dict(zip(self.keys, self.spec.points))
-        for key in keys:
-            stored = self.store.read("rtl", key)
-            if stored is not None:
-                results[key] = stored
-            else:
-                seed = (self.spec.seed + int(key[:8], 16)) % (1 << 32)
-                tasks[key] = (verify_point, points[key], self.spec.sim, seed)
-        self.progress(f"{len(keys)} point(s) to verify on the RTL: {len(results)} already "
-                      f"in the folder, {len(tasks)} to simulate on {self.spec.sim}")
-        self._gather("rtl", tasks, results)
-        return results
+        return self._gather("rtl", {
+            key: (verify_point, points[key], self.spec.sim,
+                  (self.spec.seed + int(key[:8], 16)) % (1 << 32)) for key in keys},
+            "point(s) to verify on the RTL", f"simulate on {self.spec.sim}")
 
     def areas(self) -> dict[str, dict]:
-        """Per tile key, its synthesised area (``[area] synthesise``): stored ones read,
-        the rest synthesised, one task per valid tile."""
-        tiles = {}
-        for point in self.spec.points:
-            if point.invalid is None or point.invalid.startswith("layer"):
-                tiles[self.tile_key(point.tile)] = point.tile
-        results, tasks = {}, {}
-        for key, tile in tiles.items():
-            stored = self.store.read("area", key)
-            if stored is not None:
-                results[key] = stored
-            else:
-                tasks[key] = (tile_area_task, tile)
-        self.progress(f"{len(tiles)} tile(s) to price in area: {len(results)} already in "
-                      f"the folder, {len(tasks)} to synthesise")
-        self._gather("area", tasks, results)
-        return results
+        """Per tile key, its synthesised area (``[area] synthesise``), one task per valid
+        tile."""
+        return self._gather("area", {
+            self.tile_key(point.tile): (tile_area_task, point.tile)
+            for point in self.spec.points
+            if point.invalid is None or point.invalid.startswith("layer")},
+            "tile(s) to price in area", "synthesise")
 
     def tile_key(self, tile: dict) -> str:
-        text = json.dumps({"tile": tile, "version": self.version}, sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:24]
+        return content_key({"tile": tile}, self.version)
 
     def execute(self) -> list[dict]:
         """Model every point, verify the chosen ones, price the tiles' area when asked;

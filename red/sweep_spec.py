@@ -105,13 +105,18 @@ def _tile_configs(table: dict, where: str) -> list[dict]:
     return configs + [dict(entry) for entry in only]
 
 
-def _layers(table: dict, where: str) -> list[tuple[str, LayerSpec]]:
+def _check_table(table, name: str, keys: tuple[str, ...], where: str) -> None:
+    """Refuse a ``[name]`` that is not a table or holds a key not in ``keys``."""
     if not isinstance(table, dict):
-        raise ConfigError(f"{where}: [layers] must be a table")
-    unknown = set(table) - {"workloads", "shapes", "onnx"}
+        raise ConfigError(f"{where}: [{name}] must be a table")
+    unknown = set(table) - set(keys)
     if unknown:
-        raise ConfigError(f"{where}: unknown [layers] key(s) {sorted(unknown)}; known: "
-                          "workloads, shapes, onnx")
+        raise ConfigError(f"{where}: unknown [{name}] key(s) {sorted(unknown)}; known: "
+                          f"{', '.join(keys)}")
+
+
+def _layers(table: dict, where: str) -> list[tuple[str, LayerSpec]]:
+    _check_table(table, "layers", ("workloads", "shapes", "onnx"), where)
     layers = []
     for name in table.get("workloads", []):
         layers += [(name, layer) for layer in get_workload(str(name))]
@@ -134,12 +139,7 @@ def _layers(table: dict, where: str) -> list[tuple[str, LayerSpec]]:
 
 def _verify(table: dict, where: str) -> tuple[str | int, str, int]:
     from .sim import SIMULATORS
-    if not isinstance(table, dict):
-        raise ConfigError(f"{where}: [rtl] must be a table")
-    unknown = set(table) - {"verify", "sim", "seed"}
-    if unknown:
-        raise ConfigError(f"{where}: unknown [rtl] key(s) {sorted(unknown)}; known: verify, "
-                          "sim, seed")
+    _check_table(table, "rtl", ("verify", "sim", "seed"), where)
     verify = table.get("verify", "none")
     if not (verify in VERIFY_CHOICES or (isinstance(verify, int) and not isinstance(
             verify, bool) and verify >= 0)):
@@ -185,9 +185,9 @@ def load_spec(path: str | Path) -> SweepSpec:
     layers = _layers(data.get("layers", {}), where)
     verify, sim, seed = _verify(data.get("rtl", {}), where)
     area = data.get("area", {})
-    if not isinstance(area, dict) or set(area) - {"synthesise"} or \
-            not isinstance(area.get("synthesise", False), bool):
-        raise ConfigError(f"{where}: [area] takes one key, synthesise = true or false")
+    _check_table(area, "area", ("synthesise",), where)
+    if not isinstance(area.get("synthesise", False), bool):
+        raise ConfigError(f"{where}: [area] synthesise = true or false")
     points = tuple(_point(raw, workload, layer, mode) for raw in tiles
                    for workload, layer in layers for mode in modes)
     return SweepSpec(points, verify, sim, seed, data, area.get("synthesise", False))
