@@ -28,6 +28,7 @@ reference's range.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -38,8 +39,14 @@ from .config import ConfigError, LayerSpec, TileConfig
 from .net_picture import is_image
 from .onnx_graph import NetGraph, TileStage, load_graph
 
-__all__ = ["NetJob", "NetResult", "run_network", "network_layers", "quantise_weights",
-           "quantise_input", "symmetric_limit", "output_error"]
+__all__ = ["NetJob", "NetResult", "run_network", "network_layers", "network_input",
+           "quantise_weights", "quantise_input", "symmetric_limit", "output_error",
+           "NET_FILES"]
+
+#: What :meth:`NetResult.save` writes (``red net``'s outputs), by role; the picture only
+#: for an image output.
+NET_FILES = {"y": "y.npy", "y_float": "y_float.npy", "report": "net.json",
+             "picture": "picture.png"}
 
 
 def symmetric_limit(bits: int) -> int:
@@ -140,6 +147,41 @@ class NetResult:
             "error_vs_float": output_error(self.y, self.y_float, self.image),
             "problems": self.problems,
         }
+
+    def save(self, folder: Path, title: str) -> Path:
+        """Write the outputs, the picture (an image output only, titled ``title``) and
+        ``net.json`` into ``folder``; return the JSON file's path."""
+        from .net_picture import draw
+        np.save(folder / NET_FILES["y"], self.y)
+        np.save(folder / NET_FILES["y_float"], self.y_float)
+        files = {role: NET_FILES[role] for role in ("y", "y_float")}
+        if self.image:
+            draw(folder / NET_FILES["picture"], self.y, self.y_float, self.job.x, title)
+            files["picture"] = NET_FILES["picture"]
+        path = folder / NET_FILES["report"]
+        path.write_text(json.dumps({**self.to_json(), "files": files}, indent=2) + "\n")
+        return path
+
+
+def network_input(graph: NetGraph, path: str | None, seed: int) -> tuple[np.ndarray, str]:
+    """The network's input and where it came from: the float array at ``path`` in the
+    model's input shape (a batch axis of 1 may be left out), else a standard-normal one
+    drawn with ``seed``; :class:`~red.config.ConfigError` for a bad file, or for no file
+    when the input has free axes."""
+    from .inputs import load_float_array
+    shape = input_shape(graph)
+    if path is not None:
+        return load_float_array(path, f"--input {path}", shape), path
+    if None in shape:
+        raise ConfigError(f"the model's input has free axes {list(graph.input_shape)}: "
+                          "give --input")
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32), \
+        f"seed {seed}"
+
+
+def input_shape(graph: NetGraph) -> tuple:
+    """The model's input shape, a free batch axis taken as 1 (other free axes ``None``)."""
+    return tuple(1 if n == 0 and d is None else d for n, d in enumerate(graph.input_shape))
 
 
 def _float_run(graph: NetGraph, x: np.ndarray, tensors: list[str]) -> dict[str, np.ndarray]:

@@ -28,10 +28,15 @@ if TYPE_CHECKING:
     from red.sim.runner import Waves
     from red.sim.session import LayerRun
 
-__all__ = ["SimJob", "SimReport", "simulate", "EXIT_MISMATCH", "GTKW_FILE"]
+__all__ = ["SimJob", "SimReport", "simulate", "EXIT_MISMATCH", "GTKW_FILE", "SIM_OUTPUTS"]
 
 #: ``red sim``'s exit status when the RTL differs from the golden output or the model.
 EXIT_MISMATCH = 1
+
+#: What ``red sim`` writes into its folder (a later run replaces red's own copies of
+#: these and refuses to touch a user's; see :mod:`red.outdir`).
+SIM_OUTPUTS = ("x.npy", "w.npy", "bias.npy", "y.npy", "y_golden.npy", "report.json", "sim",
+               "waves.fst", "waves.vcd", "dump.fst", "dump.vcd", "waves.gtkw")
 
 #: The GTKWave save file ``red sim --waves`` writes beside the waveform.
 GTKW_FILE = "waves.gtkw"

@@ -49,8 +49,10 @@ baselines and the test data of the evaluation.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -63,8 +65,12 @@ __all__ = [
     "block_is_empty", "count_empty_blocks", "apply_permutation", "undo_permutation",
     "permute_input", "restore_output", "Reordering", "reorder_channels", "prune_blocks",
     "relative_weight_error", "relative_output_error", "unstructured_prune",
-    "synthetic_weights", "SparsifyResult", "sparsify",
+    "synthetic_weights", "SparsifyResult", "sparsify", "SPARSIFY_FILES",
 ]
+
+#: What :meth:`SparsifyResult.save` writes (``red sparsify``'s outputs), by role.
+SPARSIFY_FILES = {"w": "w.npy", "perm_in": "perm_in.npy", "perm_out": "perm_out.npy",
+                  "block_mask": "block_mask.npy", "summary": "sparsity.json"}
 
 #: Name of the reordering algorithm (module docstring), as reports state it.
 ALGORITHM = "alternating balanced co-clustering"
@@ -530,6 +536,19 @@ class SparsifyResult:
             "permutation": "w[i][j] = original[perm_in[i]][perm_out[j]]",
             "algorithm": ALGORITHM, "winning_start": self.start,
         }
+
+    def save(self, folder: Path, tile: TileConfig) -> Path:
+        """Write the arrays and ``sparsity.json`` (:meth:`describe`, the tile and the
+        array files) into ``folder``; return the JSON file's path."""
+        arrays = {"w": self.weights, "perm_in": self.perm_in, "perm_out": self.perm_out,
+                  "block_mask": self.mask}
+        for role, array in arrays.items():
+            np.save(folder / SPARSIFY_FILES[role], array)
+        summary = {**self.describe(), "tile": tile.describe(),
+                   "files": {role: SPARSIFY_FILES[role] for role in arrays}}
+        path = folder / SPARSIFY_FILES["summary"]
+        path.write_text(json.dumps(summary, indent=2) + "\n")
+        return path
 
 
 def sparsify(w, tile: TileConfig, prune: float = 0.0) -> SparsifyResult:
