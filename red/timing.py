@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from .config import META_FIFO_DEPTH, LayerSpec, TileConfig
 from .mapping import fold_rows
@@ -108,181 +109,257 @@ def _periods(period: int, dq: int, srow: int, n_rows: int, oh: int, ho: int, s_r
 def _pass_timing(layer: LayerSpec, tile: TileConfig, mode: str,
                  reads: tuple[tuple[int, int], tuple[int, int]],
                  stops: tuple[int | None, ...] | None, fast: bool) -> PassTiming:
-    zp = mode == "zp"
-    B = tile.in_bits
-    H, W, s, p = layer.h, layer.w, layer.s, layer.p
-    ho, wo = layer.ho, layer.wo
-    q0, p_mod_s = p // s, p % s
-    (jmin_h, jmax_h), (jmin_w, _) = reads
-    n_rows, n_cols = (ho, wo) if zp else (layer.nb_h, layer.nb_w)
-    s_row = 1 if zp else s                   # output rows per block row
-    beat = tile.beat_pixels(s, zp)           # pixels of a full output beat
-    a0 = 0 if zp else p_mod_s
-    # Rows from q - jmax on are kept: the line buffer takes row r while
-    # r < q - jmax + line_rows.
-    row_slack = tile.line_rows - jmax_h
-
-    # input buffer
-    in_row = in_col = 0
-    complete = False
-    # sequencer
-    srow = scol = 0
-    q_h, q_w, r_h, r_w = q0, q0, p_mod_s, p_mod_s
-    seq_done = False
-    # group pipeline (all groups move in lockstep)
-    busy, bit = False, 0
-    stepped, stop, issued = 0, None, 0   # planes of the vector applied, its stop, steps
-    s1_valid = s1_last = False
-    o_valid = False
-    fifo: list[tuple[int, bool]] = []   # (row, last) of issued steps
-    # merge and emitter
-    rows_done = 0
-    emit_row, oh, ow, a_e = 0, 0, 0, a0
-    finished = r_valid = False
-    r_count = emitted = 0
-
-    compute = merge_stall = 0
-    first_issue = None
-    cycle = 0
-    seen: dict[tuple, tuple] = {}      # relative state at a row's first issue -> where
-    seen_cols: dict[tuple, tuple] = {}  # state at an issue of row seen_row -> where
-    seen_row = -1
+    control = _Control(layer, tile, mode, reads, stops)
     while True:
-        # -- combinational view of this cycle ------------------------------------------
-        take = o_valid and bool(fifo) and fifo[0][0] < emit_row + 2
-        advance = (not o_valid) or take
-        if o_valid and not take:
-            merge_stall += 1
-        finish = busy and advance and stop is not None and stepped == stop
-        group_ready = advance and (not busy or bit == 0 or finish)
+        view = control.view()
+        if fast and view.issue:
+            control.skip_rows(view)
+            control.skip_columns(view)
+        timing = control.clock(view)
+        if timing is not None:
+            return timing
+
+
+class _View(NamedTuple):
+    """The combinational signals of one cycle."""
+
+    take: bool            # the merge takes the groups' result
+    advance: bool         # the groups' pipeline moves
+    finish: bool          # the step in the groups ends early (its stop plane applied)
+    base_h: int           # the block's newest input row, unclamped
+    need_row: int         # the input row and column the block waits for
+    need_col: int
+    issue: bool           # the sequencer issues a step
+
+
+class _Control:
+    """The tile's control state in one pass: the input buffer, the sequencer, the groups'
+    pipeline (all groups move in lockstep), the merge's FIFO and the emitter, plus the
+    cycle count and what fast-forward remembers (module docstring)."""
+
+    __slots__ = ("zp", "planes", "H", "W", "s", "ho", "wo", "q0", "p_mod_s", "jmin_h",
+                 "jmin_w", "n_rows", "n_cols", "s_row", "beat", "row_slack", "stops",
+                 "in_row", "in_col", "complete", "srow", "scol", "q_h", "r_h", "q_w", "r_w",
+                 "seq_done", "busy", "bit", "stepped", "stop", "issued", "s1_valid",
+                 "s1_last", "o_valid", "fifo", "rows_done", "emit_row", "oh", "ow", "a_e",
+                 "finished", "r_valid", "r_count", "emitted", "cycle", "compute",
+                 "merge_stall", "first_issue", "seen", "seen_cols", "seen_row")
+
+    def __init__(self, layer: LayerSpec, tile: TileConfig, mode: str,
+                 reads: tuple[tuple[int, int], tuple[int, int]],
+                 stops: tuple[int | None, ...] | None):
+        self.zp = zp = mode == "zp"
+        self.planes = tile.in_bits
+        self.H, self.W, self.s = layer.h, layer.w, layer.s
+        self.ho, self.wo = layer.ho, layer.wo
+        self.q0, self.p_mod_s = layer.p // layer.s, layer.p % layer.s
+        (self.jmin_h, jmax_h), (self.jmin_w, _) = reads
+        self.n_rows, self.n_cols = (layer.ho, layer.wo) if zp else (layer.nb_h, layer.nb_w)
+        self.s_row = 1 if zp else layer.s            # output rows per block row
+        self.beat = tile.beat_pixels(layer.s, zp)    # pixels of a full output beat
+        # Rows from q - jmax on are kept: the line buffer takes row r while
+        # r < q - jmax + line_rows.
+        self.row_slack = tile.line_rows - jmax_h
+        self.stops = stops
+        # input buffer
+        self.in_row = self.in_col = 0
+        self.complete = False
+        # sequencer
+        self.srow = self.scol = 0
+        self.q_h, self.r_h = self.q_w, self.r_w = self.q0, self.p_mod_s
+        self.seq_done = False
+        # group pipeline: planes of the vector applied, its stop, steps issued
+        self.busy, self.bit = False, 0
+        self.stepped, self.stop, self.issued = 0, None, 0
+        self.s1_valid = self.s1_last = self.o_valid = False
+        self.fifo: list[tuple[int, bool]] = []       # (row, last) of issued steps
+        # merge and emitter
+        self.rows_done = 0
+        self.emit_row, self.oh, self.ow = 0, 0, 0
+        self.a_e = 0 if zp else self.p_mod_s
+        self.finished = self.r_valid = False
+        self.r_count = self.emitted = 0
+        # counts
+        self.cycle = self.compute = self.merge_stall = 0
+        self.first_issue = None
+        # fast-forward: relative state at a row's first issue -> where; state at an
+        # issue of row seen_row -> where
+        self.seen: dict[tuple, tuple] = {}
+        self.seen_cols: dict[tuple, tuple] = {}
+        self.seen_row = -1
+
+    def view(self) -> _View:
+        """This cycle's combinational signals (and its merge stall, counted)."""
+        take = self.o_valid and bool(self.fifo) and self.fifo[0][0] < self.emit_row + 2
+        advance = (not self.o_valid) or take
+        finish = self.busy and advance and self.stop is not None and self.stepped == self.stop
+        group_ready = advance and (not self.busy or self.bit == 0 or finish)
         # The block's newest input is (q_h - jmin_h, q_w - jmin_w), clamped to the map;
         # a block whose inputs all lie before the map reads nothing and need not wait.
-        base_h, base_w = q_h - jmin_h, q_w - jmin_w
-        need_row, need_col = min(base_h, H - 1), min(base_w, W - 1)
-        inputs_here = (complete or base_h < 0 or base_w < 0 or in_row > need_row
-                       or (in_row == need_row and in_col > need_col))
-        issue = (not seq_done) and inputs_here and group_ready and len(fifo) < META_FIFO_DEPTH
-        if fast and issue and scol == 0 and base_h >= 0:
-            # Once the input is complete the block's input row no longer matters.
-            key = (busy, bit, s1_valid, s1_last, o_valid, r_valid, r_count, finished,
-                   tuple((row - srow, last) for row, last in fifo), rows_done - srow,
-                   emit_row - srow, oh - srow * s_row, ow, a_e, complete, in_col,
-                   (in_row, None) if complete else (in_row - q_h, r_h),
-                   emitted - srow * s_row * wo)
-            here = (srow, q_h, cycle, compute, merge_stall)
-            if key in seen:
-                then = seen[key]
-                period, dq = srow - then[0], q_h - then[1]
-                m = _periods(period, dq, srow, n_rows, oh, ho, s_row,
-                             None if complete else H - 1 - max(in_row, base_h))
-                if m:
-                    rows = m * period
-                    srow, rows_done, emit_row = srow + rows, rows_done + rows, emit_row + rows
-                    in_row += 0 if complete else m * dq
-                    q_h, r_h = _position(srow, q0, p_mod_s, s, zp)
-                    oh, emitted = oh + rows * s_row, emitted + rows * s_row * wo
-                    fifo = [(row + rows, last) for row, last in fifo]
-                    cycle, compute, merge_stall = (cycle + m * (cycle - then[2]),
-                                                   compute + m * (compute - then[3]),
-                                                   merge_stall + m * (merge_stall - then[4]))
-                    seen.clear()
-                    here = (srow, q_h, cycle, compute, merge_stall)
-            seen[key] = here
-        if fast and issue and (complete or base_h < 0 or in_row > need_row):
-            # Within a row, with the inputs of every later block of the row in the
-            # buffer, the column matters only at the row's end: the same state two
-            # issues apart repeats until then.
-            if srow != seen_row:
-                seen_cols.clear()
-                seen_row = srow
-            key = (busy, bit, s1_valid, s1_last, o_valid, r_valid, r_count, finished,
-                   tuple(fifo), rows_done, emit_row, oh, ow, a_e, in_row, in_col, emitted)
-            here = (scol, cycle, compute, merge_stall)
-            if key in seen_cols:
-                then = seen_cols[key]
-                period = scol - then[0]
-                m = max(0, (n_cols - 2 - scol - period) // period)
-                if m:
-                    scol += m * period
-                    q_w, r_w = _position(scol, q0, p_mod_s, s, zp)
-                    cycle, compute, merge_stall = (cycle + m * (cycle - then[1]),
-                                                   compute + m * (compute - then[2]),
-                                                   merge_stall + m * (merge_stall - then[3]))
-                    seen_cols.clear()
-                    here = (scol, cycle, compute, merge_stall)
-            seen_cols[key] = here
-        accept = (not complete) and (seq_done or in_row < q_h + row_slack)
-        emit = (not finished) and emit_row < rows_done
-        out_taken = r_valid
-        if out_taken:
-            emitted += r_count
-            if emitted == ho * wo:
-                return PassTiming(total_cycles=cycle + 1, compute_cycles=compute,
-                                  first_issue=first_issue, merge_stall_cycles=merge_stall)
-        stepping = busy and advance and not finish
-        compute += stepping
+        base_h, base_w = self.q_h - self.jmin_h, self.q_w - self.jmin_w
+        need_row, need_col = min(base_h, self.H - 1), min(base_w, self.W - 1)
+        inputs_here = (self.complete or base_h < 0 or base_w < 0 or self.in_row > need_row
+                       or (self.in_row == need_row and self.in_col > need_col))
+        issue = (not self.seq_done and inputs_here and group_ready
+                 and len(self.fifo) < META_FIFO_DEPTH)
+        if self.o_valid and not take:
+            self.merge_stall += 1
+        return _View(take, advance, finish, base_h, need_row, need_col, issue)
 
-        # -- register updates at the clock edge ------------------------------------------
-        if advance:
-            s1_next = stepping
-            s1_last_next = stepping and bit == 0 if stepping else s1_last
-            if busy:
-                if bit == 0 or finish:
-                    busy = False
-                bit -= 1
-            stepped += stepping
-            if issue:
-                busy, bit, stepped = True, B - 1, 0
-                stop = stops[issued] if stops is not None else None
-                issued += 1
-            produce = s1_valid and (s1_last or finish)
-            s1_valid, s1_last = s1_next, s1_last_next
-        else:
-            produce = False
-        if take:
-            o_valid = False
-            rows_done += fifo.pop(0)[1]
-        if produce:
-            o_valid = True
+    def _forward(self, then: tuple, m: int) -> None:
+        """Add ``m`` times the cycles, compute cycles and stalls since ``then``."""
+        self.cycle, self.compute, self.merge_stall = (
+            self.cycle + m * (self.cycle - then[-3]),
+            self.compute + m * (self.compute - then[-2]),
+            self.merge_stall + m * (self.merge_stall - then[-1]))
 
-        if issue:
-            if first_issue is None:
-                first_issue = cycle
-            last_col = scol == n_cols - 1
-            fifo.append((srow, last_col))
-            if last_col:
-                if srow == n_rows - 1:
-                    seq_done = True
-                srow += 1
-                scol, q_w, r_w = 0, q0, p_mod_s
-                r_h, q_h = _next_position(r_h, q_h, s, zp)
-            else:
-                scol += 1
-                r_w, q_w = _next_position(r_w, q_w, s, zp)
+    def _counts(self) -> tuple[int, int, int]:
+        return self.cycle, self.compute, self.merge_stall
 
+    def skip_rows(self, view: _View) -> None:
+        """At a row's first issue, skip whole periods of rows (module docstring)."""
+        if self.scol != 0 or view.base_h < 0:
+            return
+        srow, s_row = self.srow, self.s_row
+        # Once the input is complete the block's input row no longer matters.
+        key = (self.busy, self.bit, self.s1_valid, self.s1_last, self.o_valid, self.r_valid,
+               self.r_count, self.finished,
+               tuple((row - srow, last) for row, last in self.fifo), self.rows_done - srow,
+               self.emit_row - srow, self.oh - srow * s_row, self.ow, self.a_e,
+               self.complete, self.in_col,
+               (self.in_row, None) if self.complete else (self.in_row - self.q_h, self.r_h),
+               self.emitted - srow * s_row * self.wo)
+        if key in self.seen:
+            then = self.seen[key]
+            period, dq = srow - then[0], self.q_h - then[1]
+            m = _periods(period, dq, srow, self.n_rows, self.oh, self.ho, s_row,
+                         None if self.complete
+                         else self.H - 1 - max(self.in_row, view.base_h))
+            if m:
+                rows = m * period
+                self.srow, self.rows_done = srow + rows, self.rows_done + rows
+                self.emit_row += rows
+                self.in_row += 0 if self.complete else m * dq
+                self.q_h, self.r_h = _position(self.srow, self.q0, self.p_mod_s, self.s,
+                                               self.zp)
+                self.oh += rows * s_row
+                self.emitted += rows * s_row * self.wo
+                self.fifo = [(row + rows, last) for row, last in self.fifo]
+                self._forward(then, m)
+                self.seen.clear()
+        self.seen[key] = (self.srow, self.q_h, *self._counts())
+
+    def skip_columns(self, view: _View) -> None:
+        """Within a row, with the inputs of every later block of the row in the buffer,
+        the column matters only at the row's end: the same state two issues apart
+        repeats until then."""
+        if not (self.complete or view.base_h < 0 or self.in_row > view.need_row):
+            return
+        if self.srow != self.seen_row:
+            self.seen_cols.clear()
+            self.seen_row = self.srow
+        key = (self.busy, self.bit, self.s1_valid, self.s1_last, self.o_valid, self.r_valid,
+               self.r_count, self.finished, tuple(self.fifo), self.rows_done, self.emit_row,
+               self.oh, self.ow, self.a_e, self.in_row, self.in_col, self.emitted)
+        if key in self.seen_cols:
+            then = self.seen_cols[key]
+            period = self.scol - then[0]
+            m = max(0, (self.n_cols - 2 - self.scol - period) // period)
+            if m:
+                self.scol += m * period
+                self.q_w, self.r_w = _position(self.scol, self.q0, self.p_mod_s, self.s,
+                                               self.zp)
+                self._forward(then, m)
+                self.seen_cols.clear()
+        self.seen_cols[key] = (self.scol, *self._counts())
+
+    def clock(self, view: _View) -> PassTiming | None:
+        """The rest of the cycle and its clock edge; the pass's timing once its last
+        output beat is taken."""
+        accept = (not self.complete) and (self.seq_done
+                                          or self.in_row < self.q_h + self.row_slack)
+        emit = (not self.finished) and self.emit_row < self.rows_done
+        if self.r_valid:
+            self.emitted += self.r_count
+            if self.emitted == self.ho * self.wo:
+                return PassTiming(total_cycles=self.cycle + 1, compute_cycles=self.compute,
+                                  first_issue=self.first_issue,
+                                  merge_stall_cycles=self.merge_stall)
+        stepping = self.busy and view.advance and not view.finish
+        self.compute += stepping
+        self._clock_groups(view, stepping)
+        if view.issue:
+            self._clock_sequencer()
         if accept:
-            if in_col == W - 1:
-                in_col = 0
-                if in_row == H - 1:
-                    complete = True
-                in_row += 1
-            else:
-                in_col += 1
+            self._clock_input()
+        self._clock_emitter(emit)
+        self.cycle += 1
+        return None
 
-        if emit:
-            count = min(beat, wo - ow)
-            r_valid, r_count = True, count
-            if count == wo - ow:
-                ow = 0
-                if oh == ho - 1:
-                    finished = True
-                oh += 1
-                if a_e == s_row - 1:
-                    a_e, emit_row = 0, emit_row + 1
-                else:
-                    a_e += 1
-            else:
-                ow += count
+    def _clock_groups(self, view: _View, stepping: bool) -> None:
+        """The groups' pipeline and the merge's FIFO at the clock edge."""
+        produce = False
+        if view.advance:
+            s1_next = stepping
+            s1_last_next = stepping and self.bit == 0 if stepping else self.s1_last
+            if self.busy:
+                if self.bit == 0 or view.finish:
+                    self.busy = False
+                self.bit -= 1
+            self.stepped += stepping
+            if view.issue:
+                self.busy, self.bit, self.stepped = True, self.planes - 1, 0
+                self.stop = self.stops[self.issued] if self.stops is not None else None
+                self.issued += 1
+            produce = self.s1_valid and (self.s1_last or view.finish)
+            self.s1_valid, self.s1_last = s1_next, s1_last_next
+        if view.take:
+            self.o_valid = False
+            self.rows_done += self.fifo.pop(0)[1]
+        if produce:
+            self.o_valid = True
+
+    def _clock_sequencer(self) -> None:
+        """An issued step: its entry in the FIFO, and the sequencer's next block."""
+        if self.first_issue is None:
+            self.first_issue = self.cycle
+        last_col = self.scol == self.n_cols - 1
+        self.fifo.append((self.srow, last_col))
+        if last_col:
+            if self.srow == self.n_rows - 1:
+                self.seq_done = True
+            self.srow += 1
+            self.scol, self.q_w, self.r_w = 0, self.q0, self.p_mod_s
+            self.r_h, self.q_h = _next_position(self.r_h, self.q_h, self.s, self.zp)
         else:
-            r_valid = False
-        cycle += 1
+            self.scol += 1
+            self.r_w, self.q_w = _next_position(self.r_w, self.q_w, self.s, self.zp)
+
+    def _clock_input(self) -> None:
+        """An input pixel taken into the line buffer."""
+        if self.in_col == self.W - 1:
+            self.in_col = 0
+            if self.in_row == self.H - 1:
+                self.complete = True
+            self.in_row += 1
+        else:
+            self.in_col += 1
+
+    def _clock_emitter(self, emit: bool) -> None:
+        """The emitter's output beat (``emit``) and its position."""
+        if not emit:
+            self.r_valid = False
+            return
+        count = min(self.beat, self.wo - self.ow)
+        self.r_valid, self.r_count = True, count
+        if count == self.wo - self.ow:
+            self.ow = 0
+            if self.oh == self.ho - 1:
+                self.finished = True
+            self.oh += 1
+            if self.a_e == self.s_row - 1:
+                self.a_e, self.emit_row = 0, self.emit_row + 1
+            else:
+                self.a_e += 1
+        else:
+            self.ow += count
