@@ -21,8 +21,8 @@ def test_cluster_runs_are_bit_exact_and_equal_the_model():
         outcome = rtl.simulate(plan, "icarus", None, lines.append, None,
                                scheduler=cluster.scheduler_address)
     assert not outcome.errors and outcome.results
-    data, _, problems = rtl.rtl_part(plan, outcome, model, DEFAULT_ENERGY, "icarus")
-    runs = [run for run in data["runs"] if run["source"] == "rtl"]
-    assert problems == [] and len(runs) == sum(map(len, plan.simulated().values())) > 1
+    section = rtl.compute(plan, outcome, model, DEFAULT_ENERGY, "icarus")
+    runs = [run for run in section.to_json()["runs"] if run["source"] == "rtl"]
+    assert section.problems == [] and len(runs) == sum(map(len, plan.simulated().values())) > 1
     assert all(run["golden_match"] and run["cycles_equal"] for run in runs)
     assert any("runs done" in line for line in lines)

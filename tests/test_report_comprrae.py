@@ -118,7 +118,8 @@ def quick(tmp_path_factory):
     config = comprrae.setup("quick")
     measured = comprrae.measure(config, "icarus", tmp_path_factory.mktemp("comprrae"),
                                 lambda line: None, simulate_layers)
-    return config, comprrae.section(config, measured)
+    section = comprrae.compute(config, measured)
+    return config, (section.to_json(), section.problems)
 
 
 def test_quick_section_runs_and_keys(quick):

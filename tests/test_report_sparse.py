@@ -21,7 +21,7 @@ from _blocks import blocks_by_loop, empty_by_loop
 from red.config import LayerSpec
 from red.counters import TILE_COUNTERS
 from red.energy import DEFAULT_ENERGY
-from red.report import sparse, sparse_render
+from red.report import sparse, sparse_render, sparsity_section
 from red.report.plan import QUICK, QUICK_TILE
 from red.sim.session import simulate_layers
 from red.sparsity import (apply_permutation, prune_blocks, reorder_channels,
@@ -94,8 +94,8 @@ def gating_by_hand(mask_blocks: dict, layer: dict, rows: int, cols: int,
 
 def test_quick_section_on_icarus(tmp_path):
     lines = []
-    section = sparse.sparsity_part(QUICK, "icarus", tmp_path / "sim", lines.append,
-                                   DEFAULT_ENERGY, simulate_layers)
+    section = sparsity_section(QUICK, "icarus", tmp_path / "sim", lines.append,
+                               DEFAULT_ENERGY, simulate_layers).to_json()
     assert section["problems"] == [], section["problems"]
     assert any(line.startswith("sparsity: RTL quick: done") for line in lines)
     check_keys(section)
@@ -295,8 +295,8 @@ def test_differences_are_problems(tmp_path):
     def tamper(counters):
         counters["total_cycles"] += 1
 
-    section = sparse.sparsity_part(QUICK, "icarus", tmp_path, lambda line: None,
-                                   DEFAULT_ENERGY, _fake_simulation(tamper))
+    section = sparsity_section(QUICK, "icarus", tmp_path, lambda line: None,
+                               DEFAULT_ENERGY, _fake_simulation(tamper)).to_json()
     problems = section["problems"]
     assert len(problems) == 2 * 2 * 2      # 2 layers x dense, sparse x output, cycles
     assert sum("RTL output != golden output" in p for p in problems) == 4
@@ -311,8 +311,8 @@ def test_failed_simulation_is_a_problem(tmp_path):
     def fail(*_, **__):
         raise SimulationError("tile simulation failed: build error\nmore")
 
-    section = sparse.sparsity_part(QUICK, "icarus", tmp_path, lambda line: None,
-                                   DEFAULT_ENERGY, fail)
+    section = sparsity_section(QUICK, "icarus", tmp_path, lambda line: None,
+                               DEFAULT_ENERGY, fail).to_json()
     assert section["problems"] == ["sparsity: RTL simulation of tile quick failed: "
                                    "tile simulation failed: build error"]
     assert section["rtl"]["runs"] == []

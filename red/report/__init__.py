@@ -7,16 +7,22 @@ of DCGAN and FCN-8s within a cycle budget and must equal the golden contract mod
 the analytical model exactly; the rest comes from the model, and every figure says which
 (``source``). ``--full`` simulates everything; ``--quick`` simulates small scaled copies.
 
-One module per job:
+Each section is computed by its own module into a dataclass whose ``to_json()`` is its
+part of ``report.json``, and rendered into ``report.md`` from that part alone:
 
 * :mod:`~red.report.plan`: the tiles, and which runs the RTL simulates;
-* :mod:`~red.report.rtl`: the simulations and their comparison with golden and model;
+* :mod:`~red.report.rtl`: section 2, the simulations and their comparison with golden and
+  model (:class:`~red.report.rtl.RtlSection`);
 * :mod:`~red.report.sweep`: the figures of every layer and network, the cost of the pass
-  schedule (reprogramming, resident weights), our ranges beside the papers';
-* :mod:`~red.report.comprrae`: CompRRAE early termination on DCGAN's hidden layers, on
-  documented data (RTL where the tile decides, a counterfactual from the model elsewhere);
-* :mod:`~red.report.sparse`: crossbar-aware sparsity (empty blocks, reordering, block
-  pruning, crossbar sizes) on DCGAN and FCN-8s, with RTL witnesses;
+  schedule (reprogramming, resident weights), our ranges beside the papers'
+  (:class:`~red.report.sweep.ModelSection`; sections 3 to 5 rendered by
+  :mod:`~red.report.model_render`);
+* :mod:`~red.report.comprrae`: section 6, CompRRAE early termination on DCGAN's hidden
+  layers, on documented data (RTL where the tile decides, a counterfactual from the model
+  elsewhere; rendered by :mod:`~red.report.comprrae_render`);
+* :mod:`~red.report.sparse`: section 7, crossbar-aware sparsity (empty blocks,
+  reordering, block pruning, crossbar sizes) on DCGAN and FCN-8s, with RTL witnesses
+  (rendered by :mod:`~red.report.sparse_render`);
 * :mod:`~red.report.area`: the paper tile synthesised, each data flow's own hardware,
   and RED against ZP at equal area;
 * :mod:`~red.report.waveform`: one pass of a DCGAN layer in RED and ZP, traced, measured
@@ -24,8 +30,12 @@ One module per job:
 * :mod:`~red.report.network`: whole networks through ``red net``: a DCGAN-shaped
   generator and FCN's bilinear upscore of a photograph (``generator.png``,
   ``upscore.png``);
+* :mod:`~red.report.claims`: the papers' claims, one table;
 * :mod:`~red.report.plots` and :mod:`~red.report.prose`: ``speedup.png``,
-  ``energy.png`` and ``report.md``.
+  ``energy.png`` and the frame of ``report.md`` (section 1, the energy table, the
+  problems).
+
+:func:`_build` is the one place that orders the work: processes, threads, simulations.
 
 Outputs in the chosen folder: ``report.md``, ``report.json``, ``speedup.png``,
 ``energy.png``, ``timing.png``, ``generator.png``, ``upscore.png``; the simulations' work
@@ -35,25 +45,29 @@ picture's to ``sim/timing/``, the networks' to ``sim/networks/``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Callable
 
 from red.config import ConfigError
 from red.energy import DEFAULT_ENERGY, EnergyTable
 from red.outdir import OutputFolder
-from red.signals import abandoned_on_interrupt
+from red.signals import abandoned_on_interrupt, quiet_worker
 from red.workloads import get_workload
 
 from . import area, comprrae, network, plots, prose, rtl, sparse, sweep, waveform
 from .plan import DEFAULT, FULL, QUICK, REPORT_WORKLOADS, RTL_CYCLE_BUDGET, RTL_NETWORKS, \
-    make_plan
+    Plan, make_plan
 
-__all__ = ["REPORT_WORKLOADS", "EXIT_OK", "EXIT_FAILED", "build_report"]
+__all__ = ["REPORT_WORKLOADS", "EXIT_OK", "EXIT_FAILED", "build_report", "forked_pool",
+           "sparsity_section"]
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
@@ -142,75 +156,86 @@ def build_report(out: str | Path, *, quick: bool, sim: str, full: bool = False,
     return status
 
 
+@contextlib.contextmanager
+def forked_pool():
+    """:data:`~red.report.sweep.MODEL_WORKERS` forked worker processes for the model's
+    pure-Python work. Fork only while no thread runs: a forked thread's locks stay held."""
+    with abandoned_on_interrupt(ProcessPoolExecutor(
+            sweep.MODEL_WORKERS, mp_context=get_context("fork"),
+            initializer=quiet_worker)) as pool:
+        yield pool
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What every part of one report run shares."""
+
+    out: Path
+    variant: str
+    sim: str
+    table: EnergyTable
+    progress: Callable[[str], None]
+    simulate_layers: Callable
+    scheduler: str | None
+    plan: Plan
+    model: sweep.ModelCache
+
+
 def _build(out: Path, *, quick: bool, full: bool, sim: str, table: EnergyTable,
            workloads: tuple[str, ...], early: bool, area_section: bool,
-           timing_section: bool, network_section: bool, scheduler: str | None, progress: Callable[[str], None], started: float,
+           timing_section: bool, network_section: bool, scheduler: str | None,
+           progress: Callable[[str], None], started: float,
            simulate_layers: Callable) -> int:
-    """:func:`build_report` into the folder ``out``."""
+    """:func:`build_report` into the folder ``out``. The one place that orders the work:
+
+    1. the model's workers fork (:func:`forked_pool`), before any thread exists, and
+       model every layer while
+    2. threads drive the report's simulations (other processes), the CompRRAE section
+       (its data and golden decisions here, its simulation in another process), the area
+       section's synthesis (Yosys processes, cached after the first run), the timing
+       picture's two traced simulations and the networks: their work fills the cores
+       the model leaves idle during the long simulations;
+    3. with every thread done, the sparsity section forks its model workers and drives
+       its own simulations meanwhile;
+    4. the sections are computed from the results, drawn and written.
+    """
     model = sweep.ModelCache()
     variant = QUICK if quick else FULL if full else DEFAULT
-    plan = make_plan(variant, tuple(workloads), model)
+    ctx = _Context(out, variant, sim, table, progress, simulate_layers, scheduler,
+                   make_plan(variant, tuple(workloads), model), model)
     early_setup = comprrae.setup(variant) if early and comprrae.NETWORK in workloads \
         else None
-
-    # The model runs in worker processes while one thread drives the report's
-    # simulations (another process), another the CompRRAE section (its data and
-    # golden decisions here, its simulation in another process), a third the area
-    # section's synthesis (Yosys processes, cached after the first run) and a fourth the
-    # timing picture's two short traced simulations: their work fills the cores that the
-    # model leaves idle during the long simulations. The workers are forked first,
-    # before the threads exist.
-    area_tile = plan.tiles.get(area.NETWORK) if area_section else None
+    area_tile = ctx.plan.tiles.get(area.NETWORK) if area_section else None
     # --quick (the test suite's report) leaves the networks to their own test: they run
     # on the paper crossbar.
-    network_tiles = {key: plan.tiles[key] for key in network.NETWORKS if key in plan.tiles}
+    network_tiles = {key: ctx.plan.tiles[key] for key in network.NETWORKS
+                     if key in ctx.plan.tiles}
     if not network_section or variant == QUICK or len(network_tiles) != len(network.NETWORKS):
         network_tiles = None
-    with model.computing(sweep.model_keys(plan.workloads, plan.tiles), progress) as collect, \
-            abandoned_on_interrupt(ThreadPoolExecutor(max_workers=5)) as threads:
-        simulating = threads.submit(rtl.simulate, plan, sim, out / "sim", progress,
-                                    simulate_layers, scheduler)
-        measuring = None if early_setup is None else threads.submit(
-            comprrae.measure, early_setup, sim, out / "sim" / comprrae.WORK_DIR, progress,
-            simulate_layers)
-        synthesising = None if area_tile is None else threads.submit(
-            area.synthesise_or_reason, area_tile, progress)
-        tracing = threads.submit(waveform.compute, out / "sim" / "timing", progress) \
-            if timing_section else None
-        networking = None if network_tiles is None else threads.submit(
-            network.compute, out / "sim" / "networks", sim, progress, network_tiles)
-        collect()
-        outcome = simulating.result()
-        measured = None if measuring is None else measuring.result()
-        synthesis = None if synthesising is None else synthesising.result()
-        timing, timelines, timing_problems = tracing.result() if tracing else (None, {}, [])
-        networks, pictures, network_problems = networking.result() if networking \
-            else (None, {}, [])
-    rtl_data, rtl_figures, problems = rtl.rtl_part(plan, outcome, model, table, sim)
-    problems += timing_problems + network_problems
-    early_data = None
-    if early_setup is not None:
-        early_data, early_problems = comprrae.section(early_setup, measured)
-        problems += early_problems
-    model_data = sweep.model_part(plan.workloads, plan.tiles, model, table, rtl_figures)
-    area_data = None if synthesis is None else area.section_json(synthesis, model_data)
-    # Forks its own model workers: run once no other thread is left.
-    sparse_data = None
-    if set(sparse.NETWORKS) <= set(workloads):
-        sparse_data = sparse.sparsity_part(variant, sim, out / "sim" / "sparse", progress,
-                                           table, simulate_layers)
-        problems += sparse_data["problems"]
-
+    done = _run_concurrently(ctx, early_setup, area_tile, timing_section, network_tiles)
+    rtl_section = rtl.compute(ctx.plan, done["rtl"], model, table, sim)
+    model_section = sweep.compute(ctx.plan.workloads, ctx.plan.tiles, model, table,
+                                  rtl_section.figures)
+    early_section = None if early_setup is None else comprrae.compute(early_setup,
+                                                                       done["comprrae"])
+    sparse_section = None if not set(sparse.NETWORKS) <= set(workloads) else \
+        sparsity_section(variant, sim, out / "sim" / "sparse", progress, table,
+                         simulate_layers)
+    timing, timelines, timing_problems = done["timing"] or (None, {}, [])
+    networks, pictures, network_problems = done["networks"] or (None, {}, [])
+    problems = (rtl_section.problems + timing_problems + network_problems
+                + (early_section.problems if early_section else [])
+                + (sparse_section.problems if sparse_section else []))
     progress("plots")
-    plots.plot_speedups(model_data, out / FILES["speedup_plot"])
-    plots.plot_energy(model_data, out / FILES["energy_plot"])
+    plots.plot_speedups(model_section.to_json(), out / FILES["speedup_plot"])
+    plots.plot_energy(model_section.to_json(), out / FILES["energy_plot"])
     if timelines:
         waveform.draw(timelines, out / FILES["timing_plot"])
     network.draw(pictures, out)
     report = {
         "command": "red report" + {QUICK: " --quick", FULL: " --full"}.get(variant, ""),
-        "variant": variant, "workloads": list(plan.workloads),
-        "plan": {"tiles": {key: tile.describe() for key, tile in plan.tiles.items()},
+        "variant": variant, "workloads": list(ctx.plan.workloads),
+        "plan": {"tiles": {key: tile.describe() for key, tile in ctx.plan.tiles.items()},
                  "rtl_networks": list(RTL_NETWORKS), "rtl_cycle_budget": RTL_CYCLE_BUDGET},
         "energy_table": table.describe(),
         "pass_cost": {"array_read_ns": sweep.ARRAY_READ_NS,
@@ -218,12 +243,13 @@ def _build(out: Path, *, quick: bool, full: bool, sim: str, table: EnergyTable,
                       "reset_pulse_ns": sweep.RERAM_RESET_PULSE_NS,
                       "cell_write_pj": sweep.RERAM_CELL_WRITE_PJ,
                       "source": sweep.RERAM_WRITE_SOURCE},
-        "rtl": rtl_data,
-        "model": model_data,
-        "summary": sweep.summary(model_data),
-        "comprrae": early_data,
-        "sparsity": sparse_data,
-        "area": area_data,
+        "rtl": rtl_section.to_json(),
+        "model": model_section.to_json(),
+        "summary": model_section.summary(),
+        "comprrae": early_section and early_section.to_json(),
+        "sparsity": sparse_section and sparse_section.to_json(),
+        "area": None if done["area"] is None
+        else area.section_json(done["area"], model_section.to_json()),
         "timing": timing and timing.to_json(),
         "networks": networks and networks.to_json(),
         "rtl_equals_model": not problems,
@@ -231,8 +257,56 @@ def _build(out: Path, *, quick: bool, full: bool, sim: str, table: EnergyTable,
         "files": FILES,
     }
     report["seconds"] = round(time.monotonic() - started, 1)
+    return _write(out, report, progress)
+
+
+def _run_concurrently(ctx: _Context, early_setup, area_tile, timing_section: bool,
+                      network_tiles) -> dict:
+    """Steps 1 and 2 of :func:`_build`: the model in forked workers beside one thread per
+    job; each job's result by name (``None`` for a job not run)."""
+    out, sim, progress, layers = ctx.out, ctx.sim, ctx.progress, ctx.simulate_layers
+    with forked_pool() as pool, \
+            abandoned_on_interrupt(ThreadPoolExecutor(max_workers=5)) as threads:
+        collect = ctx.model.submit(pool, sweep.model_keys(ctx.plan.workloads, ctx.plan.tiles),
+                                   progress)
+        jobs = {
+            "rtl": threads.submit(rtl.simulate, ctx.plan, sim, out / "sim", progress,
+                                  layers, ctx.scheduler),
+            "comprrae": early_setup and threads.submit(
+                comprrae.measure, early_setup, sim, out / "sim" / comprrae.WORK_DIR,
+                progress, layers),
+            "area": area_tile and threads.submit(area.synthesise_or_reason, area_tile,
+                                                 progress),
+            "timing": timing_section and threads.submit(
+                waveform.compute, out / "sim" / "timing", progress),
+            "networks": network_tiles and threads.submit(
+                network.compute, out / "sim" / "networks", sim, progress, network_tiles),
+        }
+        collect()
+        return {name: job.result() if job else None for name, job in jobs.items()}
+
+
+def sparsity_section(variant: str, sim: str, work_dir: Path, progress: Callable[[str], None],
+                     table: EnergyTable, simulate_layers: Callable) -> sparse.SparsitySection:
+    """Step 3 of :func:`_build`: the sparsity section (:mod:`red.report.sparse`), its
+    model sweep in forked workers while this process drives its RTL witnesses with
+    ``simulate_layers`` in ``work_dir``. Call it while no other thread runs."""
+    started = time.monotonic()
+    config = sparse.setup(variant)
+    with forked_pool() as pool:
+        futures = sparse.submit_models(pool, config, table, progress)
+        witnessed, problems = sparse.witness(config, sim, work_dir, progress, table,
+                                             simulate_layers)
+        levels = {job: future.result()[0] for job, future in futures.items()}
+    return sparse.compute(config, variant, levels, witnessed, problems,
+                          time.monotonic() - started)
+
+
+def _write(out: Path, report: dict, progress: Callable[[str], None]) -> int:
+    """Write ``report.json`` and ``report.md``, list the problems; the exit status."""
     (out / FILES["json"]).write_text(json.dumps(report, indent=1) + "\n")
     (out / FILES["markdown"]).write_text(prose.render_markdown(report) + "\n")
+    problems = report["problems"]
     if problems:
         progress(f"{len(problems)} problem(s)")
     for problem in problems:

@@ -107,7 +107,7 @@ def _layer(entry: dict, area_um2: dict) -> dict:
 
 def compute(synthesis: Synthesis, model: dict) -> AreaSection:
     """The section from :func:`synthesise`'s result and the report's ``model`` part
-    (:func:`red.report.sweep.model_part`: per-layer cycles and energy, RTL where run)."""
+    (:func:`red.report.sweep.compute`: per-layer cycles and energy, RTL where run)."""
     areas = synthesis.areas
     both = areas["red+zp"]
     area_um2 = {flow: areas[flow]["total_um2"] for flow in FLOWS}

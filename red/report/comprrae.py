@@ -76,7 +76,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -98,7 +98,8 @@ from .rtl import SEED
 
 __all__ = ["NETWORK", "EPS", "SPECS", "PERCENTILE", "QUICK_CHAIN", "Setup",
            "LayerData", "ModelRun", "Measured", "setup", "requantise", "fold_batch_norm",
-           "chain_data", "all_cin_tile", "group_loads", "measure", "section"]
+           "chain_data", "all_cin_tile", "group_loads", "measure", "ComprraeSection",
+           "compute"]
 
 #: The network measured: its tile is the report's (:data:`~red.report.plan.REPORT_TILES`).
 NETWORK = "dcgan"
@@ -582,8 +583,32 @@ def _layer_entry(config: Setup, measured: Measured, d: LayerData) -> tuple[dict,
             "sets": sets}, problems
 
 
-def section(config: Setup, measured: Measured) -> tuple[dict, list[str]]:
-    """``report.json``'s ``comprrae`` section and the problems of its RTL runs."""
+@dataclass
+class ComprraeSection:
+    """``report.json``'s ``comprrae`` (section 6): the DCGAN chain's data, and per layer
+    and early-termination rule the RTL's and the model's figures."""
+
+    network: str
+    tile: str
+    seed: int
+    percentile: float
+    specs: list
+    claims: dict
+    seconds: float | None
+    sim_error: str | None
+    data: dict
+    layers: list
+    problems: list = field(default_factory=list)
+    """Its RTL runs' problems; ``report.json`` lists them at its top."""
+
+    def to_json(self) -> dict:
+        return {name: getattr(self, name) for name in
+                ("network", "tile", "seed", "percentile", "specs", "claims", "seconds",
+                 "sim_error", "data", "layers")}
+
+
+def compute(config: Setup, measured: Measured) -> ComprraeSection:
+    """The section from the data and the RTL runs of :func:`measure`."""
     problems = [f"CompRRAE: RTL simulation failed: {measured.error}"] if measured.error \
         else []
     layers = []
@@ -591,12 +616,8 @@ def section(config: Setup, measured: Measured) -> tuple[dict, list[str]]:
         entry, found = _layer_entry(config, measured, d)
         layers.append(entry)
         problems += found
-    part = {
-        "network": NETWORK, "tile": config.tile_key, "seed": SEED,
-        "percentile": PERCENTILE, "specs": [spec.describe() for spec in SPECS],
-        "claims": CLAIMS[COMPRRAE], "seconds": measured.seconds, "sim_error": measured.error,
-        "data": {"chain": [layer.describe() for layer in config.chain],
-                 "layers": measured.chain_stats},
-        "layers": layers,
-    }
-    return part, problems
+    return ComprraeSection(
+        NETWORK, config.tile_key, SEED, PERCENTILE, [spec.describe() for spec in SPECS],
+        CLAIMS[COMPRRAE], measured.seconds, measured.error,
+        {"chain": [layer.describe() for layer in config.chain],
+         "layers": measured.chain_stats}, layers, problems)

@@ -1,5 +1,5 @@
 """The CompRRAE section of ``report.md`` (section 6), rendered from the ``comprrae``
-section of ``report.json`` that :func:`red.report.comprrae.section` computes."""
+section of ``report.json`` that :func:`red.report.comprrae.compute` computes."""
 
 from __future__ import annotations
 

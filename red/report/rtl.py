@@ -12,7 +12,7 @@ lists it and exits 1.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -23,10 +23,12 @@ from red.energy import EnergyTable, energy_from_counters, energy_from_estimate
 from red.model import MIRRORED_COUNTERS
 from red.verdict import check
 
+from .markdown import layer_shape, md_table
 from .plan import Plan, PlannedRun
 from .sweep import ModelCache
 
-__all__ = ["SEED", "PROGRESS_SECONDS", "EVENTS", "RtlOutcome", "simulate", "rtl_part"]
+__all__ = ["SEED", "PROGRESS_SECONDS", "EVENTS", "RtlOutcome", "simulate",
+           "RtlSection", "compute", "render"]
 
 #: Seed of the random weights and inputs of the simulated layers.
 SEED = 2019
@@ -187,10 +189,32 @@ def _checked(plan: Plan, run: PlannedRun, result, model: ModelCache,
     }
 
 
-def rtl_part(plan: Plan, outcome: RtlOutcome, model: ModelCache, table: EnergyTable,
-             sim: str) -> tuple[dict, dict, list[str]]:
-    """``report.json``'s ``rtl`` part, the RTL's figures of full-size layers for the
-    model part (``(layer name, mode) -> (counters, passes)``), and the problems."""
+@dataclass
+class RtlSection:
+    """``report.json``'s ``rtl`` (section 2): every run of the plan, simulated and held to
+    the golden and the model, or left to the model with its reason."""
+
+    sim: str
+    seed: int
+    stall: float
+    seconds: dict
+    errors: dict
+    mirrored_events: list
+    runs: list
+    figures: dict = field(default_factory=dict, repr=False)
+    """The RTL's figures of full-size layers for the model part: ``(layer name, mode) ->
+    (counters, passes)``; not in ``report.json``."""
+    problems: list = field(default_factory=list)
+    """RTL != golden or model, failed simulations; ``report.json`` lists them at its top."""
+
+    def to_json(self) -> dict:
+        return {key: getattr(self, key) for key in
+                ("sim", "seed", "stall", "seconds", "errors", "mirrored_events", "runs")}
+
+
+def compute(plan: Plan, outcome: RtlOutcome, model: ModelCache, table: EnergyTable,
+            sim: str) -> RtlSection:
+    """The section from the plan's simulations (:func:`simulate`)."""
     entries, figures, problems = [], {}, []
     results = {id(run): result for key, runs in plan.simulated().items()
                for run, result in zip(runs, outcome.results.get(key, ()))}
@@ -212,6 +236,57 @@ def rtl_part(plan: Plan, outcome: RtlOutcome, model: ModelCache, table: EnergyTa
         entries.append(entry)
     problems += [f"RTL simulation of tile {key} failed: {error}"
                  for key, error in outcome.errors.items()]
-    part = {"sim": sim, "seed": SEED, "stall": 0.0, "seconds": outcome.seconds, "errors": outcome.errors,
-            "mirrored_events": list(EVENTS), "runs": entries}
-    return part, figures, problems
+    return RtlSection(sim, SEED, 0.0, outcome.seconds, outcome.errors, list(EVENTS), entries,
+                      figures, problems)
+
+
+# -- section 2 of report.md --------------------------------------------------------------
+
+def _cycle_figures(figures: dict) -> str:
+    return " / ".join(f"{figures[name]:,}" for name in CYCLE_COUNTERS)
+
+
+def render(rtl: dict) -> list[str]:
+    """Section 2 of ``report.md`` from ``report.json``'s ``rtl``."""
+    runs = [entry for entry in rtl["runs"] if entry["source"] == "rtl"]
+    out = ["## 2. RTL == golden == model", ""]
+    if not runs:
+        return out + ["No run is simulated in this variant.", ""]
+    out += [f"{rtl['sim']}, no stalls, seed {rtl['seed']}; one simulation per tile. Each run "
+            "executes the layer's whole pass schedule; its output must equal the golden "
+            "contract model, its cycles (" + ", ".join(CYCLE_COUNTERS) + ") and passes "
+            "the model's, and so must every event counter the model mirrors ("
+            + ", ".join(rtl["mirrored_events"]) + "). The energy column prices the RTL's "
+            "counters and the model's fields with the same table.", ""]
+    for key, error in rtl["errors"].items():
+        out += [f"**Simulation of tile {key} failed:** {error}", ""]
+    rows = []
+    for entry in runs:
+        simulated = layer_shape(entry["scaled"]) if entry["scaled"] else "full size"
+        if "error" in entry:
+            rows.append([entry["name"], layer_shape(entry["full_size"]), simulated,
+                         entry["mode"].upper(), entry["tile"], "", "", "", "**FAILED**",
+                         "", "", ""])
+            continue
+        rows.append([
+            entry["name"], layer_shape(entry["full_size"]), simulated, entry["mode"].upper(),
+            entry["tile"], f"{entry['passes']['rtl']} / {entry['passes']['model']}",
+            _cycle_figures(entry["rtl"]), _cycle_figures(entry["model"]),
+            "yes" if entry["golden_match"] else "**NO**",
+            "equal" if entry["cycles_equal"] else "**DIFFER**",
+            "equal" if entry["events_equal"] else "**DIFFER**",
+            f"{entry['energy_pj']['rtl_counters']:.4g} / {entry['energy_pj']['model']:.4g}"])
+    out += [md_table(["layer", "full size", "simulated", "mode", "tile",
+                       "passes RTL / model", "RTL total / compute / load",
+                       "model total / compute / load", "RTL == golden", "cycles", "events",
+                       "energy pJ RTL / model"], rows), ""]
+    rates = []
+    for key, seconds in rtl["seconds"].items():
+        cycles = sum(e["rtl"]["total_cycles"] + e["rtl"]["load_cycles"] for e in runs
+                     if e["tile"] == key and "rtl" in e)
+        if cycles and seconds:
+            rates.append(f"{key}: {cycles:,} cycles in {seconds:.0f} s "
+                         f"({cycles / seconds:,.0f} cycles/s, build and golden included)")
+    if rates:
+        out += ["Simulated: " + "; ".join(rates) + ".", ""]
+    return out

@@ -56,9 +56,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
-from multiprocessing import get_context
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -68,7 +66,6 @@ from red.config import LayerSpec, TileConfig
 from red.energy import Energy, EnergyTable, energy_from_counters, energy_from_estimate
 from red.mapping import schedule
 from red.model import estimate
-from red.signals import abandoned_on_interrupt, quiet_worker
 from red.sparsity import (ALGORITHM, Reordering, apply_permutation, block_mask,
                           prune_blocks, relative_output_error, reorder_channels,
                           synthetic_weights, undo_permutation, unstructured_prune)
@@ -84,7 +81,7 @@ __all__ = ["NETWORKS", "LEVELS", "SIZES", "QUICK_SIZES", "WEIGHTS", "INPUT_SIGMA
            "ERROR_PIXELS",
            "RTL_LEVEL", "RTL_LAYERS", "STAGES", "Setup", "Mapping", "setup",
            "crossbar_tile", "weights", "layer_input", "sparse_mapping", "witness",
-           "sparsity_part"]
+           "submit_models", "SparsitySection", "compute"]
 
 #: Networks of the section.
 NETWORKS = ("dcgan", "fcn8s")
@@ -391,53 +388,64 @@ def _weight_count(layer: LayerSpec) -> int:
     return layer.cin * layer.cout * layer.k * layer.k
 
 
-def sparsity_part(variant: str, sim: str, work_dir: Path, progress: Callable[[str], None],
-                  table: EnergyTable, simulate_layers: Callable) -> dict:
-    """``report.json``'s ``sparsity`` section (module docstring), with its problems
-    under ``"problems"`` (RTL != golden, RTL != model, failed simulations); the RTL runs
-    with ``simulate_layers`` (:func:`red.sim.session.simulate_layers`).
-
-    The model sweep runs in forked worker processes while this process drives the
-    simulator; call it before starting threads (a forked thread's locks stay held).
-    """
-    started = time.monotonic()
-    config = setup(variant)
+def submit_models(pool, config: Setup, table: EnergyTable,
+                  progress: Callable[[str], None]) -> dict:
+    """Submit every layer and level's model sweep (:func:`_layer_level`) to ``pool``,
+    largest layers first so that the workers finish together; ``(seed, level) ->
+    future``, each reported as it finishes."""
     jobs = [(seed, key, layer, level) for seed, key, layer in config.seeded()
             for level in LEVELS]
-    # Largest layers first, so that the two workers finish together.
     jobs.sort(key=lambda job: -_weight_count(job[2]))
     progress(f"sparsity: {len(config.layers)} layers x {len(LEVELS)} levels x "
              f"{len(config.sizes)} crossbar sizes in {MODEL_WORKERS} processes ...")
-    with abandoned_on_interrupt(ProcessPoolExecutor(
-            MODEL_WORKERS, mp_context=get_context("fork"), initializer=quiet_worker)) as pool:
-        futures = {}
-        for seed, key, layer, level in jobs:
-            futures[seed, level] = pool.submit(_layer_level, layer, config.tiles[key], seed,
-                                               level, config.sizes, table)
-            # Reported as it finishes, while this process drives the simulator.
-            futures[seed, level].add_done_callback(_reporter(progress, layer.name, level))
-        rtl, problems = witness(config, sim, Path(work_dir), progress, table,
-                                simulate_layers)
-        levels = {job: future.result()[0] for job, future in futures.items()}
+    futures = {}
+    for seed, key, layer, level in jobs:
+        futures[seed, level] = pool.submit(_layer_level, layer, config.tiles[key], seed,
+                                           level, config.sizes, table)
+        futures[seed, level].add_done_callback(_reporter(progress, layer.name, level))
+    return futures
+
+
+@dataclass
+class SparsitySection:
+    """``report.json``'s ``sparsity`` (section 7, module docstring)."""
+
+    variant: str
+    levels: list
+    sizes: list
+    stages: list
+    tiles: dict
+    weights: dict
+    input: dict
+    reordering: str
+    block_pruning: str
+    layers: list
+    networks: list
+    rtl: dict
+    paper: dict
+    problems: list
+    """RTL != golden, RTL != model, failed simulations (also in ``report.json``)."""
+    seconds: float
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def compute(config: Setup, variant: str, levels: dict, rtl: dict, problems: list[str],
+            seconds: float) -> SparsitySection:
+    """The section from the model sweep's results (``(seed, level) -> figures``, of
+    :func:`submit_models`) and the RTL witness's part and problems (:func:`witness`)."""
     layers = [{"name": layer.name, "network": layer.name.split(".")[0], "tile": key,
                "seed": seed, "layer": layer.describe(),
                "levels": [levels[seed, level] for level in LEVELS]}
               for seed, key, layer in config.seeded()]
-    return {
-        "variant": variant, "levels": list(LEVELS), "sizes": list(config.sizes),
-        "stages": list(STAGES),
-        "tiles": {key: tile.describe() for key, tile in config.tiles.items()},
-        "weights": {"function": "red.sparsity.synthetic_weights", **WEIGHTS,
-                    "seed": f"{SEED} + layer position"},
-        "input": {"relu_gaussian_sigma_of_x_max": INPUT_SIGMA,
-                  "seed": "numpy default_rng([layer seed, 1])",
-                  "error_corner_pixels": ERROR_PIXELS},
-        "reordering": ALGORITHM,
-        "block_pruning": "prune_blocks, lowest L2 norm first, to the unstructured level",
-        "layers": layers,
-        "networks": _networks(layers, config.sizes),
-        "rtl": rtl,
-        "paper": CLAIMS[SPARSITY],
-        "problems": problems,
-        "seconds": round(time.monotonic() - started, 1),
-    }
+    return SparsitySection(
+        variant, list(LEVELS), list(config.sizes), list(STAGES),
+        {key: tile.describe() for key, tile in config.tiles.items()},
+        {"function": "red.sparsity.synthetic_weights", **WEIGHTS,
+         "seed": f"{SEED} + layer position"},
+        {"relu_gaussian_sigma_of_x_max": INPUT_SIGMA,
+         "seed": "numpy default_rng([layer seed, 1])", "error_corner_pixels": ERROR_PIXELS},
+        ALGORITHM, "prune_blocks, lowest L2 norm first, to the unstructured level",
+        layers, _networks(layers, config.sizes), rtl, CLAIMS[SPARSITY], problems,
+        round(seconds, 1))

@@ -1,5 +1,5 @@
 """The "Crossbar-aware sparsity" section of ``report.md``, rendered from the ``sparsity``
-section of ``report.json`` that :func:`red.report.sparse.sparsity_part` computes."""
+section of ``report.json`` that :func:`red.report.sparse.compute` computes."""
 
 from __future__ import annotations
 

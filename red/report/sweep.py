@@ -17,10 +17,9 @@ Cost of the pass schedule (all from the model):
 
 from __future__ import annotations
 
-import contextlib
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from multiprocessing import get_context
+from dataclasses import dataclass
+from concurrent.futures import as_completed
 from typing import Callable, Mapping
 
 from red.config import LayerSpec, TileConfig
@@ -29,7 +28,6 @@ from red.energy import COMPONENTS, EnergyTable, energy_from_counters, energy_fro
 from red.mapping import schedule
 from red.model import Estimate, estimate, speedups, sum_estimates
 from red.modes import MODES
-from red.signals import abandoned_on_interrupt, quiet_worker
 from red.timing import pass_timing
 from red.workloads import get_workload
 
@@ -37,8 +35,8 @@ from .claims import CLAIMS, RED_PAPERS
 
 __all__ = ["ARRAY_READ_NS", "RERAM_SET_PULSE_NS", "RERAM_RESET_PULSE_NS",
            "RERAM_CELL_WRITE_PJ", "RERAM_WRITE_SOURCE", "MODEL_WORKERS", "ModelCache", "model_events",
-           "mode_figure", "reprogramming", "resident", "model_keys", "model_part",
-           "summary"]
+           "mode_figure", "reprogramming", "resident", "model_keys", "ModelSection",
+           "compute"]
 
 #: One tile cycle in nanoseconds: the tile applies one bit plane per cycle, and an
 #: ISAAC-style 128x128 array reads one bit plane in 100 ns (RED_TILE.md, ISAAC-style
@@ -59,7 +57,7 @@ RERAM_WRITE_SOURCE = (
     "the figures are lower bounds.")
 
 
-#: Processes that model layers at once (:meth:`ModelCache.computing`): the machines this
+#: Processes that model layers at once (:func:`red.report.forked_pool`): the machines this
 #: runs on have two cores, and ZP's cycle-exact timing of a large-stride layer takes
 #: seconds of pure Python.
 MODEL_WORKERS = 2
@@ -104,25 +102,21 @@ class ModelCache:
         """Cycles of ``layer``'s longest pass on ``tile`` in ``mode`` (first order)."""
         return self._get(layer, tile, mode)[1]
 
-    @contextlib.contextmanager
-    def computing(self, keys, progress: Callable[[str], None]):
-        """Model every ``(layer, tile, mode)`` of ``keys`` not modelled yet in
-        :data:`MODEL_WORKERS` processes. The processes are forked on entry, so enter
-        before starting threads (a forked thread's locks stay held); the value is a
-        function that waits for the results and stores them, one progress line each."""
+    def submit(self, pool, keys, progress: Callable[[str], None]) -> Callable[[], None]:
+        """Submit every ``(layer, tile, mode)`` of ``keys`` not modelled yet to ``pool``
+        (:func:`red.report.forked_pool`); return a function that waits for the results
+        and stores them, one progress line each."""
         todo = list(dict.fromkeys(key for key in keys if key not in self._results))
-        with abandoned_on_interrupt(ProcessPoolExecutor(
-                MODEL_WORKERS, mp_context=get_context("fork"), initializer=quiet_worker)) as pool:
-            jobs = {pool.submit(_modelled, *key): key for key in todo}
+        jobs = {pool.submit(_modelled, *key): key for key in todo}
 
-            def collect() -> None:
-                for job in as_completed(jobs):
-                    (layer, _, mode), (est, longest, seconds) = jobs[job], job.result()
-                    self._results[jobs[job]] = est, longest
-                    progress(f"model {layer.name} {mode}: {est.total_cycles:,} cycles in "
-                             f"{est.passes} pass{'es' if est.passes > 1 else ''} "
-                             f"({seconds:.1f} s)")
-            yield collect
+        def collect() -> None:
+            for job in as_completed(jobs):
+                (layer, _, mode), (est, longest, seconds) = jobs[job], job.result()
+                self._results[jobs[job]] = est, longest
+                progress(f"model {layer.name} {mode}: {est.total_cycles:,} cycles in "
+                         f"{est.passes} pass{'es' if est.passes > 1 else ''} "
+                         f"({seconds:.1f} s)")
+        return collect
 
 
 def model_events(est: Estimate) -> dict[str, int]:
@@ -228,14 +222,44 @@ def _network_figure(figures: list[dict]) -> dict:
 def model_keys(workloads: tuple[str, ...],
                tiles: Mapping[str, TileConfig]) -> list[tuple[LayerSpec, TileConfig, str]]:
     """``(layer, tile, mode)`` of every layer of ``workloads`` on its network's tile in
-    every mode: what :func:`model_part` models."""
+    every mode: what :func:`compute` models."""
     return [(layer, tiles[network], mode) for network in workloads
             for layer in get_workload(network) for mode in MODES]
 
 
-def model_part(workloads: tuple[str, ...], tiles: Mapping[str, TileConfig],
-               model: ModelCache, table: EnergyTable,
-               rtl: Mapping[tuple[str, str], tuple[Mapping[str, int], int]]) -> dict:
+#: The ratios :meth:`ModelSection.summary` spans: (figure, baseline mode).
+_SUMMARY_RATIOS = (("speedup", "zp"), ("speedup", "pf"), ("compute_speedup", "zp"),
+                   ("compute_speedup", "pf"), ("energy_reduction", "zp"),
+                   ("energy_reduction", "pf"), ("energy_efficiency", "zp"))
+
+
+@dataclass(frozen=True)
+class ModelSection:
+    """``report.json``'s ``model`` (sections 3 and 4): per full-size layer and per network
+    the three modes' figures, the schedule and what it costs; :meth:`summary` is its
+    ``summary`` (section 5)."""
+
+    layers: list
+    networks: dict
+
+    def to_json(self) -> dict:
+        return {"layers": self.layers, "networks": self.networks}
+
+    def summary(self) -> dict:
+        """Our ranges over layers and over networks, beside the papers'."""
+        ours = {}
+        for scope, items in (("layers", self.layers), ("networks", self.networks.values())):
+            items = list(items)
+            ours[scope] = {f"{name}_vs_{base}": _span(i[name][f"red_vs_{base}"] for i in items)
+                           for name, base in _SUMMARY_RATIOS}
+        return {"ours": ours, "papers": {name: {key: list(value) if isinstance(value, tuple)
+                                                else value for key, value in claim.items()}
+                                         for name, claim in _red_claims()}}
+
+
+def compute(workloads: tuple[str, ...], tiles: Mapping[str, TileConfig],
+            model: ModelCache, table: EnergyTable,
+            rtl: Mapping[tuple[str, str], tuple[Mapping[str, int], int]]) -> ModelSection:
     """Every full-size layer of ``workloads`` on its network's tile, all three modes.
 
     ``rtl`` maps ``(layer name, mode)`` to the RTL's ``(counters, passes)`` of that
@@ -274,32 +298,12 @@ def model_part(workloads: tuple[str, ...], tiles: Mapping[str, TileConfig],
                          "cycles": {mode: sum(entry["resident"]["cycles"][mode]
                                               for entry in mine) for mode in MODES}},
         }
-    return {"layers": layers_out, "networks": networks}
+    return ModelSection(layers_out, networks)
 
 
 def _span(values) -> list[float]:
     values = list(values)
     return [min(values), max(values)]
-
-
-def summary(model: dict) -> dict:
-    """Our ranges over layers and over networks, beside the papers'."""
-    ours = {}
-    for scope, items in (("layers", model["layers"]), ("networks", model["networks"].values())):
-        items = list(items)
-        ours[scope] = {
-            "speedup_vs_zp": _span(i["speedup"]["red_vs_zp"] for i in items),
-            "speedup_vs_pf": _span(i["speedup"]["red_vs_pf"] for i in items),
-            "compute_speedup_vs_zp": _span(i["compute_speedup"]["red_vs_zp"] for i in items),
-            "compute_speedup_vs_pf": _span(i["compute_speedup"]["red_vs_pf"] for i in items),
-            "energy_reduction_vs_zp": _span(i["energy_reduction"]["red_vs_zp"] for i in items),
-            "energy_reduction_vs_pf": _span(i["energy_reduction"]["red_vs_pf"] for i in items),
-            "energy_efficiency_vs_zp": _span(i["energy_efficiency"]["red_vs_zp"]
-                                             for i in items),
-        }
-    return {"ours": ours, "papers": {name: {key: list(value) if isinstance(value, tuple)
-                                            else value for key, value in claim.items()}
-                                     for name, claim in _red_claims()}}
 
 
 def _red_claims():
