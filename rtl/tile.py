@@ -254,7 +254,17 @@ class RedTile(wiring.Component):
             self._early_termination(m, groups, merge, layer, start, issue, window.live,
                                     geometry, zp)
 
-        # -- counters ----------------------------------------------------------------------
+        self._count(m, counters, seq, geometry, window, merge, groups[0], start, issue)
+        self._drive_groups(m, groups, seq, window, merge, counters, start, issue)
+        for name in KEPT:
+            m.d.comb += getattr(self, name).eq(getattr(counters, name))
+        return m
+
+    def _count(self, m, counters, seq, geometry, window, merge, group, start, issue):
+        """The hardware counters' strobes (:class:`TileCounters`); ``group``: any group,
+        as they step in lockstep."""
+        layer = seq.pass_layer
+        geom = layer.geometry
         # A pass begins when it takes its first input pixel or, in a fold whose first
         # windows lie wholly before the input, issues its first step (which waits for no
         # input): both in the first running cycle when input is offered.
@@ -264,7 +274,7 @@ class RedTile(wiring.Component):
             counters.begins.eq(i_take | issue),
             counters.out_last.eq(self.o.valid & self.o.ready &
                                  (merge.out_reads + self.o.payload.count == geom.outputs)),
-            counters.stepping.eq(groups[0].stepping),
+            counters.stepping.eq(group.stepping),
             counters.step.eq(issue), counters.i_take.eq(i_take), counters.w_take.eq(w_take),
             counters.w_first.eq(w_take & (seq.ci == 0)),
             counters.w_last.eq(w_take & (seq.ci == layer.cin - 1)),
@@ -272,11 +282,13 @@ class RedTile(wiring.Component):
             counters.inside.eq(geometry.inside), counters.active.eq(geometry.active),
             counters.live.eq(window.live), counters.reads.eq(window.reads),
             # The groups step in lockstep: one group's saved cycles are the tile's.
-            self.skipped_cycles.eq(groups[0].skipped_cycles),
+            self.skipped_cycles.eq(group.skipped_cycles),
             *(getattr(self, name).eq(getattr(merge, field)) for name, field in MERGE_COUNTERS),
         ]
 
-        # -- the crossbar groups: programmed a row per weight beat, stepped in lockstep ------
+    def _drive_groups(self, m, groups, seq, window, merge, counters, start, issue):
+        """The crossbar groups: programmed a row per weight beat, stepped in lockstep."""
+        layer = seq.pass_layer
         for g, unit in enumerate(groups):
             m.d.comb += [
                 unit.clear.eq(start),
@@ -291,9 +303,6 @@ class RedTile(wiring.Component):
                 *(getattr(counters, f"{field}_in")[g].eq(getattr(unit, field))
                   for field in GROUP_SUMS.values()),
             ]
-        for name in KEPT:
-            m.d.comb += getattr(self, name).eq(getattr(counters, name))
-        return m
 
     def _merge_config(self, cfg, layer, geometry, zp):
         """The merge's pass configuration (:func:`~red.rtl.merge.merge_config_layout`):

@@ -90,7 +90,8 @@ def build_report(out: str | Path, *, quick: bool, sim: str, full: bool = False,
                  table: EnergyTable = DEFAULT_ENERGY,
                  workloads: tuple[str, ...] = REPORT_WORKLOADS, early: bool = True,
                  area_section: bool = True, timing_section: bool = True,
-                 network_section: bool = True, scheduler: str | None = None, progress: Callable[[str], None] = _stderr,
+                 network_section: bool = True, scheduler: str | None = None,
+                 progress: Callable[[str], None] = _stderr,
                  simulate_layers: Callable | None = None) -> int:
     """Write the report into ``out``; return :data:`EXIT_OK` or :data:`EXIT_FAILED`.
 
