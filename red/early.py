@@ -6,10 +6,19 @@ that the hardware can compute (derivation in :mod:`red.rtl.early`):
 
 * ``lo`` = bias + the sum, over the groups that feed the output, of the group's exact
   partial result so far (planes not yet applied taken as 0, offset correction applied);
-* ``hi`` = ``lo`` + the sum over the same groups of ``(2^(Bx-n) - 1) * U``, where ``U``
-  is the largest value one plane can add to the group's column (its cells' column sums,
-  each clipped by the ADC, weighted by slice). The planes still to come all have the
-  positive weight ``+2^b``, so they add between 0 and that much.
+* ``hi`` = ``lo`` + the sum over the same groups of the most the ``r = Bx - n`` planes
+  still to come can add to the group's column, ``min((2^r - 1) * U,
+  (2^r - 1) * P + 2^(Bw-1) * sum(x mod 2^r))`` (:func:`red.golden.group_bounds`, the
+  ``signed`` bound). ``U`` is the largest value one plane can add (the column's cell
+  sums, each clipped by the ADC, weighted by slice), ``P`` the sum of the column's
+  positive weights and ``x`` the group's input vector. The planes still to come all have
+  the positive weight ``+2^b``; with offset-binary cells ``u = w + 2^(Bw-1)`` a plane's
+  lossless value is ``sum_i x_ib * w_i + 2^(Bw-1) * sum_i x_ib``, at most
+  ``P + 2^(Bw-1) * sum_i x_ib``, and a clipping ADC only lowers it (each slice's code is
+  at most its lossless sum), so both terms bound it from above, clipping or not. They add
+  at least 0 (codes are non-negative): ``lo`` needs no lower term. The ``offset`` bound,
+  ``(2^r - 1) * U`` alone, counts every weight as ``w + 2^(Bw-1)``; it is kept for
+  comparison (:data:`BOUNDS`).
 
 The rule, applied after planes ``n = 1 .. Bx-1`` to each output not yet decided
 (:func:`decide`), first match wins:
@@ -36,12 +45,16 @@ import numpy as np
 from .config import ConfigError, LayerSpec, TileConfig
 from .mapping import schedule
 
-__all__ = ["EARLY_MODES", "EPS_FRAC_BITS", "EarlySpec", "OutputStage", "decide",
+__all__ = ["EARLY_MODES", "BOUNDS", "EPS_FRAC_BITS", "EarlySpec", "OutputStage", "decide",
            "whole_sum_passes", "whole_sum_condition", "early_applies", "not_applied_reason",
            "output_error"]
 
 #: Early-termination modes, in the order of their layer-register codes.
 EARLY_MODES = ("off", "negative", "approx")
+
+#: The bounds on what a step's planes still to come add (module docstring); the tile
+#: computes the first.
+BOUNDS = ("signed", "offset")
 
 #: Fraction bits of the approximation threshold ``eps_q`` (``EPS = eps_q / 2^F``, < 1).
 EPS_FRAC_BITS = 16
@@ -103,7 +116,7 @@ class EarlySpec:
 
     def describe(self) -> dict:
         return {"mode": self.mode, "eps": self.eps, "eps_q": self.eps_q,
-                "eps_frac_bits": EPS_FRAC_BITS}
+                "eps_frac_bits": EPS_FRAC_BITS, "bound": BOUNDS[0]}
 
     def __str__(self) -> str:
         return f"approx:{self.eps:g}" if self.mode == "approx" else self.mode

@@ -29,13 +29,13 @@ import numpy as np
 from dataclasses import dataclass
 
 from .config import EXACT_BITS, ConfigError, LayerSpec, lossless_adc_bits
-from .early import EPS_FRAC_BITS, EarlySpec, decide
+from .early import BOUNDS, EPS_FRAC_BITS, EarlySpec, decide
 from .mapping import cin_slices
 
 __all__ = [
     "deconv2d", "conv_transpose2d", "deconv2d_zp", "deconv2d_pf", "deconv2d_phase",
     "crossbar_mvm", "crossbar_deconv2d", "check_signed", "weight_slices", "column_codes",
-    "output_stage", "EarlyOutcome", "early_deconv2d",
+    "output_stage", "EarlyOutcome", "group_bounds", "early_deconv2d",
 ]
 
 
@@ -378,19 +378,45 @@ class EarlyOutcome:
     feeders: np.ndarray
 
 
+def group_bounds(w, low, rest, *, cell_bits: int, w_bits: int, adc_bits: int | None,
+                 bound: str = BOUNDS[0]) -> np.ndarray:
+    """The most the planes still to come can add to each column of one crossbar group
+    (:mod:`red.early`): ``min((2^r - 1) * U, (2^r - 1) * P + 2^(w_bits-1) * low)``.
+
+    ``w[rows][cols]`` are the group's weights, ``low[n][v]`` is ``sum(x mod 2^r)`` of
+    input vector ``v`` after plane ``n`` and ``rest[n]`` is ``2^r - 1``, ``r`` the planes to
+    come; ``U`` is a column's largest plane value (its cells' column sums, each clipped by
+    the ADC, weighted by slice) and ``P`` the sum of its positive weights. ``bound``
+    ``"offset"`` (:data:`red.early.BOUNDS`) is ``(2^r - 1) * U`` alone. Returns
+    ``[n][v][col]``."""
+    if bound not in BOUNDS:
+        raise ConfigError(f"bound={bound!r} is invalid: must be one of {', '.join(BOUNDS)}")
+    S = w_bits // cell_bits
+    cells = weight_slices(w, cell_bits=cell_bits, w_bits=w_bits)
+    column = cells.sum(axis=0).reshape(w.shape[1], S)
+    if adc_bits is not None:
+        column = np.minimum(column, (1 << adc_bits) - 1)
+    most = column @ (1 << (cell_bits * np.arange(S)))                # U, [cols]
+    positive = np.maximum(w, 0).sum(axis=0)                          # P, [cols]
+    rest = np.asarray(rest)[:, None, None]
+    if bound == "offset":
+        return np.broadcast_to(rest * most, (len(rest), low.shape[1], len(most)))
+    return np.minimum(rest * most, rest * positive + (low[:, :, None] << (w_bits - 1)))
+
+
 def early_deconv2d(x, w, stride: int, padding: int, output_padding: int = 0, *,
                    flow: str, early: EarlySpec, bias=None, relu: bool = False, rows: int,
-                   cell_bits: int, w_bits: int, in_bits: int,
-                   adc_bits: int | None = None) -> EarlyOutcome:
+                   cell_bits: int, w_bits: int, in_bits: int, adc_bits: int | None = None,
+                   bound: str = BOUNDS[0]) -> EarlyOutcome:
     """The tile's result of a layer under CompRRAE early termination (:mod:`red.early`).
 
     Every output is the sum of the crossbar MVMs of its terms (one per group, RED) or of
     every group (ZP, zeros included), plus the bias. After each plane ``n < in_bits`` of
     the output's step, its bounds are ``lo = bias + sum(partial results)`` and
-    ``hi = lo + sum((2^(in_bits-n) - 1) * U)`` over those groups, ``U`` being a group
-    column's largest plane value (its cells' column sums over the ``cin`` rows, each
-    clipped by the ADC, weighted by slice), and :func:`red.early.decide` applies. In RED
-    mode an output with no term is fed by no group and never decided (it is the bias).
+    ``hi = lo + sum(group_bounds)`` over those groups (:func:`group_bounds`, each with its
+    own input vector: a ZP group off the terms has a zero one; ``bound`` as there), and
+    :func:`red.early.decide` applies. In RED mode an output with no term is fed by no
+    group and never decided (it is the bias).
 
     ``flow`` is ``"red"`` or ``"zp"``. The layer must compute each output's whole sum in
     one crossbar (``cin <= rows``); the other parameters are those of
@@ -415,8 +441,12 @@ def early_deconv2d(x, w, stride: int, padding: int, output_padding: int = 0, *,
     slice_weight = 1 << (cell_bits * np.arange(S))
     offset = (1 << (w_bits - 1)) * pixels.sum(axis=1)
     lo = np.zeros((B, L.cout, L.ho, L.wo), dtype=np.int64)         # after planes 1..B
-    u_terms = np.zeros((L.cout, L.ho, L.wo), dtype=np.int64)
-    u_all = np.zeros(L.cout, dtype=np.int64)
+    # Per plane n = 1..B-1: 2^r - 1 for the r planes to come, and the inputs' low bits.
+    rest = (1 << (B - np.arange(1, B))) - 1                         # [B-1]
+    low = np.stack([(pixels & ((1 << r) - 1)).sum(axis=1) for r in B - np.arange(1, B)])
+    span_terms = np.zeros((B - 1, L.cout, L.ho, L.wo), dtype=np.int64)
+    idle_terms = np.zeros_like(span_terms)      # ZP: the terms' groups with a zero input
+    idle_all = np.zeros((B - 1, L.cout), dtype=np.int64)
     taps = np.zeros((L.ho, L.wo), dtype=np.int64)
     for kh, kw, rsel, csel, rows_o, cols_o in _kernel_pixels(L):
         cells = weight_slices(w[:, :, kh, kw], cell_bits=cell_bits, w_bits=w_bits)
@@ -428,17 +458,24 @@ def early_deconv2d(x, w, stride: int, padding: int, output_padding: int = 0, *,
         partial -= offset[:, None, None]
         partial = partial.reshape(L.h, L.w, B, L.cout)[rsel][:, csel]
         lo[:, :, rows_o, cols_o] += partial.transpose(2, 3, 0, 1)
-        most = np.minimum(cells.sum(axis=0), (1 << adc_bits) - 1) @ slice_weight
-        u_terms[:, rows_o, cols_o] += most[:, None, None]
-        u_all += most
+        bounds = group_bounds(w[:, :, kh, kw], low, rest, cell_bits=cell_bits,
+                              w_bits=w_bits, adc_bits=adc_bits, bound=bound)  # [B-1, HW, Cout]
+        span_terms[:, :, rows_o, cols_o] += bounds.reshape(
+            B - 1, L.h, L.w, L.cout)[:, rsel][:, :, csel].transpose(0, 3, 1, 2)
+        idle = group_bounds(w[:, :, kh, kw], np.zeros((B - 1, 1), np.int64), rest,
+                            cell_bits=cell_bits, w_bits=w_bits, adc_bits=adc_bits,
+                            bound=bound)[:, 0]
+        idle_terms[:, :, rows_o, cols_o] += idle[:, :, None, None]
+        idle_all += idle
         taps[rows_o, cols_o] += 1
     lo += bias[None, :, None, None]
     if flow == "red":
-        unit, feeders = u_terms, taps
+        span, feeders = span_terms, taps
     else:
-        unit = np.broadcast_to(u_all[:, None, None], lo.shape[1:])
+        # Every group is driven: the terms' with their pixels, the others with zeros.
+        span = span_terms - idle_terms + idle_all[:, :, None, None]
         feeders = np.full((L.ho, L.wo), L.k * L.k, dtype=np.int64)
-    _check_exact("early-termination bounds", (_max_abs(unit) << B) * (1 << EPS_FRAC_BITS)
+    _check_exact("early-termination bounds", _max_abs(span) * (1 << EPS_FRAC_BITS)
                  + _max_abs(lo) * (1 << EPS_FRAC_BITS))
     exact = lo[B - 1]
     fed = np.broadcast_to(feeders > 0, exact.shape)
@@ -447,8 +484,7 @@ def early_deconv2d(x, w, stride: int, padding: int, output_padding: int = 0, *,
     planes = np.full(exact.shape, B, dtype=np.int64)
     if early.on:
         for n in range(1, B):
-            hi = lo[n - 1] + ((1 << (B - n)) - 1) * unit
-            now, now_value = decide(lo[n - 1], hi, early, relu)
+            now, now_value = decide(lo[n - 1], lo[n - 1] + span[n - 1], early, relu)
             now &= fed & ~decided
             value[now], planes[now] = now_value[now], n
             decided |= now

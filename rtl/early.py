@@ -11,13 +11,18 @@ accumulator (Horner's rule, :class:`~red.rtl.shift_add.ShiftAdd`); then
 
 The offset term is known when the vector is accepted (the input is digital), and every
 plane still to come has ``g_b = +1`` (the sign plane went first), so the last sum lies
-in ``[0, (2^r - 1) * U]`` for any ``U >= A_b``. Offset-binary cells are non-negative, so
-``code(b, k) <= min(colsum_k, 2^A - 1)``, where ``colsum_k`` sums the column's cells
-over the programmed rows: the ADC clips monotonically, so this holds for a clipping ADC
-too, and ``U = sum_k 2^(c*k) min(colsum_k, 2^A - 1)`` is computed per column as the
-weights load (:class:`~red.rtl.mvm.MVMUnit`). Each group thus gives
-``R in [lo, lo + span]``, ``lo = acc * 2^r - offset``, ``span = (2^r - 1) * U``;
-a gated group gives ``[0, 0]``.
+in ``[0, T]`` for any ``T >= sum_{b < r} 2^b A_b``. Offset-binary cells are
+non-negative, so ``code(b, k) <= min(colsum_k, 2^A - 1)``, where ``colsum_k`` sums the
+column's cells over the programmed rows: ``U = sum_k 2^(c*k) min(colsum_k, 2^A - 1)``
+bounds every ``A_b``, and ``T_U = (2^r - 1) * U``. Also ``code(b, k)`` is at most the
+slice's lossless sum, so ``A_b <= sum_i x_ib (w_i + 2^(Bw-1)) <= P + 2^(Bw-1) sum_i
+x_ib`` with ``P`` the column's positive weights, and ``T_P = (2^r - 1) * P +
+2^(Bw-1) * sum_i (x_i mod 2^r)``. Both hold for a clipping ADC too (clipping only lowers
+a code), so ``span = min(T_U, T_P)`` (:func:`red.golden.group_bounds`, the ``signed``
+bound of :mod:`red.early`). ``U`` and ``P`` are built per column as the weights load,
+``2^(Bw-1) * sum(x mod 2^r)`` per vector from its planes' popcounts
+(:class:`~red.rtl.mvm.MVMUnit`). Each group thus gives ``R in [lo, lo + span]``,
+``lo = acc * 2^r - offset``; a gated group gives ``[0, 0]``.
 
 An output of a step is the sum of the groups that feed it (RED: the groups of its slot;
 ZP: every group), plus the bias when the pass adds it, so it lies in

@@ -114,9 +114,11 @@ class MVMUnit(wiring.Component):
     **Early termination** (:mod:`red.rtl.early` decides). After each plane ``n`` but the
     last (``bound_valid``), ``lo`` and ``span`` bound every column's final result:
     ``lo = acc * 2^r - offset`` (the planes so far, the ``r = in_bits - n`` planes to
-    come taken as 0) and ``span = (2^r - 1) * U`` (0 for a gated vector), where ``U``
-    is the column's largest plane value, ``sum_k 2^(c*k) min(colsum_k, 2^A - 1)`` over
-    the cells programmed since ``clear``. In that cycle the next plane of the same
+    come taken as 0) and ``span = min((2^r - 1) * U, (2^r - 1) * P + 2^(Bw-1) *
+    sum(x mod 2^r))`` (0 for a gated vector; derived in :mod:`red.rtl.early`), where
+    ``U`` is the column's largest plane value, ``sum_k 2^(c*k) min(colsum_k, 2^A - 1)``,
+    and ``P`` the sum of its positive weights, both over the rows programmed since
+    ``clear``, and ``x`` the vector's driven rows. In that cycle the next plane of the same
     vector is in the sequencer: ``stop`` keeps columns from converting it (and the
     rest of the vector's planes), and ``finish`` cancels it and ends the vector, whose
     result is emitted at once (``producing``) and the next vector may start in the same
@@ -228,7 +230,7 @@ class MVMUnit(wiring.Component):
         element enter the next one's LSBs, which are not read before the vector ends. One
         wide register and a fixed bit gather instead of ``rows`` shift registers keep the
         unit cheap to simulate. Returns the vector's registers (``offset``, ``gate``,
-        ``bit``: the plane, counting down, ``busy``)."""
+        ``bit``: the plane, counting down, ``busy``, ``x_bits``) and ``row_en``."""
         c = self._config
         x_bits = Signal(c.rows * c.in_bits)
         offset = Signal(signed(signed_width(*c.offset_range)))
@@ -266,7 +268,8 @@ class MVMUnit(wiring.Component):
             crossbar.col_en.eq(Cat((col_mask[j] & ~self.stop[j]).replicate(c.slices)
                                    for j in range(c.logical_cols))),
         ]
-        return SimpleNamespace(offset=offset, gate=gate, bit=bit, busy=busy)
+        return SimpleNamespace(offset=offset, gate=gate, bit=bit, busy=busy, x_bits=x_bits,
+                               row_en=row_en)
 
     def _stage1(self, m, vector, advance) -> SimpleNamespace:
         """Stage 1: flags travelling beside the crossbar's code register."""
@@ -287,7 +290,28 @@ class MVMUnit(wiring.Component):
                     s1.remaining.eq(vector.bit),
                     s1.gate.eq(vector.gate),
                 ]
+        if c.early_termination:
+            s1.low = self._low_bits(m, vector)
         return s1
+
+    def _low_bits(self, m, vector) -> Signal:
+        """Stage 1's ``2^(Bw-1) * sum(x mod 2^r)`` over the driven rows, ``r`` the planes
+        after the one it holds (early termination's signed bound). The sign plane's is
+        ``offset + 2^(Bw-1) * 2^(Bx-1) * pop``, as ``sum(x) + 2^Bx * pop`` is
+        ``sum(x mod 2^Bx)``; each later plane ``b`` takes ``2^(Bw-1) * 2^b * pop`` off,
+        ``pop`` being the plane's driven ones."""
+        c = self._config
+        low = Signal(c.w_bits - 1 + unsigned_width(c.rows * ((1 << (c.in_bits - 1)) - 1)),
+                     name="s1_low")
+        plane = Cat(vector.x_bits[r * c.in_bits + c.in_bits - 1] for r in range(c.rows))
+        pop = Signal(unsigned_width(c.rows), name="plane_ones")
+        m.d.comb += pop.eq(popcount(plane & vector.row_en, c.rows))
+        with m.If(self.stepping):
+            with m.If(vector.bit == c.in_bits - 1):
+                m.d.sync += low.eq(vector.offset + (pop << (c.w_bits + c.in_bits - 2)))
+            with m.Else():
+                m.d.sync += low.eq(low - ((pop << (c.w_bits - 1)) << vector.bit))
+        return low
 
     def _result(self, m, shift_add, crossbar, cells, s1, advance, col_mask):
         """Stage 2: shift-add; on the last plane, correct the offset into the output
@@ -307,13 +331,15 @@ class MVMUnit(wiring.Component):
         # event-driven simulator re-evaluates the decision logic on every change). Not
         # generated at all without early termination: Verilator evaluates it every cycle.
         if c.early_termination:
-            plane_bound = self._plane_bounds(m, cells)
+            plane_bound, positive = self._plane_bounds(m, cells)
             with m.If(self.bounds_en):
                 for j in range(c.logical_cols):
+                    unsigned_rest = (plane_bound[j] << s1.remaining) - plane_bound[j]
+                    signed_rest = (positive[j] << s1.remaining) - positive[j] + s1.low
                     m.d.comb += [
                         self.lo[j].eq((shift_add.value[j] << s1.remaining) - s1.offset),
-                        self.span[j].eq(Mux(s1.gate, 0, (plane_bound[j] << s1.remaining)
-                                            - plane_bound[j])),
+                        self.span[j].eq(Mux(s1.gate, 0, Mux(signed_rest < unsigned_rest,
+                                                            signed_rest, unsigned_rest))),
                     ]
         with m.If(self.o.ready):
             m.d.sync += self.o.valid.eq(0)
@@ -348,19 +374,25 @@ class MVMUnit(wiring.Component):
             m.d.sync += self.skipped_cycles.eq(self.skipped_cycles + bit)
             with m.If(~gate):
                 m.d.sync += self.skipped_conversions.eq(
-                    self.skipped_conversions + (bit + 1) * popcount(col_mask, c.logical_cols) * c.slices)
+                    self.skipped_conversions
+                    + (bit + 1) * popcount(col_mask, c.logical_cols) * c.slices)
 
-    def _plane_bounds(self, m, cells) -> list[Signal]:
+    def _plane_bounds(self, m, cells) -> tuple[list[Signal], list[Signal]]:
         """Per logical column, the early-termination bound of one plane's value,
         ``U_j = sum_k 2^(c*k) * min(colsum_(j,k), 2^A - 1)``, from each physical column's
-        cell sum over the rows programmed since ``clear`` (built as the weights load)."""
+        cell sum over the rows programmed since ``clear``, and ``P_j``, the sum of the
+        column's positive weights: both built as the weights load."""
         c = self._config
         column_sums = [Signal(c.column_sum_width, name=f"colsum{i}") for i in range(c.cols)]
+        positive = [Signal(unsigned_width(c.rows * c.w_max), name=f"positive{j}")
+                    for j in range(c.logical_cols)]
         with m.If(self.clear):
-            m.d.sync += [total.eq(0) for total in column_sums]
+            m.d.sync += [total.eq(0) for total in (*column_sums, *positive)]
         with m.Elif(self.prog.valid):
             m.d.sync += [total.eq(total + cells[i * c.cell_bits:(i + 1) * c.cell_bits])
                          for i, total in enumerate(column_sums)]
+            m.d.sync += [total.eq(total + Mux(w[-1], 0, w.as_unsigned()))
+                         for total, w in zip(positive, self.prog.data)]
         plane_bound = []
         for j in range(c.logical_cols):
             bound = Signal(c.plane_width, name=f"plane_bound{j}")
@@ -368,7 +400,7 @@ class MVMUnit(wiring.Component):
                        for total in column_sums[j * c.slices:(j + 1) * c.slices]]
             m.d.comb += bound.eq(sum(code << (c.cell_bits * k) for k, code in enumerate(clipped)))
             plane_bound.append(bound)
-        return plane_bound
+        return plane_bound, positive
 
 
 class MVMInstance(wiring.Component):

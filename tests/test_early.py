@@ -4,17 +4,19 @@ setting's parsing.
 
 The brute force rebuilds every bound from crossbar_mvm alone: the partial result after
 n planes is the MVM of the input with its low planes cleared, corrected by the offset
-of the planes removed, and U is a column's slice-weighted codes with every row driven.
+of the planes removed; a group's bound on the planes to come is the smaller of
+(2^r - 1) * U, U a column's slice-weighted codes with every row driven, and
+(2^r - 1) * P + 2^(Bw-1) * sum(x mod 2^r), P its positive weights' sum.
 """
 
 import numpy as np
 import pytest
 
 from red.config import ConfigError, LayerSpec, TileConfig
-from red.early import (EPS_FRAC_BITS, EarlySpec, OutputStage, early_applies,
+from red.early import (BOUNDS, EPS_FRAC_BITS, EarlySpec, OutputStage, early_applies,
                        not_applied_reason)
 from red.golden import (column_codes, crossbar_deconv2d, crossbar_mvm, deconv2d,
-                        early_deconv2d, output_stage, weight_slices)
+                        early_deconv2d, group_bounds, output_stage, weight_slices)
 
 SEED = 1906
 PARAMS = dict(rows=8, cell_bits=2, w_bits=4, in_bits=4)
@@ -43,14 +45,25 @@ def brute_force(x, w, geometry, bias, adc, flow, spec, relu):
     h = x.shape[1]
     ho = (h - 1) * s - 2 * p + k + op
     cap = (1 << (adc if adc is not None else 5)) - 1
-    # U[kh][kw][co]: every row driven, each slice's code clipped, weighted by slice.
+    # U[kh][kw][co]: every row driven, each slice's code clipped, weighted by slice;
+    # P[kh][kw][co]: the positive weights' sum.
     units = np.zeros((k, k, cout), dtype=np.int64)
+    positive = np.zeros((k, k, cout), dtype=np.int64)
     for kh in range(k):
         for kw in range(k):
             cells = weight_slices(w[:, :, kh, kw], cell_bits=c, w_bits=Bw)
             codes = column_codes(np.ones(cin), cells.reshape(cin, -1), adc or 5)
             units[kh, kw] = (np.minimum(codes, cap).reshape(cout, -1)
                              * (1 << (c * np.arange(Bw // c)))).sum(axis=1)
+            for co in range(cout):
+                positive[kh, kw, co] = sum(max(int(v), 0) for v in w[:, co, kh, kw])
+
+    def most(kh, kw, co, pixel, r):
+        """What the r planes to come can add to group (kh, kw)'s column co."""
+        low = 0 if pixel is None else sum(int(v) % (1 << r) for v in pixel)
+        return min(((1 << r) - 1) * int(units[kh, kw, co]),
+                   ((1 << r) - 1) * int(positive[kh, kw, co]) + (low << (Bw - 1)))
+
     y = np.zeros((cout, ho, ho), dtype=np.int64)
     decided = np.zeros(y.shape, dtype=bool)
     planes = np.full(y.shape, B, dtype=np.int64)
@@ -65,8 +78,9 @@ def brute_force(x, w, geometry, bias, adc, flow, spec, relu):
                                                         adc_bits=adc, **PARAMS)[0])
                                        for kh, kw, i, j in terms)
                 value = exact
-                feeders = (units[:, :, co].sum() if flow == "zp" else
-                           sum(units[kh, kw, co] for kh, kw, _, _ in terms))
+                pixels = {(kh, kw): x[:, i, j] for kh, kw, i, j in terms}
+                groups = ([(kh, kw) for kh in range(k) for kw in range(k)] if flow == "zp"
+                          else list(pixels))
                 for n in range(1, B):
                     if not spec.on or (flow == "red" and not terms):
                         break
@@ -77,7 +91,8 @@ def brute_force(x, w, geometry, bias, adc, flow, spec, relu):
                         lo += int(crossbar_mvm(kept, w[:, co:co + 1, kh, kw], adc_bits=adc,
                                                **PARAMS)[0])
                         lo -= (1 << (Bw - 1)) * int((x[:, i, j] - kept).sum())
-                    hi = lo + ((1 << r) - 1) * int(feeders)
+                    hi = lo + sum(most(kh, kw, co, pixels.get((kh, kw)), r)
+                                  for kh, kw in groups)
                     if relu and hi < 0:
                         value = 0
                     elif spec.mode == "approx" and \
@@ -126,6 +141,55 @@ def test_negative_is_exact(flow):
                                                     bias[:, None, None], 0))
         decided += int(got.decided.sum())
     assert decided > 0
+
+
+@pytest.mark.parametrize("adc", [None, 3, 4], ids=["lossless", "adc3", "adc4"])
+def test_group_bounds_hold_with_any_adc(adc):
+    """After every plane, what the planes to come add to a column (its final clipped
+    result less the hardware's partial one) lies in [0, group_bounds], for both bounds."""
+    rng = np.random.default_rng(SEED + 2)
+    print(f"seed={SEED + 2}")
+    B, Bw = PARAMS["in_bits"], PARAMS["w_bits"]
+    rest = (1 << (B - np.arange(1, B))) - 1
+    tight = 0
+    for _ in range(200):
+        rows, cols = int(rng.integers(1, 9)), int(rng.integers(1, 4))
+        w = rng.integers(-8, 8, (rows, cols))
+        x = rng.integers(-8, 8, rows)
+        final = crossbar_mvm(x, w, adc_bits=adc, **PARAMS)
+        low = np.array([[int((x % (1 << r)).sum())] for r in B - np.arange(1, B)])
+        bounds = {bound: group_bounds(w, low, rest, cell_bits=PARAMS["cell_bits"],
+                                      w_bits=Bw, adc_bits=adc or 5, bound=bound)[:, 0]
+                  for bound in BOUNDS}
+        assert np.all(bounds["signed"] <= bounds["offset"])
+        for n in range(1, B):
+            kept = (x >> (B - n)) << (B - n)
+            partial = crossbar_mvm(kept, w, adc_bits=adc, **PARAMS) - \
+                (1 << (Bw - 1)) * int((x - kept).sum())
+            rest_added = final - partial
+            assert np.all(rest_added >= 0)
+            assert np.all(rest_added <= bounds["signed"][n - 1])
+            tight += int(np.sum(bounds["signed"][n - 1] < bounds["offset"][n - 1]))
+    assert tight > 0
+
+
+@pytest.mark.parametrize("flow", ["red", "zp"])
+def test_signed_bound_decides_no_later_than_offset(flow):
+    """The tile's bound is never looser, so every output the older bound decides is
+    decided at the same plane or earlier, and more conversions are skipped overall."""
+    rng = np.random.default_rng(SEED + 3)
+    print(f"seed={SEED + 3}")
+    skipped = {bound: 0 for bound in BOUNDS}
+    for _ in range(40):
+        x, w, geometry, bias, adc = random_case(rng)
+        got = {bound: early_deconv2d(x, w, *geometry, flow=flow, early=EarlySpec("negative"),
+                                     bias=bias, relu=True, adc_bits=adc, bound=bound,
+                                     **PARAMS) for bound in BOUNDS}
+        assert np.all(got["signed"].planes <= got["offset"].planes)
+        assert np.array_equal(got["signed"].y, got["offset"].y)
+        for bound, outcome in got.items():
+            skipped[bound] += int((outcome.feeders * (PARAMS["in_bits"] - outcome.planes)).sum())
+    assert skipped["signed"] > skipped["offset"] > 0
 
 
 def test_off_decides_nothing():

@@ -83,7 +83,7 @@ from typing import Callable
 import numpy as np
 
 from red.config import ConfigError, LayerSpec, TileConfig, signed_width
-from red.early import (EarlySpec, OutputStage, early_applies, not_applied_reason,
+from red.early import (BOUNDS, EarlySpec, OutputStage, early_applies, not_applied_reason,
                        output_error, whole_sum_condition)
 from red.golden import crossbar_deconv2d, deconv2d, early_deconv2d
 from red.mapping import schedule
@@ -254,9 +254,10 @@ def all_cin_tile(tile: TileConfig, layer: LayerSpec) -> TileConfig:
                                max_cin=max(tile.max_cin, layer.cin))
 
 
-def _early(layer: LayerSpec, tile: TileConfig, d: LayerData, mode: str, spec: EarlySpec):
+def _early(layer: LayerSpec, tile: TileConfig, d: LayerData, mode: str, spec: EarlySpec,
+           bound: str = BOUNDS[0]):
     return early_deconv2d(d.x, d.w, layer.s, layer.p, layer.op, flow=mode, early=spec,
-                          bias=d.bias, relu=True, **tile.crossbar_params)
+                          bias=d.bias, relu=True, bound=bound, **tile.crossbar_params)
 
 
 def group_loads(layer: LayerSpec, tile: TileConfig, mode: str, feeders: np.ndarray,
@@ -320,6 +321,9 @@ class ModelRun:
     loads_off: dict | None = None
     error: dict | None = None
     mean_decision_plane: float | None = None
+    bounds: dict | None = None
+    """Per bound of :data:`red.early.BOUNDS`, the share of conversions the golden
+    decisions skip with it, on the same data (the tile computes the first)."""
 
 
 def _model_runs(layer: LayerSpec, tile: TileConfig, d: LayerData) -> list[ModelRun]:
@@ -339,8 +343,20 @@ def _model_runs(layer: LayerSpec, tile: TileConfig, d: LayerData) -> list[ModelR
                                       np.full_like(outcome.planes, tile.in_bits)),
                 error=output_error(outcome.y, outcome.exact),
                 mean_decision_plane=float(outcome.planes[outcome.decided].mean())
-                if outcome.decided.any() else None))
+                if outcome.decided.any() else None,
+                bounds={bound: _skipped_share(outcome if bound == BOUNDS[0] else
+                                              _early(layer, tile, d, mode, spec, bound),
+                                              tile.in_bits)
+                        for bound in BOUNDS}))
     return runs
+
+
+def _skipped_share(outcome, in_bits: int) -> float:
+    """The share of the conversions of the columns that feed each output that the
+    decisions of ``outcome`` (:class:`red.golden.EarlyOutcome`) skip."""
+    feeders = np.broadcast_to(outcome.feeders, outcome.planes.shape)
+    total = int(feeders.sum()) * in_bits
+    return int((feeders * (in_bits - outcome.planes)).sum()) / total if total else 0.0
 
 
 # -- measuring ----------------------------------------------------------------------
@@ -578,9 +594,10 @@ def _layer_entry(config: Setup, measured: Measured, d: LayerData) -> tuple[dict,
     for part in sets.values():
         if "runs" in part and len(part["runs"]) > 1:
             part["speedups"] = _speedups(part["runs"])
+    bounds = {f"{r.mode} {r.spec}": r.bounds for r in measured.model[layer.name] if r.bounds}
     return {"name": layer.name, "layer": layer.describe(), "outputs": outputs,
             "applies": applies, "reason": _reason(layer, tile, applies),
-            "sets": sets}, problems
+            "sets": sets, "bounds": bounds}, problems
 
 
 @dataclass

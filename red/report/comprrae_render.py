@@ -56,9 +56,29 @@ def render_comprrae(part: dict) -> list[str]:
     out += _early_data(part)
     out += _early_where(part)
     out += _early_figures(part)
+    out += _early_bounds(part)
     out += _early_beside(part)
     out += _early_synchronous(part)
     return out
+
+
+def _early_bounds(part: dict) -> list[str]:
+    """The tile's bound against the older one on the same data (golden decisions)."""
+    runs = sorted({run for layer in part["layers"] for run in layer["bounds"]})
+    if not runs:
+        return []
+    rows = [[layer["name"], run, *(percent(layer["bounds"][run][bound])
+                                   for bound in ("signed", "offset")),
+             ratio(layer["bounds"][run]["signed"] / layer["bounds"][run]["offset"])
+             if layer["bounds"][run]["offset"] else "-"]
+            for layer in part["layers"] for run in runs if run in layer["bounds"]]
+    return ["**The bound.** Share of conversions skipped with the tile's `signed` bound "
+            "(the planes to come add at most `min((2^r - 1) * U, (2^r - 1) * P + "
+            "2^(w_bits-1) * sum(x mod 2^r))` per group, `P` the column's positive weights) "
+            "and with the older `offset` bound (`(2^r - 1) * U` alone, every weight "
+            "counted as stored, `w + 2^(w_bits-1)`), from the golden model's decisions on "
+            "the same data and tile as the figures above:", "",
+            md_table(["layer", "run", "signed", "offset", "signed / offset"], rows), ""]
 
 
 def _early_data(part: dict) -> list[str]:
@@ -317,8 +337,9 @@ def _why_synchronous(part: dict) -> str:
     if planes:
         line += (". Decided outputs stop after plane " + span(planes, lambda v: f"{v:.1f}")
                  + " of " + span(in_bits.values(), str) + " on average: the bound after "
-                 "`n` planes, `(2^(in_bits-n) - 1) * U`, takes `U` from the column's whole "
-                 "offset-binary cell sum (every weight stored as `w + 2^(w_bits-1)`), so "
-                 "it narrows slowly")
+                 "`n` planes adds, per group, `(2^(in_bits-n) - 1) * P`, as if every row "
+                 "with a positive weight had all its remaining input bits set, while the "
+                 "true rest of a sum over weights of both signs is near 0: it narrows "
+                 "slowly")
     lines.append(line + ".")
     return "\n".join(lines)
