@@ -29,7 +29,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import NamedTuple
 
 from .config import META_FIFO_DEPTH, LayerSpec, TileConfig
 from .mapping import fold_rows
@@ -111,25 +110,13 @@ def _pass_timing(layer: LayerSpec, tile: TileConfig, mode: str,
                  stops: tuple[int | None, ...] | None, fast: bool) -> PassTiming:
     control = _Control(layer, tile, mode, reads, stops)
     while True:
-        view = control.view()
-        if fast and view.issue:
-            control.skip_rows(view)
-            control.skip_columns(view)
-        timing = control.clock(view)
+        take, advance, finish, base_h, need_row, issue = control.view()
+        if fast and issue:
+            control.skip_rows(base_h)
+            control.skip_columns(base_h, need_row)
+        timing = control.clock(take, advance, finish, issue)
         if timing is not None:
             return timing
-
-
-class _View(NamedTuple):
-    """The combinational signals of one cycle."""
-
-    take: bool            # the merge takes the groups' result
-    advance: bool         # the groups' pipeline moves
-    finish: bool          # the step in the groups ends early (its stop plane applied)
-    base_h: int           # the block's newest input row, unclamped
-    need_row: int         # the input row and column the block waits for
-    need_col: int
-    issue: bool           # the sequencer issues a step
 
 
 class _Control:
@@ -137,13 +124,13 @@ class _Control:
     pipeline (all groups move in lockstep), the merge's FIFO and the emitter, plus the
     cycle count and what fast-forward remembers (module docstring)."""
 
-    __slots__ = ("zp", "planes", "H", "W", "s", "ho", "wo", "q0", "p_mod_s", "jmin_h",
-                 "jmin_w", "n_rows", "n_cols", "s_row", "beat", "row_slack", "stops",
-                 "in_row", "in_col", "complete", "srow", "scol", "q_h", "r_h", "q_w", "r_w",
-                 "seq_done", "busy", "bit", "stepped", "stop", "issued", "s1_valid",
-                 "s1_last", "o_valid", "fifo", "rows_done", "emit_row", "oh", "ow", "a_e",
-                 "finished", "r_valid", "r_count", "emitted", "cycle", "compute",
-                 "merge_stall", "first_issue", "seen", "seen_cols", "seen_row")
+    __slots__ = ("zp", "planes", "H", "W", "s", "ho", "wo", "outputs", "q0", "p_mod_s", "jmin_h",
+                 "jmin_w", "n_rows", "n_cols", "s_row", "beat", "row_slack", "stops", "in_row",
+                 "in_col", "complete", "srow", "scol", "q_h", "r_h", "q_w", "r_w", "seq_done",
+                 "busy", "bit", "stepped", "stop", "issued", "s1_valid", "s1_last", "o_valid",
+                 "fifo", "rows_done", "emit_row", "oh", "ow", "a_e", "finished", "r_valid",
+                 "r_count", "emitted", "cycle", "compute", "merge_stall", "first_issue", "seen",
+                 "seen_cols", "seen_row")
 
     def __init__(self, layer: LayerSpec, tile: TileConfig, mode: str,
                  reads: tuple[tuple[int, int], tuple[int, int]],
@@ -152,6 +139,7 @@ class _Control:
         self.planes = tile.in_bits
         self.H, self.W, self.s = layer.h, layer.w, layer.s
         self.ho, self.wo = layer.ho, layer.wo
+        self.outputs = layer.ho * layer.wo
         self.q0, self.p_mod_s = layer.p // layer.s, layer.p % layer.s
         (self.jmin_h, jmax_h), (self.jmin_w, _) = reads
         self.n_rows, self.n_cols = (layer.ho, layer.wo) if zp else (layer.nb_h, layer.nb_w)
@@ -188,23 +176,29 @@ class _Control:
         self.seen_cols: dict[tuple, tuple] = {}
         self.seen_row = -1
 
-    def view(self) -> _View:
-        """This cycle's combinational signals (and its merge stall, counted)."""
-        take = self.o_valid and bool(self.fifo) and self.fifo[0][0] < self.emit_row + 2
-        advance = (not self.o_valid) or take
-        finish = self.busy and advance and self.stop is not None and self.stepped == self.stop
-        group_ready = advance and (not self.busy or self.bit == 0 or finish)
+    def view(self) -> tuple[bool, bool, bool, int, int, bool]:
+        """This cycle's combinational signals (and its merge stall, counted): whether the
+        merge takes the groups' result (``take``), the groups' pipeline moves
+        (``advance``), the step in the groups ends early at its stop plane (``finish``),
+        the block's newest input row unclamped (``base_h``) and the row it waits for
+        (``need_row``), and whether the sequencer issues a step (``issue``)."""
+        fifo, o_valid, busy, in_row = self.fifo, self.o_valid, self.busy, self.in_row
+        take = o_valid and bool(fifo) and fifo[0][0] < self.emit_row + 2
+        advance = not o_valid or take
+        finish = busy and advance and self.stepped == self.stop
+        group_ready = advance and (not busy or self.bit == 0 or finish)
         # The block's newest input is (q_h - jmin_h, q_w - jmin_w), clamped to the map;
         # a block whose inputs all lie before the map reads nothing and need not wait.
         base_h, base_w = self.q_h - self.jmin_h, self.q_w - self.jmin_w
-        need_row, need_col = min(base_h, self.H - 1), min(base_w, self.W - 1)
-        inputs_here = (self.complete or base_h < 0 or base_w < 0 or self.in_row > need_row
-                       or (self.in_row == need_row and self.in_col > need_col))
+        need_row = base_h if base_h < self.H else self.H - 1
+        need_col = base_w if base_w < self.W else self.W - 1
+        inputs_here = (self.complete or base_h < 0 or base_w < 0 or in_row > need_row
+                       or (in_row == need_row and self.in_col > need_col))
         issue = (not self.seq_done and inputs_here and group_ready
-                 and len(self.fifo) < META_FIFO_DEPTH)
-        if self.o_valid and not take:
+                 and len(fifo) < META_FIFO_DEPTH)
+        if o_valid and not take:
             self.merge_stall += 1
-        return _View(take, advance, finish, base_h, need_row, need_col, issue)
+        return take, advance, finish, base_h, need_row, issue
 
     def _forward(self, then: tuple, m: int) -> None:
         """Add ``m`` times the cycles, compute cycles and stalls since ``then``."""
@@ -216,9 +210,9 @@ class _Control:
     def _counts(self) -> tuple[int, int, int]:
         return self.cycle, self.compute, self.merge_stall
 
-    def skip_rows(self, view: _View) -> None:
+    def skip_rows(self, base_h: int) -> None:
         """At a row's first issue, skip whole periods of rows (module docstring)."""
-        if self.scol != 0 or view.base_h < 0:
+        if self.scol != 0 or base_h < 0:
             return
         srow, s_row = self.srow, self.s_row
         # Once the input is complete the block's input row no longer matters.
@@ -234,7 +228,7 @@ class _Control:
             period, dq = srow - then[0], self.q_h - then[1]
             m = _periods(period, dq, srow, self.n_rows, self.oh, self.ho, s_row,
                          None if self.complete
-                         else self.H - 1 - max(self.in_row, view.base_h))
+                         else self.H - 1 - max(self.in_row, base_h))
             if m:
                 rows = m * period
                 self.srow, self.rows_done = srow + rows, self.rows_done + rows
@@ -249,11 +243,11 @@ class _Control:
                 self.seen.clear()
         self.seen[key] = (self.srow, self.q_h, *self._counts())
 
-    def skip_columns(self, view: _View) -> None:
+    def skip_columns(self, base_h: int, need_row: int) -> None:
         """Within a row, with the inputs of every later block of the row in the buffer,
         the column matters only at the row's end: the same state two issues apart
         repeats until then."""
-        if not (self.complete or view.base_h < 0 or self.in_row > view.need_row):
+        if not (self.complete or base_h < 0 or self.in_row > need_row):
             return
         if self.srow != self.seen_row:
             self.seen_cols.clear()
@@ -273,7 +267,8 @@ class _Control:
                 self.seen_cols.clear()
         self.seen_cols[key] = (self.scol, *self._counts())
 
-    def clock(self, view: _View) -> PassTiming | None:
+    def clock(self, take: bool, advance: bool, finish: bool,
+              issue: bool) -> PassTiming | None:
         """The rest of the cycle and its clock edge; the pass's timing once its last
         output beat is taken."""
         accept = (not self.complete) and (self.seq_done
@@ -281,39 +276,43 @@ class _Control:
         emit = (not self.finished) and self.emit_row < self.rows_done
         if self.r_valid:
             self.emitted += self.r_count
-            if self.emitted == self.ho * self.wo:
+            if self.emitted == self.outputs:
                 return PassTiming(total_cycles=self.cycle + 1, compute_cycles=self.compute,
                                   first_issue=self.first_issue,
                                   merge_stall_cycles=self.merge_stall)
-        stepping = self.busy and view.advance and not view.finish
+        stepping = self.busy and advance and not finish
         self.compute += stepping
-        self._clock_groups(view, stepping)
-        if view.issue:
+        self._clock_groups(take, advance, finish, issue, stepping)
+        if issue:
             self._clock_sequencer()
         if accept:
             self._clock_input()
-        self._clock_emitter(emit)
+        if emit:
+            self._clock_emitter()
+        else:
+            self.r_valid = False
         self.cycle += 1
         return None
 
-    def _clock_groups(self, view: _View, stepping: bool) -> None:
+    def _clock_groups(self, take: bool, advance: bool, finish: bool, issue: bool,
+                      stepping: bool) -> None:
         """The groups' pipeline and the merge's FIFO at the clock edge."""
         produce = False
-        if view.advance:
+        if advance:
             s1_next = stepping
             s1_last_next = stepping and self.bit == 0 if stepping else self.s1_last
             if self.busy:
-                if self.bit == 0 or view.finish:
+                if self.bit == 0 or finish:
                     self.busy = False
                 self.bit -= 1
             self.stepped += stepping
-            if view.issue:
+            if issue:
                 self.busy, self.bit, self.stepped = True, self.planes - 1, 0
                 self.stop = self.stops[self.issued] if self.stops is not None else None
                 self.issued += 1
-            produce = self.s1_valid and (self.s1_last or view.finish)
+            produce = self.s1_valid and (self.s1_last or finish)
             self.s1_valid, self.s1_last = s1_next, s1_last_next
-        if view.take:
+        if take:
             self.o_valid = False
             self.rows_done += self.fifo.pop(0)[1]
         if produce:
@@ -345,11 +344,8 @@ class _Control:
         else:
             self.in_col += 1
 
-    def _clock_emitter(self, emit: bool) -> None:
-        """The emitter's output beat (``emit``) and its position."""
-        if not emit:
-            self.r_valid = False
-            return
+    def _clock_emitter(self) -> None:
+        """An output beat emitted, and the emitter's next position."""
         count = min(self.beat, self.wo - self.ow)
         self.r_valid, self.r_count = True, count
         if count == self.wo - self.ow:
