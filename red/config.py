@@ -262,6 +262,18 @@ class TileConfig:
         return unsigned_width(self.plane_max)
 
     @property
+    def positive_sum_width(self) -> int:
+        """Width of a column's sum of positive weights ``P`` over the rows (early
+        termination's signed bound, :mod:`red.rtl.early`)."""
+        return unsigned_width(self.rows * self.w_max)
+
+    @property
+    def low_bits_width(self) -> int:
+        """Width of ``2^(w_bits-1) * sum(x mod 2^r)`` over the rows, ``r <= in_bits - 1``
+        (early termination's signed bound, :mod:`red.rtl.early`)."""
+        return self.w_bits - 1 + unsigned_width(self.rows * ((1 << (self.in_bits - 1)) - 1))
+
+    @property
     def span_width(self) -> int:
         """Width of a group column's remaining-planes bound ``(2^r - 1) * U`` for early
         termination (:mod:`red.rtl.early`): ``r <= in_bits - 1``, ``U <= plane_max``."""

@@ -458,13 +458,13 @@ def early_deconv2d(x, w, stride: int, padding: int, output_padding: int = 0, *,
         partial -= offset[:, None, None]
         partial = partial.reshape(L.h, L.w, B, L.cout)[rsel][:, csel]
         lo[:, :, rows_o, cols_o] += partial.transpose(2, 3, 0, 1)
-        bounds = group_bounds(w[:, :, kh, kw], low, rest, cell_bits=cell_bits,
-                              w_bits=w_bits, adc_bits=adc_bits, bound=bound)  # [B-1, HW, Cout]
-        span_terms[:, :, rows_o, cols_o] += bounds.reshape(
+        # Every input pixel's vector, then a zero vector (a ZP group off the terms).
+        bounds = group_bounds(w[:, :, kh, kw], np.pad(low, ((0, 0), (0, 1))), rest,
+                              cell_bits=cell_bits, w_bits=w_bits, adc_bits=adc_bits,
+                              bound=bound)                         # [B-1, HW+1, Cout]
+        idle = bounds[:, -1]
+        span_terms[:, :, rows_o, cols_o] += bounds[:, :-1].reshape(
             B - 1, L.h, L.w, L.cout)[:, rsel][:, :, csel].transpose(0, 3, 1, 2)
-        idle = group_bounds(w[:, :, kh, kw], np.zeros((B - 1, 1), np.int64), rest,
-                            cell_bits=cell_bits, w_bits=w_bits, adc_bits=adc_bits,
-                            bound=bound)[:, 0]
         idle_terms[:, :, rows_o, cols_o] += idle[:, :, None, None]
         idle_all += idle
         taps[rows_o, cols_o] += 1

@@ -28,7 +28,8 @@ import numpy as np
 from .config import ConfigError, LayerSpec, TileConfig, load_toml
 
 __all__ = ["MAX_TEXT_BYTES", "open_regular", "read_text", "read_toml", "toml_tables",
-           "load_array", "load_float_array", "config_arg", "load_sparsity"]
+           "load_array", "load_float_array", "config_arg", "load_sparsity", "check_seed",
+           "index_span"]
 
 #: Largest TOML configuration read (a tile, a layer or an energy table is a few hundred
 #: bytes).
@@ -123,6 +124,24 @@ def toml_tables(path: str | Path) -> dict[str, dict]:
                               f"known keys: {', '.join(sorted(fields))}")
         tables[key] = table
     return tables
+
+
+def check_seed(seed: int) -> int:
+    """``seed``, refused unless it is in [0, 2^32)."""
+    if not 0 <= seed < 1 << 32:
+        raise ConfigError(f"--seed {seed} is invalid: must be in [0, 2^32)")
+    return seed
+
+
+def index_span(text: str, flag: str, expected: str, single: bool = False) -> tuple[int, int]:
+    """``FIRST:LAST`` given with ``flag``, two numbers from 0 (``single``: ``N`` alone
+    is ``N:N``); refused with ``expected``, what the flag takes, otherwise."""
+    first, sep, last = text.partition(":")
+    if not sep and single:
+        last = first
+    if not ((sep or single) and first.strip().isdigit() and last.strip().isdigit()):
+        raise ConfigError(f"{flag} {text!r}: expected {expected}")
+    return int(first), int(last)
 
 
 def config_arg(text: str, cls, table: str):

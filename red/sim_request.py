@@ -15,27 +15,16 @@ import numpy as np
 
 from .config import ConfigError, LayerSpec, TileConfig
 from .early import EarlySpec, OutputStage
-from .inputs import config_arg, load_array, load_sparsity
+from .inputs import check_seed, config_arg, index_span, load_array, load_sparsity
 from .simulate import SimJob
 
-__all__ = ["SimRequest", "check_seed", "trace_window"]
-
-
-def check_seed(seed: int) -> int:
-    """``seed``, refused unless it is in [0, 2^32)."""
-    if not 0 <= seed < 1 << 32:
-        raise ConfigError(f"--seed {seed} is invalid: must be in [0, 2^32)")
-    return seed
+__all__ = ["SimRequest", "trace_window"]
 
 
 def trace_window(text: str, passes: int) -> tuple[int, int]:
     """``--trace-passes FIRST:LAST`` (or ``N``) of a layer run in ``passes`` passes."""
-    first, sep, last = text.partition(":")
-    last = last if sep else first
-    if not (first.strip().isdigit() and last.strip().isdigit()):
-        raise ConfigError(f"--trace-passes {text!r}: expected FIRST:LAST (or N), pass "
-                          "numbers from 0")
-    window = int(first), int(last)
+    window = index_span(text, "--trace-passes", "FIRST:LAST (or N), pass numbers from 0",
+                        single=True)
     if not window[0] <= window[1] < passes:
         raise ConfigError(f"--trace-passes {text}: the layer runs in {passes} pass(es), "
                           f"0..{passes - 1}, and FIRST must be <= LAST")

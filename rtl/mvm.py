@@ -230,7 +230,8 @@ class MVMUnit(wiring.Component):
         element enter the next one's LSBs, which are not read before the vector ends. One
         wide register and a fixed bit gather instead of ``rows`` shift registers keep the
         unit cheap to simulate. Returns the vector's registers (``offset``, ``gate``,
-        ``bit``: the plane, counting down, ``busy``, ``x_bits``) and ``row_en``."""
+        ``bit``: the plane, counting down, ``busy``), the plane's bits (``plane``) and
+        the rows driven (``row_en``)."""
         c = self._config
         x_bits = Signal(c.rows * c.in_bits)
         offset = Signal(signed(signed_width(*c.offset_range)))
@@ -246,6 +247,8 @@ class MVMUnit(wiring.Component):
         m.d.comb += row_mask.eq(first_ones(c.rows, self.active_rows))
         row_en = Signal(c.rows)
         m.d.comb += row_en.eq(Mux(gate, 0, row_mask))
+        # The plane being applied: every element's MSB.
+        plane = Cat(x_bits[r * c.in_bits + c.in_bits - 1] for r in range(c.rows))
 
         with m.If(advance):
             with m.If(busy):
@@ -263,12 +266,12 @@ class MVMUnit(wiring.Component):
 
         m.d.comb += [
             crossbar.step.eq(stepping),
-            crossbar.plane.eq(Cat(x_bits[r * c.in_bits + c.in_bits - 1] for r in range(c.rows))),
+            crossbar.plane.eq(plane),
             crossbar.row_en.eq(row_en),
             crossbar.col_en.eq(Cat((col_mask[j] & ~self.stop[j]).replicate(c.slices)
                                    for j in range(c.logical_cols))),
         ]
-        return SimpleNamespace(offset=offset, gate=gate, bit=bit, busy=busy, x_bits=x_bits,
+        return SimpleNamespace(offset=offset, gate=gate, bit=bit, busy=busy, plane=plane,
                                row_en=row_en)
 
     def _stage1(self, m, vector, advance) -> SimpleNamespace:
@@ -301,11 +304,9 @@ class MVMUnit(wiring.Component):
         ``sum(x mod 2^Bx)``; each later plane ``b`` takes ``2^(Bw-1) * 2^b * pop`` off,
         ``pop`` being the plane's driven ones."""
         c = self._config
-        low = Signal(c.w_bits - 1 + unsigned_width(c.rows * ((1 << (c.in_bits - 1)) - 1)),
-                     name="s1_low")
-        plane = Cat(vector.x_bits[r * c.in_bits + c.in_bits - 1] for r in range(c.rows))
+        low = Signal(c.low_bits_width, name="s1_low")
         pop = Signal(unsigned_width(c.rows), name="plane_ones")
-        m.d.comb += pop.eq(popcount(plane & vector.row_en, c.rows))
+        m.d.comb += pop.eq(popcount(vector.plane & vector.row_en, c.rows))
         with m.If(self.stepping):
             with m.If(vector.bit == c.in_bits - 1):
                 m.d.sync += low.eq(vector.offset + (pop << (c.w_bits + c.in_bits - 2)))
@@ -384,7 +385,7 @@ class MVMUnit(wiring.Component):
         column's positive weights: both built as the weights load."""
         c = self._config
         column_sums = [Signal(c.column_sum_width, name=f"colsum{i}") for i in range(c.cols)]
-        positive = [Signal(unsigned_width(c.rows * c.w_max), name=f"positive{j}")
+        positive = [Signal(c.positive_sum_width, name=f"positive{j}")
                     for j in range(c.logical_cols)]
         with m.If(self.clear):
             m.d.sync += [total.eq(0) for total in (*column_sums, *positive)]

@@ -8,12 +8,11 @@ from pathlib import Path
 
 from ..cache import cache_root
 from ..config import TileConfig
-from ..inputs import config_arg
+from ..inputs import check_seed, config_arg
 from ..modes import RTL_MODES
 from ..net import NET_FILES
 from ..outdir import OutputFolder
 from ..simulate import EXIT_MISMATCH
-from ..sim_request import check_seed
 from ._common import add_sim_argument, add_tile_argument, format_tile, simulator
 
 

@@ -6,6 +6,7 @@ import argparse
 import json
 
 from ..config import ConfigError
+from ..inputs import index_span
 
 
 def add_parser(subparsers) -> None:
@@ -30,20 +31,12 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(run=run)
 
 
-def _cycle_window(text: str | None) -> tuple[int, int] | None:
-    if text is None:
-        return None
-    first, sep, last = text.partition(":")
-    if not (sep and first.strip().isdigit() and last.strip().isdigit()):
-        raise ConfigError(f"--cycles {text!r}: expected FIRST:LAST, two cycle numbers")
-    return int(first), int(last)
-
-
 def run(args: argparse.Namespace) -> int:
     """Print the measurements (and draw the timeline); 0."""
     from red.sim.wave_plot import plot_target, render, timeline
     from red.sim.waves import WaveformError, measure_traces, read_traces, render_table
-    window = _cycle_window(args.cycles)
+    window = None if args.cycles is None else index_span(
+        args.cycles, "--cycles", "FIRST:LAST, two cycle numbers")
     target = None if args.plot is None else plot_target(args.plot)
     try:
         traces = read_traces(args.file)

@@ -8,7 +8,8 @@ the analytical model exactly; the rest comes from the model, and every figure sa
 (``source``). ``--full`` simulates everything; ``--quick`` simulates small scaled copies.
 
 Each section is computed by its own module into a dataclass whose ``to_json()`` is its
-part of ``report.json``, and rendered into ``report.md`` from that part alone:
+part of ``report.json`` (:func:`red.report.section.json_fields`), and rendered into
+``report.md`` from that part alone:
 
 * :mod:`~red.report.plan`: the tiles, and which runs the RTL simulates;
 * :mod:`~red.report.rtl`: section 2, the simulations and their comparison with golden and
@@ -172,9 +173,7 @@ class _Context:
     """What every part of one report run shares."""
 
     out: Path
-    variant: str
     sim: str
-    table: EnergyTable
     progress: Callable[[str], None]
     simulate_layers: Callable
     scheduler: str | None
@@ -202,7 +201,7 @@ def _build(out: Path, *, quick: bool, full: bool, sim: str, table: EnergyTable,
     """
     model = sweep.ModelCache()
     variant = QUICK if quick else FULL if full else DEFAULT
-    ctx = _Context(out, variant, sim, table, progress, simulate_layers, scheduler,
+    ctx = _Context(out, sim, progress, simulate_layers, scheduler,
                    make_plan(variant, tuple(workloads), model), model)
     early_setup = comprrae.setup(variant) if early and comprrae.NETWORK in workloads \
         else None

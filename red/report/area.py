@@ -21,13 +21,14 @@ repaid. PF has no RTL, so no area.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Callable
 
 from red.area import FIGURES
 from red.config import TileConfig
 
 from .markdown import md_table, percent, ratio, span
+from .section import json_fields
 
 __all__ = ["NETWORK", "FLOWS", "TILES", "Synthesis", "AreaSection", "synthesise",
            "synthesise_or_reason", "compute", "section_json", "render"]
@@ -87,8 +88,7 @@ class AreaSection:
     layers: list             # per layer: cycles, energy and their products with area
     repaid: dict             # over the layers: RED/ZP advantage at equal area
 
-    def to_json(self) -> dict:
-        return asdict(self)
+    to_json = json_fields
 
 
 def _layer(entry: dict, area_um2: dict) -> dict:

@@ -93,6 +93,7 @@ from red.verdict import check
 from red.workloads import get_workload
 
 from .claims import CLAIMS, COMPRRAE
+from .section import NOT_IN_JSON, json_fields
 from .plan import QUICK, QUICK_TILE, REPORT_TILES
 from .rtl import SEED
 
@@ -336,27 +337,30 @@ def _model_runs(layer: LayerSpec, tile: TileConfig, d: LayerData) -> list[ModelR
                                                                 None)))
                 continue
             outcome = _early(layer, tile, d, mode, spec)
+            estimate = early_estimate(layer, tile, mode, spec, outcome)
             runs.append(ModelRun(
-                mode, spec, early_estimate(layer, tile, mode, spec, outcome),
+                mode, spec, estimate,
                 loads=group_loads(layer, tile, mode, outcome.feeders, outcome.planes),
                 loads_off=group_loads(layer, tile, mode, outcome.feeders,
                                       np.full_like(outcome.planes, tile.in_bits)),
                 error=output_error(outcome.y, outcome.exact),
                 mean_decision_plane=float(outcome.planes[outcome.decided].mean())
                 if outcome.decided.any() else None,
-                bounds={bound: _skipped_share(outcome if bound == BOUNDS[0] else
-                                              _early(layer, tile, d, mode, spec, bound),
-                                              tile.in_bits)
-                        for bound in BOUNDS}))
+                bounds=_bounds(layer, tile, d, mode, spec, estimate)))
     return runs
 
 
-def _skipped_share(outcome, in_bits: int) -> float:
-    """The share of the conversions of the columns that feed each output that the
-    decisions of ``outcome`` (:class:`red.golden.EarlyOutcome`) skip."""
-    feeders = np.broadcast_to(outcome.feeders, outcome.planes.shape)
-    total = int(feeders.sum()) * in_bits
-    return int((feeders * (in_bits - outcome.planes)).sum()) / total if total else 0.0
+def _bounds(layer: LayerSpec, tile: TileConfig, d: LayerData, mode: str, spec: EarlySpec,
+            estimate: Estimate) -> dict[str, float]:
+    """Per bound of :data:`red.early.BOUNDS`, the share of conversions skipped (as the
+    figures count it) with the golden decisions on the same data; ``estimate`` is the
+    run's, with the tile's bound."""
+    estimates = {bound: estimate if bound == BOUNDS[0] else early_estimate(
+                     layer, tile, mode, spec, _early(layer, tile, d, mode, spec, bound))
+                 for bound in BOUNDS}
+    outputs = layer.cout * layer.ho * layer.wo
+    return {bound: _figures(_counts(est), outputs, None)["conversions_skipped"]
+            for bound, est in estimates.items()}
 
 
 # -- measuring ----------------------------------------------------------------------
@@ -615,13 +619,10 @@ class ComprraeSection:
     sim_error: str | None
     data: dict
     layers: list
-    problems: list = field(default_factory=list)
+    problems: list = field(default_factory=list, metadata=NOT_IN_JSON)
     """Its RTL runs' problems; ``report.json`` lists them at its top."""
 
-    def to_json(self) -> dict:
-        return {name: getattr(self, name) for name in
-                ("network", "tile", "seed", "percentile", "specs", "claims", "seconds",
-                 "sim_error", "data", "layers")}
+    to_json = json_fields
 
 
 def compute(config: Setup, measured: Measured) -> ComprraeSection:

@@ -17,7 +17,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -26,6 +26,7 @@ import numpy as np
 from red.config import TileConfig
 
 from .markdown import layer_shape, md_table
+from .section import json_fields
 
 __all__ = ["GENERATOR", "PHOTO_SIZE", "UPSCORE_FACTOR", "NETWORKS", "NetworkSection",
            "compute", "draw", "render", "FILES"]
@@ -54,8 +55,7 @@ class NetworkSection:
     photo_size: int
     files: dict
 
-    def to_json(self) -> dict:
-        return asdict(self)
+    to_json = json_fields
 
 
 def _photo(size: int) -> np.ndarray:

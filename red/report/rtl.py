@@ -25,6 +25,7 @@ from red.verdict import check
 
 from .markdown import layer_shape, md_table
 from .plan import Plan, PlannedRun
+from .section import NOT_IN_JSON, json_fields
 from .sweep import ModelCache
 
 __all__ = ["SEED", "PROGRESS_SECONDS", "EVENTS", "RtlOutcome", "simulate",
@@ -201,15 +202,13 @@ class RtlSection:
     errors: dict
     mirrored_events: list
     runs: list
-    figures: dict = field(default_factory=dict, repr=False)
+    figures: dict = field(default_factory=dict, repr=False, metadata=NOT_IN_JSON)
     """The RTL's figures of full-size layers for the model part: ``(layer name, mode) ->
     (counters, passes)``; not in ``report.json``."""
-    problems: list = field(default_factory=list)
+    problems: list = field(default_factory=list, metadata=NOT_IN_JSON)
     """RTL != golden or model, failed simulations; ``report.json`` lists them at its top."""
 
-    def to_json(self) -> dict:
-        return {key: getattr(self, key) for key in
-                ("sim", "seed", "stall", "seconds", "errors", "mirrored_events", "runs")}
+    to_json = json_fields
 
 
 def compute(plan: Plan, outcome: RtlOutcome, model: ModelCache, table: EnergyTable,

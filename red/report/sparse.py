@@ -56,7 +56,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -75,6 +75,7 @@ from red.workloads import get_workload
 from .claims import CLAIMS, SPARSITY
 from .plan import FULL, QUICK, QUICK_SHAPES, QUICK_TILE, REPORT_TILES
 from .rtl import SEED
+from .section import json_fields
 from .sweep import MODEL_WORKERS
 
 __all__ = ["NETWORKS", "LEVELS", "SIZES", "QUICK_SIZES", "WEIGHTS", "INPUT_SIGMA",
@@ -427,8 +428,7 @@ class SparsitySection:
     """RTL != golden, RTL != model, failed simulations (also in ``report.json``)."""
     seconds: float
 
-    def to_json(self) -> dict:
-        return asdict(self)
+    to_json = json_fields
 
 
 def compute(config: Setup, variant: str, levels: dict, rtl: dict, problems: list[str],

@@ -32,6 +32,7 @@ from red.timing import pass_timing
 from red.workloads import get_workload
 
 from .claims import CLAIMS, RED_PAPERS
+from .section import json_fields
 
 __all__ = ["ARRAY_READ_NS", "RERAM_SET_PULSE_NS", "RERAM_RESET_PULSE_NS",
            "RERAM_CELL_WRITE_PJ", "RERAM_WRITE_SOURCE", "MODEL_WORKERS", "ModelCache", "model_events",
@@ -242,8 +243,7 @@ class ModelSection:
     layers: list
     networks: dict
 
-    def to_json(self) -> dict:
-        return {"layers": self.layers, "networks": self.networks}
+    to_json = json_fields
 
     def summary(self) -> dict:
         """Our ranges over layers and over networks, beside the papers'."""

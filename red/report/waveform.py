@@ -13,7 +13,7 @@ pass (:mod:`red.sim.waves`) and :func:`render` draws both timelines on one time 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -22,6 +22,7 @@ import numpy as np
 from red.config import LayerSpec, TileConfig
 
 from .markdown import percent, ratio
+from .section import json_fields
 
 __all__ = ["LAYER", "TILE", "FLOWS", "SEED", "SIM", "TimingSection", "compute", "draw", "render"]
 
@@ -48,8 +49,7 @@ class TimingSection:
     modes: dict
     file: str
 
-    def to_json(self) -> dict:
-        return asdict(self)
+    to_json = json_fields
 
 
 def compute(work_dir: Path, progress: Callable[[str], None], sim: str = SIM):
