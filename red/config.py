@@ -133,11 +133,12 @@ class TileConfig:
         out. It costs logic that works every cycle (on Verilator about a third of the
         simulation speed); a tile without it runs every layer with early termination
         off (:func:`red.early.early_applies`).
-    red_mode, zp_mode : int
+    red_mode, zp_mode, pf_mode : int
         1 (default) to generate the hardware of that data flow (:data:`red.modes.RTL_MODES`),
         0 to leave it out: a tile for one data flow, whose area ``red area`` and the
         report compare; at least one is 1. A tile runs only the modes it has
-        (:attr:`modes`).
+        (:attr:`modes`). PF's hardware is the overlap-add buffer
+        (:class:`red.rtl.overlap_add.OverlapAddBuffer`).
     """
 
     rows: int = 8
@@ -155,6 +156,7 @@ class TileConfig:
     early_termination: int = 0
     red_mode: int = 1
     zp_mode: int = 1
+    pf_mode: int = 1
 
     def __post_init__(self):
         name = type(self).__name__
@@ -177,8 +179,9 @@ class TileConfig:
         _require_int(name, "early_termination", self.early_termination, 0, 1)
         _require_int(name, "red_mode", self.red_mode, 0, 1)
         _require_int(name, "zp_mode", self.zp_mode, 0, 1)
-        _require(name, "red_mode", self.red_mode, self.red_mode or self.zp_mode,
-                 "a tile needs a data flow: red_mode=1 or zp_mode=1")
+        _require_int(name, "pf_mode", self.pf_mode, 0, 1)
+        _require(name, "red_mode", self.red_mode, self.red_mode or self.zp_mode or self.pf_mode,
+                 "a tile needs a data flow: red_mode=1, zp_mode=1 or pf_mode=1")
         _require(name, "w_bits", self.w_bits, self.out_width <= EXACT_BITS,
                  f"with in_bits={self.in_bits}, rows={self.rows}, max_cin={self.max_cin}, "
                  f"max_k={self.max_k} the accumulated output needs {self.out_width} bits; "
@@ -448,18 +451,45 @@ class TileConfig:
         """Words per output bank: two halves (ping-pong) of :attr:`bank_words`."""
         return 2 * self.bank_words
 
-    def beat_pixels(self, s: int, zp: bool) -> int:
+    def beat_pixels(self, s: int, mode: str) -> int:
         """Output pixels per full output beat: ``min(out_pixels, s)`` in RED mode (a
         row's pixels come from the ``s`` phases), ``min(out_pixels, slot_banks)`` in ZP
-        mode."""
-        return min(self.out_pixels, self.slot_banks if zp else s)
+        mode, ``min(out_pixels, kernel)`` in PF mode (the overlap-add buffer's bank
+        columns)."""
+        banks = {"red": s, "zp": self.slot_banks, "pf": self.kernel}[mode]
+        return min(self.out_pixels, banks)
 
     @property
     def max_out_beats(self) -> int:
-        """Most output beats of one pass: over strides ``s <= max_stride`` and both
+        """Most output beats of one pass: over strides ``s <= max_stride`` and the
         modes, ``Ho * ceil(Wo / beat_pixels)`` at the largest ``Ho = Wo``."""
-        return max(self.out_extent(s) * -(-self.out_extent(s) // self.beat_pixels(s, zp))
-                   for s in range(1, self.max_stride + 1) for zp in (False, True))
+        return max(self.out_extent(s) * -(-self.out_extent(s) // self.beat_pixels(s, mode))
+                   for s in range(1, self.max_stride + 1) for mode in ("red", "zp", "pf"))
+
+    @property
+    def pf_row_slots(self) -> int:
+        """Row slots per bank row of PF's overlap-add buffer, ``R = ceil((kernel +
+        max_stride) / kernel)``: the buffer holds ``kernel * R >= kernel + s`` output
+        rows, the ``kernel`` rows an input row adds into and the ``s`` rows the one
+        before it finished, which drain meanwhile."""
+        return -(-(self.kernel + self.max_stride) // self.kernel)
+
+    @property
+    def pf_rows(self) -> int:
+        """Output rows PF's overlap-add buffer holds: ``kernel * pf_row_slots``."""
+        return self.kernel * self.pf_row_slots
+
+    @property
+    def pf_row_words(self) -> int:
+        """Words of one output row in one bank column of the overlap-add buffer,
+        ``ceil(max_out / kernel)``."""
+        return -(-self.max_out // self.kernel)
+
+    @property
+    def pf_bank_depth(self) -> int:
+        """Words per bank of the overlap-add buffer (``kernel x kernel`` banks):
+        ``pf_row_slots * pf_row_words``."""
+        return self.pf_row_slots * self.pf_row_words
 
     def describe(self) -> dict:
         """Parameters and derived widths, for reports and generated metadata."""

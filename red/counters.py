@@ -54,6 +54,14 @@ COUNTERS = (
             energy="buffers"),
     Counter("out_buffer_reads", "output pixels read out of the output banks",
             energy="buffers"),
+    Counter("wasted_group_steps", "driven group steps that add no term: ZP's inserted "
+            "zeros and padding, PF's results for the cropped-away border"),
+    Counter("psum_buffer_reads", "values read from PF's overlap-add buffer "
+            "(read-modify-writes and emission)", energy="buffers"),
+    Counter("psum_buffer_writes", "values written into PF's overlap-add buffer "
+            "(read-modify-writes and the emitter's clearing writes)", energy="buffers"),
+    Counter("psum_buffer_accumulations", "group results added into PF's overlap-add "
+            "buffer, per output channel", energy="adds"),
     Counter("decided_outputs", "outputs early termination decided before their last plane"),
     Counter("skipped_conversions", "ADC conversions early termination did not make"),
     Counter("skipped_cycles", "plane cycles early termination saved"),

@@ -45,12 +45,17 @@ import numpy as np
 from .config import ConfigError, LayerSpec, TileConfig
 from .mapping import schedule
 
-__all__ = ["EARLY_MODES", "BOUNDS", "EPS_FRAC_BITS", "EarlySpec", "OutputStage", "decide",
+__all__ = ["EARLY_MODES", "EARLY_FLOWS", "BOUNDS", "EPS_FRAC_BITS", "EarlySpec", "OutputStage", "decide",
            "whole_sum_passes", "whole_sum_condition", "early_applies", "not_applied_reason",
            "output_error"]
 
 #: Early-termination modes, in the order of their layer-register codes.
 EARLY_MODES = ("off", "negative", "approx")
+
+#: The data flows early termination runs in: a step there computes each output's whole
+#: sum (of its pass). PF adds every output over several steps (its overlap-add), so no
+#: step holds a sum to bound.
+EARLY_FLOWS = ("red", "zp")
 
 #: The bounds on what a step's planes still to come add (module docstring); the tile
 #: computes the first.

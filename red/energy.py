@@ -15,10 +15,12 @@ buffers    buffered values x :attr:`EnergyTable.buffer_access`; a value is one c
            of one pixel: input side ``(line_buffer_writes + window_reads)`` pixels times
            the channels of a pass's ``cin`` slice, output side ``(out_buffer_writes +
            out_buffer_reads)`` pixels times its ``cout`` slice, plus, in PF, the
-           partial-sum buffer's ``psum_buffer_reads + psum_buffer_writes`` (already
-           values)
-adds       ``merge_additions + psum_additions`` (group-result merges and partial
-           sums of passes, and PF's overlap-adds) x :attr:`EnergyTable.digital_add`
+           overlap-add buffer's ``psum_buffer_reads + psum_buffer_writes`` (already
+           values). PF's buffer is priced as the output banks, the same SRAM class: the
+           cheapest reading, and so the strongest PF.
+adds       ``merge_additions + psum_additions + psum_buffer_accumulations``
+           (group-result merges, partial sums of passes, PF's overlap-adds) x
+           :attr:`EnergyTable.digital_add`
 =========  ==========================================================================
 
 Pixels are converted to values per pass: a schedule (:func:`red.mapping.schedule`) runs
@@ -140,7 +142,7 @@ class Events:
     ----------
     adc_conversions, row_drives, crossbar_steps, additions : int
         As the hardware counters of the same name (``additions``: ``merge_additions +
-        psum_additions``).
+        psum_additions + psum_buffer_accumulations``).
     buffer_values : int
         Values written to or read from the input, output and partial-sum buffers.
     """
@@ -190,7 +192,9 @@ _PRICED = {component: tuple(c.name for c in COUNTERS if c.energy == component)
 #: Buffer pixels of the input side (``cin`` channels each) and the output side (``cout``).
 _INPUT_SIDE = ("line_buffer_writes", "window_reads")
 _OUTPUT_SIDE = ("out_buffer_writes", "out_buffer_reads")
-assert set(_INPUT_SIDE + _OUTPUT_SIDE) == set(_PRICED["buffers"])
+#: Buffer counters that count values already (PF's overlap-add buffer).
+_VALUE_SIDE = ("psum_buffer_reads", "psum_buffer_writes")
+assert set(_INPUT_SIDE + _OUTPUT_SIDE + _VALUE_SIDE) == set(_PRICED["buffers"])
 
 
 def events_from_counters(counters: Mapping[str, int], layer: LayerSpec,
@@ -202,9 +206,8 @@ def events_from_counters(counters: Mapping[str, int], layer: LayerSpec,
     counters : mapping
         At least ``adc_conversions, row_drives, crossbar_steps, line_buffer_writes,
         window_reads, out_buffer_writes, out_buffer_reads, merge_additions,
-        psum_additions`` (the keys of ``red.rtl.tile.TILE_COUNTERS``, summed over the
-        layer's passes), optionally ``psum_buffer_reads`` and ``psum_buffer_writes``
-        (values; absent on the RTL, which has no PF mode).
+        psum_additions, psum_buffer_reads, psum_buffer_writes, psum_buffer_accumulations``
+        (the keys of ``red.rtl.tile.TILE_COUNTERS``, summed over the layer's passes).
     layer, tile : LayerSpec, TileConfig
         The layer the counters belong to and the tile it ran on.
     """
@@ -217,7 +220,7 @@ def events_from_counters(counters: Mapping[str, int], layer: LayerSpec,
     buffer_values = (
         _values(total(_INPUT_SIDE), layer.cin, cin_tiles)
         + _values(total(_OUTPUT_SIDE), layer.cout, cout_tiles)
-        + counters.get("psum_buffer_reads", 0) + counters.get("psum_buffer_writes", 0))
+        + total(_VALUE_SIDE))
     return Events(adc_conversions=total(_PRICED["adc"]), row_drives=total(_PRICED["dac"]),
                   crossbar_steps=total(_PRICED["array"]), buffer_values=buffer_values,
                   additions=total(_PRICED["adds"]))

@@ -1,4 +1,5 @@
-"""First-order analytical model of one RED tile running a deconvolution layer.
+"""Analytical model of one RED tile running a deconvolution layer, cycle-exact against
+the RTL.
 
 The model counts crossbar steps, cycles and circuit events for the three data flows the
 tile supports (see ``../shared/RED_TILE.md``):
@@ -9,7 +10,8 @@ tile supports (see ``../shared/RED_TILE.md``):
 * ``"zp"`` -- zero insertion on the same arrays: one step per output pixel; every group
   is driven with its window value of the zero-inserted, padded input;
 * ``"pf"`` -- padding-free: one step per input pixel; every group is driven and its
-  result is overlap-added into a partial-sum buffer holding the uncropped map.
+  result is overlap-added into a buffer of the uncropped map's rows, which drains
+  cropped (:class:`red.rtl.overlap_add.OverlapAddBuffer`).
 
 Assumptions
 -----------
@@ -38,9 +40,9 @@ import numpy as np
 
 from .config import KERNEL_MAX, ConfigError, LayerSpec, TileConfig
 from .counters import TILE_COUNTERS
-from .early import EarlySpec, early_applies
+from .early import EARLY_FLOWS, EarlySpec, early_applies
 from .mapping import Schedule, fold_offsets, schedule, slice_counts
-from .modes import MODES, RTL_MODES, Mode
+from .modes import MODES, Mode
 from .timing import pass_timing
 
 __all__ = ["ISAAC_TILE", "Estimate", "estimate", "early_estimate",
@@ -90,11 +92,11 @@ class Estimate:
     compute_cycles : int
         ``passes * steps * in_bits``.
     fill_drain_cycles : int
-        RED and ZP: the tile's cycles beyond ``compute_cycles`` when input is offered
-        every cycle and output always taken (pipeline fill, waits for input, output
-        banks and port, drain), from the cycle-exact control model
+        The tile's cycles beyond ``compute_cycles`` when input is offered every cycle
+        and output always taken (pipeline fill, waits for input, output banks or PF's
+        overlap-add buffer, output port, drain), from the cycle-exact control model
         :func:`red.timing.pass_timing`, summed over the passes (each timed alone, with
-        its fold). PF has no RTL here: 0, first order.
+        its fold).
     total_cycles : int
         ``compute_cycles + fill_drain_cycles``.
     load_cycles : int
@@ -138,18 +140,18 @@ class Estimate:
         channel of the pass: in RED mode a value that receives ``n >= 1`` results
         costs ``n - 1``, one with none costs nothing; in ZP mode every step adds all of
         its fold's groups (``area - 1``). The shift-add and offset correction inside a
-        group are not counted. PF (first order): the overlap-add of every group result
-        of every pass into the uncropped ``((H-1)s+k+op) x ((W-1)s+k+op)`` map, a
-        position that receives ``n >= 1`` results costing ``n - 1``.
+        group are not counted. PF: 0 (its additions are ``psum_buffer_accumulations``).
     psum_additions : int
-        RED and ZP: partial sums added to the outputs of the passes that accumulate
-        (all but the first of each cout slice), ``Ho * Wo`` pixels per pass, per output
-        channel of the pass. PF: 0 (its partial sums are the overlap-add above).
-    psum_buffer_reads, psum_buffer_writes : int
-        PF only (0 otherwise), per output channel value of the uncropped map: every
-        group result is written once; a read precedes every accumulating write (one per
-        merge addition) and each of the ``Ho * Wo`` kept outputs is read once when the
-        cropped map is emitted.
+        Partial sums added to the outputs of the passes that accumulate (all but the
+        first of each cout slice), ``Ho * Wo`` pixels per pass, per output channel of
+        the pass.
+    psum_buffer_reads, psum_buffer_writes, psum_buffer_accumulations : int
+        PF only (0 otherwise), values (one output channel of one pixel) of the
+        overlap-add buffer: every kept group result (its output inside the map) is a
+        read-modify-write, one read, one addition and one write per channel of the
+        pass; each of the ``Ho * Wo`` outputs of a pass is read once when emitted and
+        cleared by one write. Results for the cropped border are dropped before the
+        buffer (``wasted_group_steps``).
     line_buffer_writes : int
         Raw input pixels written into the line buffer: ``H * W`` per pass (each pixel,
         all channels of the pass's ``cin`` slice, streams in once). The same in every
@@ -161,8 +163,7 @@ class Estimate:
         the driven groups, i.e. the distinct (input pixel, output block) pairs of the
         deconvolution's terms. ZP: per step (output pixel) the groups of its phase
         whose raw pixel lies inside the input, one position each, i.e. the terms
-        themselves. PF (first order, no RTL): one read per step, broadcast to all
-        groups, ``H * W``.
+        themselves. PF: one read per step, broadcast to all groups, ``H * W``.
     decided_outputs, skipped_conversions, skipped_cycles : int
         Early termination (:mod:`red.early`; 0 without it, see :func:`early_estimate`):
         outputs (one channel of one pixel) decided before their last plane; ADC
@@ -180,9 +181,9 @@ class Estimate:
         Output pixels (all channels of the pass's ``cout`` slice) inside
         ``[0,Ho) x [0,Wo)`` written into the output banks and read out of them:
         ``Ho * Wo`` each per pass in RED and ZP (one write per merged pixel, one read
-        when it is emitted). PF (first order): 0, because PF's output storage is the
-        partial-sum buffer, whose traffic ``psum_buffer_reads``/``psum_buffer_writes``
-        already counts, the emitting read included.
+        when it is emitted). PF: 0, because PF's output storage is the overlap-add
+        buffer, whose traffic ``psum_buffer_reads``/``psum_buffer_writes`` counts, the
+        emitting read included.
     """
 
     mode: Mode
@@ -206,6 +207,7 @@ class Estimate:
     psum_additions: int
     psum_buffer_reads: int
     psum_buffer_writes: int
+    psum_buffer_accumulations: int
     line_buffer_writes: int
     window_reads: int
     out_buffer_writes: int
@@ -294,9 +296,6 @@ def estimate(layer: LayerSpec, tile: TileConfig, mode: Mode, blocks=None) -> Est
     except ConfigError as exc:
         raise ConfigError(f"{layer.name or layer}: {exc}") from None
     if plan.sparse:
-        if mode not in RTL_MODES:
-            raise ConfigError(f"mode={mode!r}: sparse mappings are modelled for "
-                              f"{' and '.join(RTL_MODES)}")
         return _per_pass_estimate(plan, mode)
     return _estimate(plan, mode)
 
@@ -325,7 +324,7 @@ def check_model_size(layer: LayerSpec, tile: TileConfig, modes=MODES) -> None:
                           f"{MAX_MODEL_PASS_GROUPS} passes x groups")
     # A pass takes at least its steps' planes and one cycle per input pixel.
     cycles = sum(folds * (steps_per_pass(layer, mode) * tile.in_bits + layer.h * layer.w)
-                 for mode in modes if mode in RTL_MODES)
+                 for mode in modes)
     if cycles > MAX_MODEL_CYCLES:
         raise ConfigError(f"{layer.name or layer}: too large to model: its timing "
                           f"simulates about {cycles} control cycles, the model takes at "
@@ -354,7 +353,9 @@ def _per_pass_estimate(plan: Schedule, mode: Mode) -> Estimate:
                             "gated_group_steps", "wasted_group_steps", "crossbar_steps",
                             "adc_conversions",
                             "row_drives", "input_buffer_reads", "merge_additions",
-                            "psum_additions", "window_reads", "skipped_blocks"), 0)
+                            "psum_additions", "window_reads", "skipped_blocks",
+                            "psum_buffer_reads", "psum_buffer_writes",
+                            "psum_buffer_accumulations"), 0)
     for run in plan:
         cin, cout = len(run.cin), len(run.cout)
         taps = [(run.kh0 + g // K, run.kw0 + g % K) for g in range(K * K)
@@ -371,7 +372,15 @@ def _per_pass_estimate(plan: Schedule, mode: Mode) -> Estimate:
             covered[np.ix_(out_h, out_w)] = True
             key = (kh // s, kw // s)
             positions[key] = positions.get(key, np.zeros_like(pixels)) | pixels
-        if zp:
+        buffer_values = 0                                         # PF's overlap-add buffer
+        if mode == "pf":
+            driven = steps * len(active)
+            additions = 0
+            buffered = layer.h * layer.w
+            window_reads = steps if active else 0
+            totals["psum_buffer_accumulations"] += cout * terms
+            buffer_values = cout * (terms + layer.ho * layer.wo)
+        elif zp:
             driven = steps * len(active)
             additions = steps * max(len(active) - 1, 0)
             extent_h, extent_w = min(K, layer.k - run.kh0), min(K, layer.k - run.kw0)
@@ -396,15 +405,17 @@ def _per_pass_estimate(plan: Schedule, mode: Mode) -> Estimate:
         totals["psum_additions"] += layer.ho * layer.wo * cout if run.accumulate else 0
         totals["window_reads"] += window_reads
         totals["skipped_blocks"] += len(taps) - len(active)
+        totals["psum_buffer_reads"] += buffer_values
+        totals["psum_buffer_writes"] += buffer_values
     passes = len(plan)
+    out_buffered = 0 if mode == "pf" else passes * layer.ho * layer.wo
     compute = passes * steps * B
     return Estimate(
         mode=mode, passes=passes, cin_tiles=plan.cin_tiles, cout_tiles=plan.cout_tiles,
         folds=plan.folds, steps=steps, compute_cycles=compute,
-        fill_drain_cycles=totals["total_cycles"] - compute, psum_buffer_reads=0,
-        psum_buffer_writes=0, line_buffer_writes=passes * layer.h * layer.w,
-        out_buffer_writes=passes * layer.ho * layer.wo,
-        out_buffer_reads=passes * layer.ho * layer.wo,
+        fill_drain_cycles=totals["total_cycles"] - compute,
+        line_buffer_writes=passes * layer.h * layer.w,
+        out_buffer_writes=out_buffered, out_buffer_reads=out_buffered,
         skipped_passes=plan.skipped_passes, **totals)
 
 
@@ -446,31 +457,23 @@ def _estimate(plan: Schedule, mode: Mode) -> Estimate:
         out_buffered = steps
     else:
         driven = steps * groups
-        # The uncropped map is the output of the same layer without padding.
-        full_h, full_w = (_axis_terms(n_in, n_full, range(layer.k), layer.s, 0)
-                          for n_in, n_full in ((layer.h, layer.full_h), (layer.w, layer.full_w)))
-        additions = cin_tiles * driven - full_h.covered * full_w.covered
+        additions = 0                                # PF adds in its overlap-add buffer
         buffered_positions = steps * folds
         window_reads = steps * folds                 # one broadcast read per step
-        out_buffered = 0                             # stored in the psum buffer instead
+        out_buffered = 0                             # stored in the overlap-add buffer
 
-    if mode == "pf":
-        merge_additions = layer.cout * additions
-        psum_additions = 0
-        psum_buffer_writes = layer.cout * cin_tiles * driven
-        psum_buffer_reads = merge_additions + layer.cout * layer.ho * layer.wo
-        fill_drain_cycles = 0                        # no RTL for PF: first order only
-        compute_cycles = passes * steps * tile.in_bits
-    else:
-        # Per pass, the additions count once per output channel of its cout slice.
-        merge_additions = cin_tiles * layer.cout * additions
-        psum_additions = (cin_tiles * folds - 1) * layer.ho * layer.wo * layer.cout
-        psum_buffer_writes = psum_buffer_reads = 0
-        compute_cycles = passes * steps * tile.in_bits
-        # Timed once per fold: every pass of a fold takes the same cycles.
-        runs = Counter((p.kh0, p.kw0) for p in plan)
-        fill_drain_cycles = sum(n * pass_timing(layer, tile, mode, kh0, kw0).total_cycles
-                                for (kh0, kw0), n in runs.items()) - compute_cycles
+    # Per pass, the additions count once per output channel of its cout slice.
+    merge_additions = cin_tiles * layer.cout * additions
+    psum_additions = (cin_tiles * folds - 1) * layer.ho * layer.wo * layer.cout
+    # PF: a read-modify-write per kept result, a read and a clear per emitted output.
+    accumulations = cin_tiles * layer.cout * terms if mode == "pf" else 0
+    psum_buffer = (accumulations + passes // cout_tiles * layer.ho * layer.wo * layer.cout
+                   if mode == "pf" else 0)
+    compute_cycles = passes * steps * tile.in_bits
+    # Timed once per fold: every pass of a fold takes the same cycles.
+    runs = Counter((p.kh0, p.kw0) for p in plan)
+    fill_drain_cycles = sum(n * pass_timing(layer, tile, mode, kh0, kw0).total_cycles
+                            for (kh0, kw0), n in runs.items()) - compute_cycles
     return Estimate(
         mode=mode, passes=passes, cin_tiles=cin_tiles, cout_tiles=cout_tiles, folds=folds,
         steps=steps, compute_cycles=compute_cycles, fill_drain_cycles=fill_drain_cycles,
@@ -487,8 +490,9 @@ def _estimate(plan: Schedule, mode: Mode) -> Estimate:
         input_buffer_reads=layer.cin * cout_tiles * buffered_positions,
         merge_additions=merge_additions,
         psum_additions=psum_additions,
-        psum_buffer_reads=psum_buffer_reads,
-        psum_buffer_writes=psum_buffer_writes,
+        psum_buffer_reads=psum_buffer,
+        psum_buffer_writes=psum_buffer,
+        psum_buffer_accumulations=accumulations,
         line_buffer_writes=passes * layer.h * layer.w,
         window_reads=slices * window_reads,
         out_buffer_writes=passes * out_buffered,
@@ -509,7 +513,7 @@ def early_estimate(layer: LayerSpec, tile: TileConfig, mode: Mode, early: EarlyS
     plain estimate is returned.
     """
     base = estimate(layer, tile, mode)
-    if mode not in RTL_MODES or not early_applies(layer, tile, early):
+    if mode not in EARLY_FLOWS or not early_applies(layer, tile, early):
         return base
     B, S = tile.in_bits, tile.slices
     oh, ow = np.arange(layer.ho)[:, None], np.arange(layer.wo)[None, :]

@@ -17,6 +17,6 @@ Mode = Literal["red", "zp", "pf"]
 #: Every data flow, in the order reports list them.
 MODES: tuple[Mode, ...] = get_args(Mode)
 
-#: The data flows the RTL tile runs (PF has no RTL yet); the RTL's mode codes
+#: The data flows the RTL tile runs (all of them); the RTL's mode codes
 #: (``red.rtl.layouts``) encode these.
-RTL_MODES: tuple[Mode, ...] = ("red", "zp")
+RTL_MODES: tuple[Mode, ...] = MODES

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .config import ConfigError, LayerSpec, TileConfig
-from .early import EarlySpec, OutputStage
+from .early import EARLY_FLOWS, EarlySpec, OutputStage
 from .inputs import check_seed, config_arg, index_span, load_array, load_sparsity
 from .simulate import SimJob
 
@@ -68,6 +68,10 @@ class SimRequest:
         bias = None if self.bias is None else load_array(
             self.bias, f"--bias {self.bias}", (layer.cout,), tile.bias_width)
         stage = OutputStage(bias, self.relu, EarlySpec.parse(self.early))
+        if stage.early.on and self.mode not in EARLY_FLOWS:
+            raise ConfigError(f"--early {self.early} does not run in mode {self.mode}: "
+                              f"early termination needs a step to hold an output's whole "
+                              f"sum ({' and '.join(EARLY_FLOWS)} only)")
         if reorder is not None and stage.early.on:
             raise ConfigError(f"--early {self.early} and a sparse mapping do not combine: "
                               "run one or the other")

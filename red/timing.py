@@ -64,8 +64,9 @@ def pass_timing(layer: LayerSpec, tile: TileConfig, mode: str, kh0: int = 0,
     with the kernel fold at ``(kh0, kw0)`` (:mod:`red.mapping`).
 
     The fold matters only through the input rows and columns its blocks read
-    (:func:`red.mapping.fold_rows`), and the channel slices not at all, so passes that
-    share those share one simulation (cached).
+    (:func:`red.mapping.fold_rows`), in PF through the output rows its first group row
+    adds into (``kh0 - p``) and its group rows inside the kernel, and the channel slices
+    not at all, so passes that share those share one simulation (cached).
 
     ``stops`` gives, per step in issue order, the plane after which early termination
     (:mod:`red.early`) ends it (``None``: all ``in_bits`` planes): the groups skip the
@@ -75,8 +76,12 @@ def pass_timing(layer: LayerSpec, tile: TileConfig, mode: str, kh0: int = 0,
     """
     if mode not in RTL_MODES:
         raise ValueError(f"mode={mode!r}: the RTL tile runs {' or '.join(RTL_MODES)}")
-    reads = (fold_rows(layer.k, tile.kernel, layer.s, kh0),
-             fold_rows(layer.k, tile.kernel, layer.s, kw0))
+    if mode == "pf":
+        # Every group reads the step's own pixel; the overlap-add buffer's rows matter.
+        reads = ((kh0 - layer.p, min(tile.kernel, layer.k - kh0)), (0, 0))
+    else:
+        reads = (fold_rows(layer.k, tile.kernel, layer.s, kh0),
+                 fold_rows(layer.k, tile.kernel, layer.s, kw0))
     shape = LayerSpec(cin=1, cout=1, h=layer.h, w=layer.w, k=layer.k, s=layer.s,
                       p=layer.p, op=layer.op)
     return _pass_timing(shape, tile, mode, reads, stops, fast and stops is None)
@@ -124,7 +129,7 @@ class _Control:
     pipeline (all groups move in lockstep), the merge's FIFO and the emitter, plus the
     cycle count and what fast-forward remembers (module docstring)."""
 
-    __slots__ = ("zp", "planes", "H", "W", "s", "ho", "wo", "outputs", "q0", "p_mod_s", "jmin_h",
+    __slots__ = ("zp", "pf", "pf_base", "pf_taps", "pf_rows", "planes", "H", "W", "s", "ho", "wo", "outputs", "q0", "p_mod_s", "jmin_h",
                  "jmin_w", "n_rows", "n_cols", "s_row", "beat", "row_slack", "stops", "in_row",
                  "in_col", "complete", "srow", "scol", "q_h", "r_h", "q_w", "r_w", "seq_done",
                  "busy", "bit", "stepped", "stop", "issued", "s1_valid", "s1_last", "o_valid",
@@ -136,15 +141,25 @@ class _Control:
                  reads: tuple[tuple[int, int], tuple[int, int]],
                  stops: tuple[int | None, ...] | None):
         self.zp = zp = mode == "zp"
+        self.pf = pf = mode == "pf"
         self.planes = tile.in_bits
         self.H, self.W, self.s = layer.h, layer.w, layer.s
         self.ho, self.wo = layer.ho, layer.wo
         self.outputs = layer.ho * layer.wo
         self.q0, self.p_mod_s = layer.p // layer.s, layer.p % layer.s
-        (self.jmin_h, jmax_h), (self.jmin_w, _) = reads
-        self.n_rows, self.n_cols = (layer.ho, layer.wo) if zp else (layer.nb_h, layer.nb_w)
-        self.s_row = 1 if zp else layer.s            # output rows per block row
-        self.beat = tile.beat_pixels(layer.s, zp)    # pixels of a full output beat
+        if pf:
+            # PF (red.rtl.overlap_add): steps walk the input pixels, each reading its own;
+            # input row i adds into output rows pf_base + i*s + (0 .. pf_taps-1), and the
+            # buffer holds pf_rows output rows.
+            (self.pf_base, self.pf_taps), _ = reads
+            self.pf_rows = tile.pf_rows
+            self.q0 = self.p_mod_s = self.jmin_h = self.jmin_w = jmax_h = 0
+            self.n_rows, self.n_cols = layer.h, layer.w
+        else:
+            (self.jmin_h, jmax_h), (self.jmin_w, _) = reads
+            self.n_rows, self.n_cols = (layer.ho, layer.wo) if zp else (layer.nb_h, layer.nb_w)
+        self.s_row = 1 if zp else layer.s            # output rows per block (input) row
+        self.beat = tile.beat_pixels(layer.s, mode)  # pixels of a full output beat
         # Rows from q - jmax on are kept: the line buffer takes row r while
         # r < q - jmax + line_rows.
         self.row_slack = tile.line_rows - jmax_h
@@ -183,7 +198,14 @@ class _Control:
         the block's newest input row unclamped (``base_h``) and the row it waits for
         (``need_row``), and whether the sequencer issues a step (``issue``)."""
         fifo, o_valid, busy, in_row = self.fifo, self.o_valid, self.busy, self.in_row
-        take = o_valid and bool(fifo) and fifo[0][0] < self.emit_row + 2
+        if self.pf:
+            # The step's last output row (inside the map) must not hold a row pf_rows
+            # earlier that the emitter has not left.
+            take = o_valid and bool(fifo) and min(
+                self.pf_base + fifo[0][0] * self.s + self.pf_taps - 1,
+                self.ho - 1) < self.oh + self.pf_rows
+        else:
+            take = o_valid and bool(fifo) and fifo[0][0] < self.emit_row + 2
         advance = not o_valid or take
         finish = busy and advance and self.stepped == self.stop
         group_ready = advance and (not busy or self.bit == 0 or finish)
@@ -273,7 +295,14 @@ class _Control:
         output beat is taken."""
         accept = (not self.complete) and (self.seq_done
                                           or self.in_row < self.q_h + self.row_slack)
-        emit = (not self.finished) and self.emit_row < self.rows_done
+        if self.pf:
+            # A row is final once every input row adding into it is in the buffer; the
+            # last row once the whole input is.
+            emit = (not self.finished) and (
+                self.rows_done == self.H or
+                self.ho - 1 != self.oh < self.pf_base + self.rows_done * self.s)
+        else:
+            emit = (not self.finished) and self.emit_row < self.rows_done
         if self.r_valid:
             self.emitted += self.r_count
             if self.emitted == self.outputs:

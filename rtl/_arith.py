@@ -3,7 +3,7 @@
 from amaranth.hdl import Array, Cat, Const, Mux, Shape, Value
 from amaranth.lib import data
 
-__all__ = ["tree_sum", "tree_or", "popcount", "first_ones", "mod_const", "packed",
+__all__ = ["tree_sum", "tree_or", "popcount", "first_ones", "mod_const", "div_const", "packed",
            "wrap_add", "wrap_sub"]
 
 
@@ -97,3 +97,13 @@ def mod_const(value, modulus: int, lo: int, hi: int) -> Value:
         return value.as_unsigned()[:bits] if modulus > 1 else Const(0, 1)
     table = Array(Const(v % modulus, bits) for v in range(lo, hi + 1))
     return table[(value - lo).as_unsigned()]
+
+
+def div_const(value, divisor: int, lo: int, hi: int) -> Value:
+    """``floor(value / divisor)`` for a constant ``divisor`` and ``lo <= value <= hi``,
+    without a divider: a table of the ``hi - lo + 1`` possible quotients (signed when
+    ``lo < 0``)."""
+    value = Value.cast(value)
+    quotients = [v // divisor for v in range(lo, hi + 1)]
+    shape = Shape.cast(range(min(quotients), max(quotients) + 1))
+    return Array(Const(q, shape) for q in quotients)[(value - lo).as_unsigned()]

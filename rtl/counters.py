@@ -21,7 +21,7 @@ GROUP_SUMS = {"crossbar_steps": "steps", "adc_conversions": "conversions",
 KEPT = ("total_cycles", "compute_cycles", "load_cycles", "steps", "group_activations",
         "gated_group_steps", "crossbar_steps", "adc_conversions", "row_drives",
         "weight_writes", "line_buffer_writes", "window_reads", "skipped_blocks",
-        "skipped_conversions")
+        "skipped_conversions", "wasted_group_steps")
 
 
 class TileCounters(wiring.Component):
@@ -33,7 +33,9 @@ class TileCounters(wiring.Component):
     - ``load_cycles``: from the first weight beat taken to the last, both included;
     - ``compute_cycles``: cycles in which the groups step (``stepping``);
     - per step (``step``): ``steps``, ``group_activations`` (``live`` groups),
-      ``gated_group_steps`` (``active`` but not live) and ``window_reads`` (``reads``);
+      ``gated_group_steps`` (``active`` but not live), ``window_reads`` (``reads``) and
+      ``wasted_group_steps``, live groups given no raw pixel (``real`` low: ZP's inserted
+      zeros and padding; the tile adds PF's cropped results);
     - ``weight_writes``: ``cout`` per active group and weight beat; ``line_buffer_writes``:
       input pixels taken; ``skipped_blocks``: groups inside the kernel gated for the
       pass (``inside & skip``, counted in the cycle after ``clear``);
@@ -49,7 +51,7 @@ class TileCounters(wiring.Component):
     w_take, w_first, w_last : In(1)
         A weight beat taken; the pass's first; its last.
     cout : In
-    inside, active, skip, live : In(groups)
+    inside, active, skip, live, real : In(groups)
     reads : In
     steps_in, conversions_in, row_drives_in, skipped_conversions_in :
         In(COUNTER_WIDTH).array(groups): the groups' counters.
@@ -63,7 +65,7 @@ class TileCounters(wiring.Component):
             **{name: In(1) for name in ("clear", "begins", "out_last", "stepping", "step",
                                         "i_take", "w_take", "w_first", "w_last")},
             "cout": In(unsigned_width(c.logical_cols)),
-            **{name: In(c.groups) for name in ("inside", "active", "skip", "live")},
+            **{name: In(c.groups) for name in ("inside", "active", "skip", "live", "real")},
             "reads": In(unsigned_width(c.groups)),
             # One port per group, not one array-shaped port: a packed array would be
             # rebuilt (Icarus: bit by bit) whenever any group's counter changes.
@@ -120,5 +122,7 @@ class TileCounters(wiring.Component):
                     add(self.gated_group_steps,
                         tree_sum(self.active[g] & ~self.live[g] for g in range(G))),
                     add(self.window_reads, self.reads),
+                    add(self.wasted_group_steps,
+                        tree_sum(self.live[g] & ~self.real[g] for g in range(G))),
                 ]
         return m

@@ -7,7 +7,8 @@ from red.config import TileConfig, unsigned_width
 from red.early import EARLY_MODES, EPS_FRAC_BITS, EarlySpec
 from red.modes import RTL_MODES
 
-__all__ = ["require_tile_config", "ModeCode", "MODE_RED", "MODE_ZP", "runs_zp", "pixel_layout",
+__all__ = ["require_tile_config", "ModeCode", "MODE_RED", "MODE_ZP", "MODE_PF", "runs",
+           "pixel_layout",
            "weight_beat_layout", "weight_beats", "buffered_pixel_layout", "MODE_CODES",
            "layer_fields", "geometry_layout", "geometry_fields", "out_pixel_layout",
            "merged_pixel_layout", "out_beat_layout", "layer_layout", "step_meta_layout"]
@@ -19,7 +20,7 @@ def require_tile_config(config) -> TileConfig:
     return config
 
 
-class ModeCode(enum.Enum, shape=1):
+class ModeCode(enum.Enum, shape=2):
     """The ``mode`` field of :func:`layer_layout`: the data flow of a pass, one code per
     :data:`red.modes.RTL_MODES` name."""
 
@@ -27,23 +28,29 @@ class ModeCode(enum.Enum, shape=1):
     RED = 0
     #: The zero-insertion baseline on the same groups: one step per output pixel.
     ZP = 1
+    #: The padding-free baseline: one step per input pixel, results overlap-added.
+    PF = 2
 
 
 MODE_RED = ModeCode.RED
 MODE_ZP = ModeCode.ZP
+MODE_PF = ModeCode.PF
 
 #: The :class:`ModeCode` of each data flow the tile runs, by its :mod:`red.modes` name.
 MODE_CODES = {name: ModeCode[name.upper()] for name in RTL_MODES}
 assert set(MODE_CODES.values()) == set(ModeCode), "a mode code without a data flow"
 
 
-def runs_zp(config: TileConfig, mode) -> Value:
-    """Whether a pass whose ``mode`` field is ``mode`` runs ZP: that field where the tile
-    has both data flows, else a constant (:attr:`TileConfig.modes`), so that a tile for
-    one data flow holds none of the other's logic."""
-    if config.modes == ("red", "zp"):
-        return mode == MODE_ZP
-    return C(int(config.modes == ("zp",)), 1)
+def runs(config: TileConfig, mode, name: str) -> Value:
+    """Whether a pass whose ``mode`` field is ``mode`` runs data flow ``name``: that
+    comparison where the tile has several data flows, else a constant
+    (:attr:`TileConfig.modes`), so that a tile holds none of the logic of the data
+    flows it was generated without."""
+    if name not in config.modes:
+        return C(0, 1)
+    if config.modes == (name,):
+        return C(1, 1)
+    return mode == MODE_CODES[name]
 
 
 def pixel_layout(config: TileConfig) -> data.ArrayLayout:
@@ -152,6 +159,10 @@ def geometry_layout(config: TileConfig) -> data.StructLayout:
     ``jmin_h``
         The fold's smallest input offset ``floor(kh0/s)``; ``rot_h``: the phase of its
         first kernel row, ``kh0 mod s``.
+
+    In PF mode the steps walk the input pixels, so ``nb_h = h``, ``q0 = r0 = 0`` and
+    ``jmin_h = 0`` (every group reads the step's own pixel); ``pf_base_h = kh0 - p``
+    (signed) is the uncropped map's row that group row 0 of input row 0 adds into.
     """
     out = unsigned_width(config.max_out)
     blocks = unsigned_width(config.max_blocks)
@@ -165,16 +176,21 @@ def geometry_layout(config: TileConfig) -> data.StructLayout:
         "r0": phase,
         "jmin_h": offset, "jmin_w": offset,
         "rot_h": phase, "rot_w": phase,
+        "pf_base_h": signed(offset + 1), "pf_base_w": signed(offset + 1),
     })
 
 
-def geometry_fields(layer, kh0: int = 0, kw0: int = 0) -> dict:
+def geometry_fields(layer, kh0: int = 0, kw0: int = 0, mode: str = "red") -> dict:
     """Field values of :func:`geometry_layout` for ``layer`` (a
-    :class:`red.config.LayerSpec`) with the fold ``(kh0, kw0)``."""
+    :class:`red.config.LayerSpec`) with the fold ``(kh0, kw0)``, in ``mode``."""
     s = layer.s
-    return {"ho": layer.ho, "wo": layer.wo, "outputs": layer.ho * layer.wo,
-            "nb_h": layer.nb_h, "nb_w": layer.nb_w, "q0": layer.p // s, "r0": layer.p % s,
-            "jmin_h": kh0 // s, "jmin_w": kw0 // s, "rot_h": kh0 % s, "rot_w": kw0 % s}
+    fields = {"ho": layer.ho, "wo": layer.wo, "outputs": layer.ho * layer.wo,
+              "nb_h": layer.nb_h, "nb_w": layer.nb_w, "q0": layer.p // s, "r0": layer.p % s,
+              "jmin_h": kh0 // s, "jmin_w": kw0 // s, "rot_h": kh0 % s, "rot_w": kw0 % s,
+              "pf_base_h": kh0 - layer.p, "pf_base_w": kw0 - layer.p}
+    if mode == "pf":
+        fields.update(nb_h=layer.h, nb_w=layer.w, q0=0, r0=0, jmin_h=0, jmin_w=0)
+    return fields
 
 
 def layer_fields(layer, mode: str, kh0: int = 0, kw0: int = 0,
@@ -191,7 +207,7 @@ def layer_fields(layer, mode: str, kh0: int = 0, kw0: int = 0,
             "bias": [] if bias is None else [int(b) for b in bias],
             "bias_en": int(bias is not None), "relu": int(relu), "early": early.code,
             "eps": early.eps_q, "skip": sum(int(bool(e)) << g for g, e in enumerate(skip)),
-            "geometry": geometry_fields(layer, kh0, kw0)}
+            "geometry": geometry_fields(layer, kh0, kw0, mode)}
 
 
 def step_meta_layout(config: TileConfig) -> data.StructLayout:

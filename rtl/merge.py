@@ -1,7 +1,7 @@
 """Output merge: add the groups of each output slot, reorder blocks into raster rows and
 add the previous pass's partial sums."""
 
-from amaranth.hdl import C, Array, Cat, Module, Mux, Signal, signed
+from amaranth.hdl import C, Array, Cat, Module, Mux, Signal, Value, signed
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -9,11 +9,24 @@ from red.config import COUNTER_WIDTH, TileConfig, unsigned_width
 
 from .channel_sums import ChannelSums
 from ._arith import packed, popcount, tree_sum, wrap_add, wrap_sub
-from .layouts import (require_tile_config, runs_zp, ModeCode, merged_pixel_layout,
+from .layouts import (require_tile_config, runs, ModeCode, merged_pixel_layout,
                       out_beat_layout, out_pixel_layout, step_meta_layout)
 from .mvm import mvm_output_layout
 
-__all__ = ["OutputMerge", "slot_members", "merge_config_layout", "merge_step_layout"]
+__all__ = ["OutputMerge", "slot_members", "merge_config_layout", "merge_step_layout",
+           "output_pixel"]
+
+
+def output_pixel(m: Module, config: TileConfig, name: str, merged, psum, relu,
+                 bias=None) -> Value:
+    """One emitted pixel, channel by channel: ``merged + psum`` (``+ bias``, where given),
+    through ReLU with ``relu``, in ``out_width`` bits; combinational signals of ``m``."""
+    channels = []
+    for j in range(config.logical_cols):
+        value = Signal(signed(config.out_width), name=f"{name}_value{j}")
+        m.d.comb += value.eq(merged[j] + psum[j] + (0 if bias is None else bias[j]))
+        channels.append(Mux(relu & (value < 0), 0, value))
+    return packed(out_pixel_layout(config), channels)
 
 
 def slot_members(m: Module, config: TileConfig, active, slot_h, slot_w):
@@ -196,7 +209,7 @@ class OutputMerge(wiring.Component):
 
         # -- write side --------------------------------------------------------------
         meta = step.meta
-        zp = runs_zp(c, cfg.mode)
+        zp = runs(c, cfg.mode, "zp")
         take = Signal()
         m.d.comb += [
             self.i.ready.eq(meta.row < emit_row + 2),
@@ -373,12 +386,7 @@ class OutputMerge(wiring.Component):
                     m.d.comb += merged.eq(bank_data[r_u][column])
                 with m.If(cfg.accumulate):
                     m.d.comb += psum.eq(self.ps.payload.pixels[i])
-            channels = []
-            for j in range(c.logical_cols):
-                value = Signal(signed(c.out_width), name=f"lane{i}_value{j}")
-                m.d.comb += value.eq(merged[j] + psum[j])
-                channels.append(Mux(cfg.relu & (value < 0), 0, value))
-            lanes.append(packed(out_pixel_layout(c), channels))
+            lanes.append(output_pixel(m, c, f"lane{i}", merged, psum, cfg.relu))
         beat = out_beat_layout(c)
         m.d.comb += self.o.payload.eq(packed(beat, {
             "pixels": packed(beat["pixels"].shape, lanes), "count": r_count}))

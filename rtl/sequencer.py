@@ -8,7 +8,7 @@ from amaranth.lib.wiring import In, Out
 from red.config import TileConfig, unsigned_width
 
 from ._arith import mod_const
-from .layouts import layer_layout, require_tile_config, runs_zp
+from .layouts import layer_layout, require_tile_config, runs
 
 __all__ = ["Sequencer", "position_layout", "step_layout"]
 
@@ -148,7 +148,7 @@ class Sequencer(wiring.Component):
 
         # -- the walk over the steps ---------------------------------------------------
         geom, s = layer.geometry, layer.s
-        zp = runs_zp(c, layer.mode)
+        zp = runs(c, layer.mode, "zp")
         n_rows, n_cols = Mux(zp, geom.ho, geom.nb_h), Mux(zp, geom.wo, geom.nb_w)
         # Registers of the walk; ``step`` shows them.
         pos = Signal(position_layout(c))

@@ -13,10 +13,11 @@ from .crossbar import DEFAULT_CROSSBAR
 from .early import EarlyDecision
 from .geometry import FoldGeometry
 from .input_buffer import InputBuffer
-from .layouts import (require_tile_config, runs_zp, layer_layout, out_beat_layout,
+from .layouts import (require_tile_config, runs, layer_layout, out_beat_layout,
                       pixel_layout, step_meta_layout, weight_beat_layout)
 from .merge import OutputMerge, slot_members
 from .mvm import MVMInstance, MVMUnit
+from .overlap_add import PF_COUNTERS, OverlapAddBuffer
 from .sequencer import Sequencer
 from .window import ZeroSkipWindow
 
@@ -55,6 +56,8 @@ class RedTile(wiring.Component):
     - the crossbar groups ``group_{gh}_{gw}``: one :class:`~red.rtl.mvm.MVMUnit` per
       kernel pixel (pixel-wise mapping);
     - :class:`~red.rtl.merge.OutputMerge`: slot sums, raster reordering, partial sums;
+    - :class:`~red.rtl.overlap_add.OverlapAddBuffer` (with ``config.pf_mode``): PF's
+      overlap-add buffer, its crop and its partial sums;
     - :class:`~red.rtl.counters.TileCounters`: the event and cycle counters;
     - :class:`~red.rtl.early.EarlyDecision` (with ``config.early_termination``).
 
@@ -75,11 +78,18 @@ class RedTile(wiring.Component):
     zero-inserted, padded input (mostly zeros, still driven and converted), and all
     groups are added. Steps: ``Ho * Wo``.
 
+    **PF mode** (``ModeCode.PF``): the padding-free baseline on the same groups. One input
+    pixel per step, raster order; every group inside the kernel reads it and is driven,
+    and group ``(kh, kw)``'s result belongs to output ``(ih*s - p + kh, iw*s - p + kw)``
+    of the uncropped map. The overlap-add buffer adds each result into its output,
+    drops those outside ``[0,Ho) x [0,Wo)``, and emits finished rows in raster order.
+    Steps: ``h * w``. Early termination does not apply (no step holds a whole sum).
+
     **Timing.** Each step takes ``in_bits`` cycles in every group, back to back:
     compute cycles are exactly ``steps * in_bits``. A step waits for the raw pixels it
-    reads (the input stream), for the output banks (ping-pong of two block rows) and for
-    the output port; total cycles add the groups' pipeline latency and the output
-    drain. The output port emits ``min(out_pixels, s)`` pixels per cycle in RED mode and
+    reads (the input stream), for the output banks (ping-pong of two block rows; in PF,
+    the overlap-add buffer's rows) and for the output port; total cycles add the groups'
+    pipeline latency and the output drain. The output port emits ``min(out_pixels, s)`` pixels per cycle in RED mode and
     binds when ``s*s > in_bits * min(out_pixels, s)``.
 
     Parameters
@@ -135,7 +145,14 @@ class RedTile(wiring.Component):
     psum_additions : Out
         Partial sums added to output pixels (with ``accumulate``), per output channel.
     out_buffer_writes, out_buffer_reads : Out
-        Output pixels inside the output map written into / read out of the output banks.
+        Output pixels inside the output map written into / read out of the output banks
+        (RED, ZP).
+    wasted_group_steps : Out
+        Driven group steps that add no term: ZP's groups given an inserted zero or
+        padding, PF's results for the cropped border.
+    psum_buffer_reads, psum_buffer_writes, psum_buffer_accumulations : Out
+        PF's overlap-add buffer (:class:`~red.rtl.overlap_add.OverlapAddBuffer`): values
+        read and written, kept results added per channel.
     skipped_blocks : Out
         Groups inside the kernel gated for the whole pass because their weight block is
         empty (``skip``).
@@ -194,18 +211,24 @@ class RedTile(wiring.Component):
         m.submodules.buffer = buf = InputBuffer(c, reads=c.groups)
         m.submodules.window = window = ZeroSkipWindow(c)
         m.submodules.merge = merge = OutputMerge(c)
+        pf_buffer = None
+        if "pf" in c.modes:
+            m.submodules.overlap_add = pf_buffer = OverlapAddBuffer(c)
         m.submodules.counters = counters = TileCounters(c)
         m.submodules.meta_fifo = meta_fifo = fifo.SyncFIFO(
             width=step_meta_layout(c).size, depth=META_FIFO_DEPTH)
 
         # -- pass control, the fold ---------------------------------------------------------
-        layer, start, zp = seq.pass_layer, seq.begin, runs_zp(c, seq.pass_layer.mode)
+        layer, start = seq.pass_layer, seq.begin
+        zp, pf = runs(c, layer.mode, "zp"), runs(c, layer.mode, "pf")
         geom = layer.geometry
+        # The output side of the pass's data flow: the merge, or PF's overlap-add buffer.
+        out_done = merge.done if pf_buffer is None else Mux(pf, pf_buffer.done, merge.done)
         m.d.comb += [
             seq.layer.eq(self.layer), seq.start.eq(self.start),
             self.busy.eq(seq.busy), self.done.eq(seq.done),
             seq.w_valid.eq(self.w.valid), self.w.ready.eq(seq.w_ready),
-            seq.finish.eq(merge.done & buf.complete),
+            seq.finish.eq(out_done & buf.complete),
             geometry.layer.eq(self.layer), geometry.start.eq(start),
         ]
 
@@ -217,11 +240,11 @@ class RedTile(wiring.Component):
             buf.q_h_slot.eq(step.pos.q_h_slot), buf.jh.eq(window.jh), buf.jw.eq(window.jw),
             # Rows from the block's oldest, q_h - jmax, on are kept (jmax - jmin < NB).
             buf.row_limit.eq(Mux(seq.steps_done, (1 << (len(buf.row_limit) - 1)) - 1,
-                                 step.pos.q_h - geometry.jmax_h + NB)),
+                                 step.pos.q_h - Mux(pf, 0, geometry.jmax_h) + NB)),
             buf.i.valid.eq(self.i.valid & seq.running),
             buf.i.payload.eq(self.i.payload),
             self.i.ready.eq(buf.i.ready & seq.running),
-            window.step.eq(step), window.zp.eq(zp),
+            window.step.eq(step), window.zp.eq(zp), window.pf.eq(pf),
             window.jmin_h.eq(geom.jmin_h), window.jmin_w.eq(geom.jmin_w),
             window.in_range.eq(buf.in_range), window.pixels.eq(buf.pixels),
             *(getattr(window, name).eq(getattr(geometry, name))
@@ -241,30 +264,73 @@ class RedTile(wiring.Component):
         ]
 
         # -- merge: the pass's placement, and the groups' results with their metadata --
+        results = groups[0].o.valid & meta_fifo.r_rdy
+        result_taken = Signal()
         m.d.comb += [
             *self._merge_config(merge.pass_config, layer, geometry, zp),
-            merge.clear.eq(start),
-            merge.i.valid.eq(groups[0].o.valid & meta_fifo.r_rdy),
+            merge.clear.eq(start | pf),
+            merge.i.valid.eq(results & ~pf),
             merge.i.payload.meta.eq(meta_fifo.r_data),
-            meta_fifo.r_en.eq(merge.i.valid & merge.i.ready),
+            meta_fifo.r_en.eq(result_taken),
         ]
-        wiring.connect(m, merge.o, wiring.flipped(self.o))
-        wiring.connect(m, wiring.flipped(self.ps), merge.ps)
+        if pf_buffer is None:
+            m.d.comb += result_taken.eq(merge.i.valid & merge.i.ready)
+            wiring.connect(m, merge.o, wiring.flipped(self.o))
+            wiring.connect(m, wiring.flipped(self.ps), merge.ps)
+        else:
+            self._overlap_add(m, pf_buffer, merge, seq, geometry, pf, results)
+            m.d.comb += result_taken.eq(Mux(pf, pf_buffer.i.valid & pf_buffer.i.ready,
+                                            merge.i.valid & merge.i.ready))
         if c.early_termination:
             self._early_termination(m, groups, merge, layer, start, issue, window.live,
                                     geometry, zp)
 
-        self._count(m, counters, seq, geometry, window, merge, groups[0], start, issue)
-        self._drive_groups(m, groups, seq, window, merge, counters, start, issue)
+        self._count(m, counters, seq, geometry, window, merge, pf_buffer, groups[0], start,
+                    issue)
+        self._drive_groups(m, groups, seq, window, merge, pf_buffer, counters, start, issue,
+                           result_taken)
         for name in KEPT:
-            m.d.comb += getattr(self, name).eq(getattr(counters, name))
+            if name != "wasted_group_steps":
+                m.d.comb += getattr(self, name).eq(getattr(counters, name))
         return m
 
-    def _count(self, m, counters, seq, geometry, window, merge, group, start, issue):
+    def _overlap_add(self, m, pf_buffer, merge, seq, geometry, pf, results):
+        """PF's overlap-add buffer: its pass, the groups' results, and the output and
+        partial-sum streams shared with the merge (the pass's data flow owns them). The
+        buffer runs only in PF passes."""
+        c, cfg, layer = self._config, pf_buffer.pass_config, seq.pass_layer
+        geom = layer.geometry
+        rows_left = layer.k - layer.kh0
+        m.d.comb += [
+            cfg.cout.eq(layer.cout), cfg.h.eq(layer.h), cfg.s.eq(layer.s),
+            cfg.ho.eq(geom.ho), cfg.wo.eq(geom.wo),
+            cfg.base_h.eq(geom.pf_base_h), cfg.base_w.eq(geom.pf_base_w),
+            cfg.rows_in.eq(Mux(rows_left < c.kernel, rows_left, c.kernel)),
+            cfg.active.eq(geometry.active), cfg.accumulate.eq(layer.accumulate),
+            cfg.bias.eq(layer.bias), cfg.bias_en.eq(layer.bias_en), cfg.relu.eq(layer.relu),
+            # Idle until the pass runs: rows no input adds into would otherwise drain
+            # while the weights load.
+            pf_buffer.clear.eq(seq.begin), pf_buffer.run.eq(pf & seq.running),
+            pf_buffer.i.valid.eq(results & pf),
+            pf_buffer.i.payload.last.eq(merge.i.payload.meta.last),
+        ]
+        m.d.comb += [self.o.valid.eq(Mux(pf, pf_buffer.o.valid, merge.o.valid)),
+                     self.o.payload.eq(Mux(pf, pf_buffer.o.payload.as_value(),
+                                           merge.o.payload.as_value()))]
+        m.d.comb += [merge.o.ready.eq(self.o.ready & ~pf),
+                     pf_buffer.o.ready.eq(self.o.ready & pf),
+                     self.ps.ready.eq(Mux(pf, pf_buffer.ps.ready, merge.ps.ready))]
+        for unit in (merge, pf_buffer):
+            m.d.comb += [unit.ps.valid.eq(self.ps.valid), unit.ps.payload.eq(self.ps.payload)]
+
+    def _count(self, m, counters, seq, geometry, window, merge, pf_buffer, group, start,
+               issue):
         """The hardware counters' strobes (:class:`TileCounters`); ``group``: any group,
-        as they step in lockstep."""
+        as they step in lockstep. The merge's and PF buffer's own counters pass through
+        (each is 0 while the other's data flow runs)."""
         layer = seq.pass_layer
         geom = layer.geometry
+        pf_reads = 0 if pf_buffer is None else pf_buffer.out_reads
         # A pass begins when it takes its first input pixel or, in a fold whose first
         # windows lie wholly before the input, issues its first step (which waits for no
         # input): both in the first running cycle when input is offered.
@@ -273,21 +339,37 @@ class RedTile(wiring.Component):
             counters.clear.eq(start),
             counters.begins.eq(i_take | issue),
             counters.out_last.eq(self.o.valid & self.o.ready &
-                                 (merge.out_reads + self.o.payload.count == geom.outputs)),
+                                 (merge.out_reads + pf_reads + self.o.payload.count ==
+                                  geom.outputs)),
             counters.stepping.eq(group.stepping),
             counters.step.eq(issue), counters.i_take.eq(i_take), counters.w_take.eq(w_take),
             counters.w_first.eq(w_take & (seq.ci == 0)),
             counters.w_last.eq(w_take & (seq.ci == layer.cin - 1)),
             counters.cout.eq(layer.cout), counters.skip.eq(layer.skip),
             counters.inside.eq(geometry.inside), counters.active.eq(geometry.active),
-            counters.live.eq(window.live), counters.reads.eq(window.reads),
+            counters.live.eq(window.live), counters.real.eq(window.real),
+            counters.reads.eq(window.reads),
             # The groups step in lockstep: one group's saved cycles are the tile's.
             self.skipped_cycles.eq(group.skipped_cycles),
-            *(getattr(self, name).eq(getattr(merge, field)) for name, field in MERGE_COUNTERS),
+            *(getattr(self, name).eq(getattr(merge, field)) for name, field in MERGE_COUNTERS
+              if name != "psum_additions"),
         ]
+        if pf_buffer is None:
+            m.d.comb += [self.psum_additions.eq(merge.psum_additions),
+                         self.wasted_group_steps.eq(counters.wasted_group_steps)]
+        else:
+            m.d.comb += [
+                self.psum_additions.eq(merge.psum_additions + pf_buffer.psum_additions),
+                self.wasted_group_steps.eq(counters.wasted_group_steps +
+                                           pf_buffer.cropped_results),
+                *(getattr(self, name).eq(getattr(pf_buffer, name)) for name in PF_COUNTERS
+                  if name != "cropped_results"),
+            ]
 
-    def _drive_groups(self, m, groups, seq, window, merge, counters, start, issue):
-        """The crossbar groups: programmed a row per weight beat, stepped in lockstep."""
+    def _drive_groups(self, m, groups, seq, window, merge, pf_buffer, counters, start, issue,
+                      result_taken):
+        """The crossbar groups: programmed a row per weight beat, stepped in lockstep;
+        their results go to the merge and PF's buffer, taken by the pass's one."""
         layer = seq.pass_layer
         for g, unit in enumerate(groups):
             m.d.comb += [
@@ -299,7 +381,8 @@ class RedTile(wiring.Component):
                 unit.i.payload.x_sum.eq(window.x[g].x_sum),
                 unit.i.payload.gate.eq(~window.live[g]),
                 merge.results[g].eq(unit.o.payload),
-                unit.o.ready.eq(merge.i.valid & merge.i.ready),
+                unit.o.ready.eq(result_taken),
+                *([] if pf_buffer is None else [pf_buffer.results[g].eq(unit.o.payload)]),
                 *(getattr(counters, f"{field}_in")[g].eq(getattr(unit, field))
                   for field in GROUP_SUMS.values()),
             ]

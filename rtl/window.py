@@ -30,6 +30,8 @@ class ZeroSkipWindow(wiring.Component):
     - **ZP**: every active group is driven (the zero-inserted input is mostly zeros,
       still converted); it gets a raw pixel (``real``) only when the output pixel's
       phase ``(r_h, r_w)`` equals the group's, else 0.
+    - **PF**: the step is one input pixel, the window base itself; every active group
+      reads it (offsets 0) and is driven.
 
     ``reads``: raw pixels delivered by the step, a pixel shared by several groups
     counted once (``window_reads``). Combinational: latency 0, one step per cycle.
@@ -38,7 +40,7 @@ class ZeroSkipWindow(wiring.Component):
     -------
     step : In(step_layout)
         The step (:class:`~red.rtl.sequencer.Sequencer`).
-    zp : In(1)
+    zp, pf : In(1)
     jmin_h, jmin_w : In
         The fold's smallest input offsets (:func:`~red.rtl.layouts.geometry_layout`).
     rel_h, rel_w, phase_h, phase_w, active : In
@@ -61,6 +63,7 @@ class ZeroSkipWindow(wiring.Component):
         super().__init__({
             "step": In(step_layout(c)),
             "zp": In(1),
+            "pf": In(1),
             "jmin_h": In(unsigned_width(c.max_k - 1)),
             "jmin_w": In(unsigned_width(c.max_k - 1)),
             "rel_h": In(rel), "rel_w": In(rel), "phase_h": In(phase), "phase_w": In(phase),
@@ -91,15 +94,17 @@ class ZeroSkipWindow(wiring.Component):
                         step.col_ok.bit_select(rw, 1))
             phase_hit = (rh == pos.r_h) & (rw == pos.r_w)
             m.d.comb += [
-                self.jh[g].eq(self.rel_h[gh]), self.jw[g].eq(self.rel_w[gw]),
-                self.live[g].eq(Mux(self.zp, self.active[g], red_live)),
-                self.real[g].eq(Mux(self.zp, self.active[g] & self.in_range[g] & phase_hit,
-                                    red_live)),
+                self.jh[g].eq(Mux(self.pf, 0, self.rel_h[gh])),
+                self.jw[g].eq(Mux(self.pf, 0, self.rel_w[gw])),
+                self.live[g].eq(Mux(self.zp | self.pf, self.active[g], red_live)),
+                self.real[g].eq(Mux(self.pf, self.active[g] & self.in_range[g],
+                                    Mux(self.zp, self.active[g] & self.in_range[g] & phase_hit,
+                                        red_live))),
             ]
             with m.If(self.real[g]):
                 m.d.comb += self.x[g].eq(self.pixels[g])
         # A window pixel (a, b) is read once however many groups share it.
-        hits = [Cat(self.real[g] & (self.rel_h[g // K] == a) & (self.rel_w[g % K] == b)
+        hits = [Cat(self.real[g] & (self.jh[g] == a) & (self.jw[g] == b)
                     for g in range(G)).any()
                 for a in range(K) for b in range(K)]
         m.d.comb += self.reads.eq(tree_sum(hits))

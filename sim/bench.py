@@ -26,7 +26,8 @@ inputs, 8-bit ADC, K5):
 * the native speed: the same Verilog, data files and layer in the same modes in a bare
   Verilator binary (:mod:`red.gen.native`, no cocotb, no VPI; the small tile's run is
   repeated to be long enough to time), at the same C++ optimisation; and the
-  achieved/native ratio of the in-test speed.
+  achieved/native ratio of the in-test speed;
+* PF's fast path: the same layer in PF mode alone, in-test and native, and their ratio.
 
 and the sweep part (:mod:`red.sim.bench_sweep`): the model's time per report layer and
 mode, a model-only sweep of 1,008 points, and the speed-up of ``red sweep``'s RTL
@@ -72,6 +73,9 @@ BENCHES = {
 
 #: Modes of the fixed layer, in order, in every run (cocotb and native).
 BENCH_MODES = ("zp", "red")
+
+#: The mode measured on its own as well (PF: its overlap-add buffer's fast path).
+SOLO_MODE = "pf"
 
 SEED = 1
 
@@ -135,8 +139,8 @@ def _in_test(results_xml: Path) -> tuple[float, float]:
 
 
 def _simulate(tile: TileConfig, layer: LayerSpec, sim: str, work: Path,
-              waves=None) -> dict:
-    """The fixed layer in :data:`BENCH_MODES` on ``sim``; with ``waves`` (a
+              waves=None, modes: tuple[str, ...] = BENCH_MODES) -> dict:
+    """The fixed layer in ``modes`` on ``sim``; with ``waves`` (a
     :class:`red.sim.runner.Waves`), traced, with the dump's size, the time
     :mod:`red.sim.waves` takes to measure it and whether each pass in it equals its
     counters."""
@@ -146,7 +150,7 @@ def _simulate(tile: TileConfig, layer: LayerSpec, sim: str, work: Path,
     from red.sim.waves import measure
     x, w = random_layer_data(layer, tile, np.random.default_rng(SEED))
     start = time.perf_counter()
-    runs = [LayerRun(layer, mode, x, w) for mode in BENCH_MODES]
+    runs = [LayerRun(layer, mode, x, w) for mode in modes]
     results, run = simulate_layers(tile, runs, sim=sim, work_dir=work, seed=SEED,
                                    generated=generate("harness", tile), waves=waves or False)
     wall = time.perf_counter() - start
@@ -188,7 +192,8 @@ def _traced(tile: TileConfig, layer: LayerSpec, work: Path) -> dict:
 def _native(tile: TileConfig, layer: LayerSpec, work: Path, optimisation: str,
             repeats: int) -> dict:
     """Native build, and runs of ``layer`` in every mode of :data:`BENCH_MODES` with the
-    data files the cocotb run left (the same data in every mode)."""
+    data files the cocotb run left (the same data in every mode), and in
+    :data:`SOLO_MODE` on its own."""
     from red.gen.native import build_native, run_native
     from red.gen.verilog import generate
     from red.sim.tb_harness import HARNESS_FILES
@@ -198,16 +203,18 @@ def _native(tile: TileConfig, layer: LayerSpec, work: Path, optimisation: str,
     build_s = time.perf_counter() - start
     files = {arg: work / "sim" / name for arg, name in HARNESS_FILES.items()}
     files["red_o"] = work / "native" / "o.hex"
-    cycles = seconds = 0
-    for mode in BENCH_MODES:
-        mode_cycles, mode_seconds = run_native(binary, layer_word(tile, layer, mode),
-                                               layer.cin, layer.h * layer.w,
-                                               files, repeats=repeats)
-        cycles, seconds = cycles + mode_cycles, seconds + mode_seconds
+    runs = {mode: run_native(binary, layer_word(tile, layer, mode), layer.cin,
+                             layer.h * layer.w, files, repeats=repeats)
+            for mode in (SOLO_MODE, *BENCH_MODES)}
+    cycles = sum(runs[mode][0] for mode in BENCH_MODES)
+    seconds = sum(runs[mode][1] for mode in BENCH_MODES)
     # The last mode is the one whose output the cocotb run left.
     same = (work / "native" / "o.hex").read_text() == (work / "sim" / "o.hex").read_text()
+    solo_cycles, solo_seconds = runs[SOLO_MODE]
     return {"build_s": build_s, "clock_cycles": cycles, "seconds": seconds,
-            "repeats": repeats, "cycles_per_s": cycles / seconds, "same_output": same}
+            "repeats": repeats, "cycles_per_s": cycles / seconds, "same_output": same,
+            "solo": {"clock_cycles": solo_cycles, "seconds": solo_seconds,
+                     "cycles_per_s": solo_cycles / solo_seconds}}
 
 
 def bench(name: str, scratch: Path) -> dict:
@@ -224,6 +231,9 @@ def bench(name: str, scratch: Path) -> dict:
         result["builds"][sim] = _cold_build(tile, sim)
         _log(f"{name}: {sim} run of {sim_layer}")
         result["sims"][sim] = _simulate(tile, sim_layer, sim, scratch / name / sim / "sim")
+    _log(f"{name}: Verilator run of {layer} in {SOLO_MODE.upper()} mode alone")
+    solo = result["solo"] = _simulate(tile, layer, "verilator", scratch / name / "solo" / "sim",
+                                      modes=(SOLO_MODE,))
     _log(f"{name}: traced Verilator build and run (FST)")
     traced = result["traced"] = _traced(tile, layer, scratch / name / "traced")
     traced["slowdown"] = (result["sims"]["verilator"]["in_test_cycles_per_s"] /
@@ -235,6 +245,7 @@ def bench(name: str, scratch: Path) -> dict:
                                         verilator_optimisation(HARNESS_NAME), repeats)
     result["achieved_vs_native"] = (result["sims"]["verilator"]["in_test_cycles_per_s"] /
                                     native["cycles_per_s"])
+    solo["achieved_vs_native"] = solo["in_test_cycles_per_s"] / native["solo"]["cycles_per_s"]
     return result
 
 
@@ -262,6 +273,10 @@ def render(report: dict) -> str:
             f"cycles, ZP+RED x{n['repeats']}, in {n['seconds']:.2f} s; build "
             f"{n['build_s']:.0f} s; same output {n['same_output']})",
             f"  achieved/native   {r['achieved_vs_native']:10.1%}",
+            f"  {SOLO_MODE.upper()} fast path   {r['solo']['in_test_cycles_per_s']:10,.0f} "
+            f"cycles/s in-test ({r['solo']['clock_cycles']:,} cycles, match "
+            f"{r['solo']['match']}); native {n['solo']['cycles_per_s']:,.0f}; achieved/native "
+            f"{r['solo']['achieved_vs_native']:.1%}",
             f"  traced (FST)      {t['in_test_cycles_per_s']:10,.0f} cycles/s in-test, "
             f"{t['slowdown']:.1f}x slower; dump {t['dump_bytes'] / 1e6:.1f} MB "
             f"({t['dump_bytes'] / v['clock_cycles']:,.0f} B/cycle), measured in "

@@ -16,6 +16,7 @@ import pytest
 
 from red.config import ConfigError, LayerSpec, TileConfig
 from red.model import estimate
+from red.modes import MODES
 from red.sim import DEFAULT_SIMULATOR, SIMULATORS
 from red.sim.pacing import PACINGS, Pacing
 from red.sim.session import PATHS, LayerRun, random_layer_data, simulate_layers
@@ -68,14 +69,14 @@ def random_layers(tile: TileConfig, limits: tuple[int, int, int], rng: np.random
 
 
 def make_runs(tile: TileConfig, seed: int, count: int, limits=None):
-    """RED and ZP runs of random layers, on the same data; ``limits`` (cin, cout, k)
+    """RED, ZP and PF runs of random layers, on the same data; ``limits`` (cin, cout, k)
     default to one pass of ``tile``."""
     limits = limits or (tile.rows, tile.logical_cols, tile.kernel)
     rng = np.random.default_rng(seed)
     runs = []
     for layer in random_layers(tile, limits, rng, count):
         x, w = random_layer_data(layer, tile, rng)
-        runs += [LayerRun(layer, "red", x, w), LayerRun(layer, "zp", x, w)]
+        runs += [LayerRun(layer, mode, x, w) for mode in MODES]
     return runs
 
 
@@ -104,7 +105,8 @@ def test_tile_regression(tile_name, sim, path, tmp_path):
             problems.append(f"{where}: {len(diff)} outputs differ, first at {diff[0].tolist()}")
         counters = result.counters
         passes = _passes_by_hand(layer, tile)
-        steps = passes * (layer.nb_h * layer.nb_w if mode == "red" else layer.ho * layer.wo)
+        steps = passes * {"red": layer.nb_h * layer.nb_w, "zp": layer.ho * layer.wo,
+                          "pf": layer.h * layer.w}[mode]
         if counters["steps"] != steps or counters["compute_cycles"] != steps * tile.in_bits:
             problems.append(f"{where}: steps {counters['steps']}, compute "
                             f"{counters['compute_cycles']}; expected {steps}, "
@@ -122,12 +124,19 @@ def test_tile_regression(tile_name, sim, path, tmp_path):
                             f"stall-free model's {model.total_cycles}")
         if counters["line_buffer_writes"] != passes * layer.h * layer.w:
             problems.append(f"{where}: {counters['line_buffer_writes']} pixels buffered")
-        if counters["out_buffer_reads"] != passes * layer.ho * layer.wo:
+        # Every output pixel leaves the output banks (RED, ZP) once per pass; PF clears
+        # each value of its pass's cout slice as it emits it.
+        if mode == "pf":
+            cout_tiles = -(-layer.cout // tile.logical_cols)
+            cleared = counters["psum_buffer_writes"] - counters["psum_buffer_accumulations"]
+            if cleared != passes // cout_tiles * layer.ho * layer.wo * layer.cout:
+                problems.append(f"{where}: {cleared} output values emitted")
+        elif counters["out_buffer_reads"] != passes * layer.ho * layer.wo:
             problems.append(f"{where}: {counters['out_buffer_reads']} pixels emitted")
-    # RED and ZP ran on the same data: identical outputs, clipping ADC included.
-    for red, zp in zip(results[0::2], results[1::2]):
-        if not np.array_equal(red.y, zp.y):
-            problems.append(f"{red.run.layer}: RED and ZP outputs differ")
+    # The modes ran on the same data: identical outputs, clipping ADC included.
+    for runs in zip(*(results[n::len(MODES)] for n in range(len(MODES)))):
+        if any(not np.array_equal(runs[0].y, other.y) for other in runs[1:]):
+            problems.append(f"{runs[0].run.layer}: the modes' outputs differ")
     assert not problems, "\n".join(problems)
 
 

@@ -66,11 +66,13 @@ def test_tiny_layer_zp_by_hand():
 
 def test_tiny_layer_pf_by_hand():
     # 1 step (input pixel), 4 groups: same ADC, rows and array as RED. Buffers: line
-    # buffer 2 + window 2 values, no output banks; partial sums: 4 results written, the
-    # 4 kept outputs read once (no overlap) -> 8 values. No additions.
+    # buffer 2 + window 2 values, no output banks; overlap-add buffer: 4 kept results,
+    # each a read and a write (8), and the 4 outputs read and cleared as they are
+    # emitted (8) -> 20 values. Additions: the 4 read-modify-writes x 1 cout.
     energy = energy_from_estimate(estimate(TINY, TILE, "pf"), TINY, TILE)
-    assert energy.buffers == pytest.approx(12 * PJ["buffer"])
-    assert energy.total == pytest.approx(49.92 + 12.48 + 480 + 30)
+    assert energy.buffers == pytest.approx(20 * PJ["buffer"])
+    assert energy.adds == pytest.approx(4 * PJ["add"])
+    assert energy.total == pytest.approx(49.92 + 12.48 + 480 + 50 + 0.4)
 
 
 LAYERS = [
@@ -81,12 +83,17 @@ LAYERS = [
 
 
 @pytest.mark.parametrize("layer", LAYERS, ids=str)
-@pytest.mark.parametrize("mode", ["red", "zp"])
+@pytest.mark.parametrize("mode", ["red", "zp", "pf"])
 def test_counter_path_equals_model_path(layer, mode):
     """Counters as the RTL reports them, built from the model's fields by the counters'
     own definitions, give the model's energy."""
     est = estimate(layer, TILE, mode)
     assert est.passes == 1                     # one RTL run is one pass
+    pf = mode == "pf"
+    # PF: a read-modify-write per kept result, a read and a clear per output, per channel.
+    kept = est.group_activations - est.wasted_group_steps
+    pf_values = (kept + layer.ho * layer.wo) * layer.cout if pf else 0
+    out_pixels = 0 if pf else layer.ho * layer.wo
     counters = {
         "adc_conversions": est.adc_conversions,
         "row_drives": est.row_drives,
@@ -94,10 +101,13 @@ def test_counter_path_equals_model_path(layer, mode):
         "crossbar_steps": est.group_activations * TILE.in_bits,
         "line_buffer_writes": layer.h * layer.w,
         "window_reads": est.window_reads,
-        "out_buffer_writes": layer.ho * layer.wo,
-        "out_buffer_reads": layer.ho * layer.wo,
+        "out_buffer_writes": out_pixels,
+        "out_buffer_reads": out_pixels,
         "merge_additions": est.merge_additions,
         "psum_additions": 0,                   # one pass adds no partial sums
+        "psum_buffer_reads": pf_values,
+        "psum_buffer_writes": pf_values,
+        "psum_buffer_accumulations": kept * layer.cout if pf else 0,
         "weight_writes": layer.cin * layer.cout * layer.k * layer.k,   # not priced
     }
     from_counters = energy_from_counters(counters, layer, TILE)
@@ -106,7 +116,7 @@ def test_counter_path_equals_model_path(layer, mode):
     # Buffers by hand: input side (pixels written + read) x cin, output side x cout.
     assert from_counters.buffers == pytest.approx(
         ((layer.h * layer.w + est.window_reads) * layer.cin
-         + 2 * layer.ho * layer.wo * layer.cout) * PJ["buffer"])
+         + 2 * out_pixels * layer.cout + 2 * pf_values) * PJ["buffer"])
 
 
 def test_split_layer_buffers_add_up_over_its_passes():

@@ -113,7 +113,7 @@ def test_default_plan_simulates_dcgan_and_fcn8s_within_the_budget():
     # Only the simulated networks are modelled to decide; FCN-16s/32s are not.
     assert {network(name) for name, _ in model.calls} == {"dcgan", "fcn8s"}
     runs = {(run.layer.name, run.mode): run for run in plan.runs}
-    assert set(runs) == {(name, mode) for name in LAYERS for mode in ("red", "zp")}
+    assert set(runs) == {(name, mode) for name in LAYERS for mode in ("red", "zp", "pf")}
     # fcn8s.upscore8 ZP: 1 x 2 x 16 = 32 passes of 568 x 568 pixels x 16 bit planes.
     assert 32 * 568 * 568 * 16 > RTL_CYCLE_BUDGET
     for (name, mode), run in runs.items():
@@ -134,7 +134,7 @@ def test_full_plan_simulates_everything():
         raise AssertionError("--full needs no budget")
     plan = make_plan("full", tuple(NETWORKS), no_model)
     assert {(run.layer.name, run.mode, run.source) for run in plan.runs} == \
-        {(name, mode, "rtl") for name in LAYERS for mode in ("red", "zp")}
+        {(name, mode, "rtl") for name in LAYERS for mode in ("red", "zp", "pf")}
     assert all(run.simulated == run.layer for run in plan.runs)
 
 
@@ -215,8 +215,9 @@ def check_area(section: dict, text: str) -> None:
     import dataclasses
     from red.config import PAPER_TILE
     from red.gen.area import tile_area
-    tiles = {"red+zp": PAPER_TILE, "red": dataclasses.replace(PAPER_TILE, zp_mode=0),
-             "zp": dataclasses.replace(PAPER_TILE, red_mode=0)}
+    tiles = {"red+zp": dataclasses.replace(PAPER_TILE, pf_mode=0),
+             "red": dataclasses.replace(PAPER_TILE, zp_mode=0, pf_mode=0),
+             "zp": dataclasses.replace(PAPER_TILE, red_mode=0, pf_mode=0)}
     for key, tile in tiles.items():
         own = tile_area(tile, "macro")
         assert section["tiles"][key]["total_um2"] == own["total_um2"]
@@ -236,7 +237,7 @@ def check_quick_rtl(data):
     tile = data["plan"]["tiles"]["quick"]
     runs = {(entry["name"], entry["mode"]): entry for entry in rtl["runs"]}
     assert set(runs) == {(name, mode) for name in ("dcgan.deconv1", "fcn8s.upscore8")
-                         for mode in ("red", "zp")}
+                         for mode in ("red", "zp", "pf")}
     slices_seen, strides = set(), set()
     for (name, mode), entry in runs.items():
         assert entry["source"] == "rtl" and entry["tile"] == "quick"
@@ -407,7 +408,7 @@ def test_mismatch_is_flagged_and_exits_1(tmp_path):
 
 def test_default_figures_come_from_the_rtl_counters(tmp_path):
     """Where the RTL runs a full-size layer, report.json's figure is the RTL's counters
-    (faked here as the model's plus a marker), marked ``rtl``; PF stays ``model``."""
+    (faked here as the model's plus a marker), marked ``rtl``, in every mode."""
     from red.model import estimate
     from red.report import EXIT_FAILED, build_report
     from red.report.plan import REPORT_TILES
@@ -423,17 +424,24 @@ def test_default_figures_come_from_the_rtl_counters(tmp_path):
     assert status == EXIT_FAILED            # the marker differs from the model
     assert {(e["name"], e["mode"], e["source"], e["scaled"]) for e in data["rtl"]["runs"]} \
         == {(name, mode, "rtl", None) for name in LAYERS if network(name) == "dcgan"
-            for mode in ("red", "zp")}
+            for mode in ("red", "zp", "pf")}
     for entry in data["model"]["layers"]:
         layer = next(run["full_size"] for run in data["rtl"]["runs"]
                      if run["name"] == entry["name"])
-        for mode in ("red", "zp"):
+        for mode in ("red", "zp", "pf"):
             figure = entry["modes"][mode]
             modelled = estimate(_layer(layer), REPORT_TILES["dcgan"], mode)
             assert figure["source"] == "rtl"
             assert figure["events"]["adc_conversions"] == modelled.adc_conversions + marker
-        assert entry["modes"]["pf"]["source"] == "model"
-    assert len(data["problems"]) == 8 and all("adc_conversions" in p for p in data["problems"])
+    assert len(data["problems"]) == 12 and all("adc_conversions" in p for p in data["problems"])
+    # The PF section compares those figures: RED's and PF's, both from the RTL.
+    for entry in data["pf"]["layers"]:
+        assert entry["sources"] == {"red": "rtl", "pf": "rtl"}
+        figures = next(e for e in data["model"]["layers"] if e["name"] == entry["name"])
+        assert entry["cycles"]["pf"] / entry["cycles"]["red"] == pytest.approx(
+            figures["modes"]["pf"]["total_cycles"] / figures["modes"]["red"]["total_cycles"])
+        assert entry["red_vs_pf"]["cycles"] == pytest.approx(
+            entry["cycles"]["pf"] / entry["cycles"]["red"])
 
 
 def _layer(described: dict):

@@ -73,4 +73,4 @@ def test_host_geometry_is_the_layers():
 
 def test_mode_codes_are_the_rtl_modes():
     assert tuple(MODE_CODES) == RTL_MODES
-    assert [code.value for code in MODE_CODES.values()] == [0, 1]
+    assert [code.value for code in MODE_CODES.values()] == [0, 1, 2]

@@ -82,6 +82,17 @@ WAITS_FOR_INPUT = layer(2, 2, k=3, s=1, p=1)
 # input, like (3, 3): 40 each.
 FOLDED = layer(1, 1, k=4, s=1)
 
+# PF (red.rtl.overlap_add): a step per input pixel, issued as in RED once its pixel is
+# visible; its result is taken B+2 cycles later unless a row it adds into is held; an
+# output row is emitted once the input rows adding into it are taken (the last row once
+# the whole input is). ONE_PIXEL and STRIDE2: one step as RED's, all rows final with it
+# (taken in B+3): the same totals. WAITS_FOR_INPUT: steps issue 1, 1+B, 1+2B, 1+3B
+# (pixels visible by then), taken 5, 7, 9, 11; row 0 (= 0*1 - 1 + 1 input rows) needs
+# both input rows: all rows final after the take in 11, read 12..15, last taken 16:
+# total 17. FOLDED, fold (3, 3): output rows 0-2 receive nothing and drain from cycle 0
+# (12 beats, 0..11); row 3 (the last) follows them, read 12..15: total 17. Fold (0, 0):
+# rows 0-3 read from B+4 = 6 to 21, last taken 22: total 23.
+
 HAND_COUNTED = [
     # (tile, layer, mode, fold, total, compute, first issue, merge stall cycles)
     (TILE, ONE_PIXEL, "red", (0, 0), 8, B, 1, 0),
@@ -93,6 +104,12 @@ HAND_COUNTED = [
     (TILE, WAITS_FOR_INPUT, "red", (0, 0), 18, 4 * B, 4, 0),
     (TILE, FOLDED, "red", (3, 3), 40, 16 * B, 0, 0),
     (TILE, FOLDED, "red", (0, 0), 41, 16 * B, 1, 0),
+    (TILE, ONE_PIXEL, "pf", (0, 0), 8, B, 1, 0),
+    (TILE, STRIDE2, "pf", (0, 0), 11, B, 1, 0),
+    (TILE2, STRIDE2, "pf", (0, 0), 9, B, 1, 0),
+    (TILE, WAITS_FOR_INPUT, "pf", (0, 0), 17, 4 * B, 1, 0),
+    (TILE, FOLDED, "pf", (3, 3), 17, B, 1, 0),
+    (TILE, FOLDED, "pf", (0, 0), 23, B, 1, 0),
 ]
 
 
@@ -125,8 +142,8 @@ def test_estimate_sums_the_passes():
 
 
 def test_unknown_mode_is_refused():
-    with pytest.raises(ValueError, match="pf"):
-        pass_timing(ONE_PIXEL, TILE, "pf")
+    with pytest.raises(ValueError, match="xx"):
+        pass_timing(ONE_PIXEL, TILE, "xx")
 
 
 def test_hand_counts_equal_the_rtl_counters():
@@ -187,7 +204,7 @@ def _random_passes(seed: int, count: int):
             continue
         count -= 1
         for kh0, kw0 in sorted({(run.kh0, run.kw0) for run in schedule(lay, tile)})[:4]:
-            for mode in ("red", "zp"):
+            for mode in ("red", "zp", "pf"):
                 yield lay, tile, mode, kh0, kw0
 
 
@@ -200,7 +217,7 @@ def test_fast_forward_equals_every_cycle_simulated():
     upscore = LayerSpec(cin=1, cout=1, h=9, w=9, k=16, s=8, p=4, op=0)
     fcn = TileConfig(rows=4, cols=8, w_bits=4, in_bits=4, kernel=4, max_stride=8, max_in=9,
                      out_pixels=8)
-    cases += [(upscore, fcn, mode, kh0, kw0) for mode in ("red", "zp")
+    cases += [(upscore, fcn, mode, kh0, kw0) for mode in ("red", "zp", "pf")
               for kh0, kw0 in ((0, 0), (4, 8), (12, 12))]
     for lay, tile, mode, kh0, kw0 in cases:
         _pass_timing.cache_clear()

@@ -18,6 +18,8 @@ part of ``report.json`` (:func:`red.report.section.json_fields`), and rendered i
   schedule (reprogramming, resident weights), our ranges beside the papers'
   (:class:`~red.report.sweep.ModelSection`; sections 3 to 5 rendered by
   :mod:`~red.report.model_render`);
+* :mod:`~red.report.pf`: section 5b, RED against the padding-free baseline per layer
+  (cycles, events, energy by component) and PF's overlap-add buffer beside RED's banks;
 * :mod:`~red.report.comprrae`: section 6, CompRRAE early termination on DCGAN's hidden
   layers, on documented data (RTL where the tile decides, a counterfactual from the model
   elsewhere; rendered by :mod:`~red.report.comprrae_render`);
@@ -63,7 +65,7 @@ from red.outdir import OutputFolder
 from red.signals import abandoned_on_interrupt, quiet_worker
 from red.workloads import get_workload
 
-from . import area, comprrae, network, plots, prose, rtl, sparse, sweep, waveform
+from . import area, comprrae, network, pf, plots, prose, rtl, sparse, sweep, waveform
 from .plan import DEFAULT, FULL, QUICK, REPORT_WORKLOADS, RTL_CYCLE_BUDGET, RTL_NETWORKS, \
     Plan, make_plan
 
@@ -216,6 +218,8 @@ def _build(out: Path, *, quick: bool, full: bool, sim: str, table: EnergyTable,
     rtl_section = rtl.compute(ctx.plan, done["rtl"], model, table, sim)
     model_section = sweep.compute(ctx.plan.workloads, ctx.plan.tiles, model, table,
                                   rtl_section.figures)
+    pf_section = pf.compute(model_section.to_json()["layers"],
+                            {name: ctx.plan.tiles[name] for name in ctx.plan.workloads})
     early_section = None if early_setup is None else comprrae.compute(early_setup,
                                                                        done["comprrae"])
     sparse_section = None if not set(sparse.NETWORKS) <= set(workloads) else \
@@ -246,6 +250,7 @@ def _build(out: Path, *, quick: bool, full: bool, sim: str, table: EnergyTable,
         "rtl": rtl_section.to_json(),
         "model": model_section.to_json(),
         "summary": model_section.summary(),
+        "pf": pf_section.to_json(),
         "comprrae": early_section and early_section.to_json(),
         "sparsity": sparse_section and sparse_section.to_json(),
         "area": None if done["area"] is None

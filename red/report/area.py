@@ -5,8 +5,8 @@ area.
 Three steps, each its own function:
 
 * :func:`synthesise` (slow, cached: ``red area``'s flow, :mod:`red.gen.area`): the
-  DCGAN tile (the paper tile) generated three ways, for RED and ZP (the tile every other
-  section runs), for RED alone (``zp_mode=0``) and for ZP alone (``red_mode=0``);
+  DCGAN tile (the paper tile) generated three ways, for RED and ZP, for RED alone and
+  for ZP alone (each without PF's overlap-add buffer, ``pf_mode=0``);
 * :func:`compute` -> :class:`AreaSection`: the figures, from the syntheses and the
   report's per-layer cycles and energy;
 * :func:`render` -> markdown.
@@ -15,7 +15,8 @@ A data flow's *own* hardware is what the tile for both has over the tile for the
 alone: RED's per-slot merge sums, its output-bank rows and its share of the control
 against ZP's single sum per channel. At equal area each data flow runs on its own tile:
 per layer, ZP's cycles x area (energy x area) over RED's says whether RED's overhead is
-repaid. PF has no RTL, so no area.
+repaid. PF's area comes with the synthesis of its overlap-add buffer (not yet part of
+this section); the report gives its buffer bits and adders instead (section 2).
 """
 
 from __future__ import annotations
@@ -36,11 +37,12 @@ __all__ = ["NETWORK", "FLOWS", "TILES", "Synthesis", "AreaSection", "synthesise"
 #: The network whose tile (the paper tile) the section synthesises.
 NETWORK = "dcgan"
 
-#: The data flows compared at equal area (PF has no RTL).
+#: The data flows compared at equal area (PF's buffer is not synthesised yet).
 FLOWS = ("red", "zp")
 
 #: The tiles synthesised: key -> the fields that make it from the network's tile.
-TILES = {"red+zp": {}, "red": {"zp_mode": 0}, "zp": {"red_mode": 0}}
+TILES = {"red+zp": {"pf_mode": 0}, "red": {"zp_mode": 0, "pf_mode": 0},
+         "zp": {"red_mode": 0, "pf_mode": 0}}
 
 
 @dataclass(frozen=True)
@@ -170,8 +172,8 @@ def render(section: dict) -> list[str]:
            f"{percent(own['red'] / both['total_um2'])} of the tile; ZP's own is "
            f"{_mm2(own['zp'])} mm2.", ""]
     out += ["**At equal area**, per layer: ZP's cycles x area (energy x area) over RED's, "
-            "each data flow on its own tile. PF has no RTL and no area (its overlap-add "
-            "buffer is not built).", "",
+            "each data flow on its own tile. PF's area comes with the synthesis of its "
+            "overlap-add buffer; section 5b gives its bits and adders.", "",
             md_table(["layer", "source", "RED cycles", "ZP cycles", "cycles x area",
                       "energy x area"],
                      [[layer["name"], "/".join(sorted(set(layer["source"].values()))),

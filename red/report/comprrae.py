@@ -83,12 +83,11 @@ from typing import Callable
 import numpy as np
 
 from red.config import ConfigError, LayerSpec, TileConfig, signed_width
-from red.early import (BOUNDS, EarlySpec, OutputStage, early_applies, not_applied_reason,
-                       output_error, whole_sum_condition)
+from red.early import (BOUNDS, EARLY_FLOWS, EarlySpec, OutputStage, early_applies,
+                       not_applied_reason, output_error, whole_sum_condition)
 from red.golden import crossbar_deconv2d, deconv2d, early_deconv2d
 from red.mapping import schedule
 from red.model import Estimate, early_estimate
-from red.modes import RTL_MODES
 from red.verdict import check
 from red.workloads import get_workload
 
@@ -330,7 +329,7 @@ class ModelRun:
 def _model_runs(layer: LayerSpec, tile: TileConfig, d: LayerData) -> list[ModelRun]:
     """Every mode and spec of ``layer`` on ``tile``, where early termination applies."""
     runs = []
-    for mode in RTL_MODES:
+    for mode in EARLY_FLOWS:
         for spec in SPECS:
             if not spec.on:
                 runs.append(ModelRun(mode, spec, early_estimate(layer, tile, mode, spec,
@@ -424,7 +423,7 @@ def measure(config: Setup, sim: str, work_dir: Path, progress: Callable[[str], N
     for d in data:
         if applies[d.layer.name]:
             runs += [LayerRun(d.layer, mode, d.x, d.w, _stage(d, spec))
-                     for mode in RTL_MODES for spec in SPECS]
+                     for mode in EARLY_FLOWS for spec in SPECS]
         else:       # the tile does not decide: one run shows it
             runs.append(LayerRun(d.layer, "red", d.x, d.w, _stage(d, NEGATIVE)))
     progress(f"CompRRAE: {len(runs)} runs on the RTL in one {sim} simulation ...")
@@ -494,7 +493,7 @@ def _runs(counts: dict, outputs: int, model: dict, source: str, errors: dict) ->
     the :class:`ModelRun` of each, ``errors[mode, spec]`` the output error of each
     early-on run."""
     out = []
-    for mode in RTL_MODES:
+    for mode in EARLY_FLOWS:
         off = counts[mode, "off"]
         for spec in SPECS:
             entry = {"mode": mode, "early": spec.mode, "source": source,
@@ -569,7 +568,7 @@ def _layer_entry(config: Setup, measured: Measured, d: LayerData) -> tuple[dict,
         counts = {key: _counts(result.counters) for key, (_, result) in results.items()}
         errors = {(mode, spec.mode): output_error(results[mode, spec.mode][1].y,
                                                   results[mode, "off"][1].y)
-                  for mode in RTL_MODES for spec in SPECS if spec.on}
+                  for mode in EARLY_FLOWS for spec in SPECS if spec.on}
         report["runs"] = _runs(counts, outputs, model, "rtl", errors)
     elif results:
         (key, (run, result)), = results.items()

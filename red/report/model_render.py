@@ -5,7 +5,7 @@ beside the papers', each rendered from its part of ``report.json``."""
 from __future__ import annotations
 
 from red.energy import COMPONENTS
-from red.modes import MODES, RTL_MODES
+from red.modes import MODES
 
 from .claims import CLAIMS
 from .markdown import md_table, percent, ratio, span
@@ -104,7 +104,7 @@ def _model_rows(items: list[tuple[str, dict]]) -> list[list[str]]:
              *(_uj(entry["energy_pj"][mode]["total"]) for mode in MODES),
              percent(entry["energy_reduction"]["red_vs_zp"]),
              percent(entry["energy_reduction"]["red_vs_pf"]),
-             *(percent(entry["utilization"][mode]) for mode in RTL_MODES)]
+             *(percent(entry["utilization"][mode]) for mode in MODES)]
             for name, entry in items]
 
 
@@ -115,7 +115,7 @@ def _sources(entry: dict, mode: str) -> list[str]:
 
 _MODEL_HEADER = ["", "sources", "RED cycles", "ZP cycles", "PF cycles", "RED/ZP", "RED/PF",
                  "RED/ZP compute", "RED/PF compute", "RED uJ", "ZP uJ", "PF uJ",
-                 "E saved vs ZP", "E saved vs PF", "RED util.", "ZP util."]
+                 "E saved vs ZP", "E saved vs PF", "RED util.", "ZP util.", "PF util."]
 
 
 def render_figures(model: dict) -> list[str]:
@@ -123,8 +123,7 @@ def render_figures(model: dict) -> list[str]:
     out = ["## 4. Full-size layers", "",
            "Cycles are total cycles: compute plus fill, waits for input, output banks and "
            "port, and drain, counted by the RTL or given by the cycle-exact control model "
-           "(`red.timing`), summed over the passes; PF has no RTL and its total is its "
-           "compute cycles (first order, no output port). Speed-ups are ratios of total "
+           "(`red.timing`), summed over the passes, in every mode. Speed-ups are ratios of total "
            "cycles ('compute': of compute cycles only). Energy in uJ; 'E saved' is "
            "`1 - E_RED / E_base`. Utilization is compute / total cycles.", "",
            "### Per layer", "",
@@ -238,14 +237,13 @@ def _why(summary: dict, model: dict, tiles: dict) -> str:
         "does not say which costs the paper's baseline includes.")
     pf_total = [e for e in layers if e["speedup"]["red_vs_pf"] < 1]
     pf_line = (
-        "- *PF* (padding-free; no RTL, first order) takes one step per input pixel and "
-        "drives every group on it; there are about as many input pixels as RED's output "
-        "blocks, so the compute ratios RED/PF are "
+        "- *PF* (padding-free, on the same arrays with an overlap-add buffer; section 5b) "
+        "takes one step per input pixel and drives every group on it; there are about as "
+        "many input pixels as RED's output blocks, so the compute ratios RED/PF are "
         + span((e["compute_speedup"]["red_vs_pf"] for e in layers), ratio) + ".")
     if pf_total:
         pf_line += (
-            " PF's totals count compute cycles only (no fill, drain or output port), so "
-            "RED/PF in total cycles is below 1x on " + ", ".join(e["name"] for e in pf_total)
+            " RED/PF in total cycles is below 1x on " + ", ".join(e["name"] for e in pf_total)
             + " (" + span((e["speedup"]["red_vs_pf"] for e in pf_total), ratio) + ").")
     saved = [e["energy_reduction"]["red_vs_pf"] for e in layers]
     pf_line += (" In energy PF pays for the partial-sum buffer (a read and a write per "

@@ -1,15 +1,15 @@
 """What ``red report`` runs where: the report's tiles, and which runs the RTL simulates.
 
 Every layer of the report's networks is evaluated at full size on its network's tile
-(:data:`REPORT_TILES`) in RED, ZP and PF mode. RED and ZP also run on the generated RTL
-when the variant asks for it; PF has no RTL and always comes from the analytical model.
+(:data:`REPORT_TILES`) in RED, ZP and PF mode, each also on the generated RTL when the
+variant asks for it.
 
 Variants (:func:`make_plan`):
 
-* ``"default"`` (``red report``, ``make demo``): every full-size RED and ZP run of
+* ``"default"`` (``red report``, ``make demo``): every full-size RED, ZP and PF run of
   :data:`RTL_NETWORKS` on the RTL, except runs whose modelled total cycles exceed
   :data:`RTL_CYCLE_BUDGET`; the other networks come from the model.
-* ``"full"`` (``red report --full``): every full-size RED and ZP run on the RTL.
+* ``"full"`` (``red report --full``): every full-size run on the RTL.
 * ``"quick"`` (``red report --quick``, the test suite): scaled-down copies of
   :data:`QUICK_SHAPES`'s layers on the small :data:`QUICK_TILE`, small enough for Icarus,
   yet running in passes (cin slices, cout slices and kernel folds) at strides up to 8.
@@ -99,7 +99,7 @@ VARIANTS = DEFAULT, FULL, QUICK = ("default", "full", "quick")
 
 @dataclass(frozen=True)
 class PlannedRun:
-    """One RED or ZP run of a full-size layer, and where its figures come from.
+    """One run of a full-size layer in one data flow, and where its figures come from.
 
     Attributes
     ----------
@@ -107,7 +107,7 @@ class PlannedRun:
     layer : LayerSpec
         The full-size layer.
     mode : str
-        ``"red"`` or ``"zp"``.
+        ``"red"``, ``"zp"`` or ``"pf"``.
     tile : str
         Key of :attr:`Plan.tiles`: the tile the RTL simulates it on.
     simulated : LayerSpec or None
@@ -170,7 +170,7 @@ class Plan:
 
 def make_plan(variant: str, workloads: tuple[str, ...],
               model: Callable[[LayerSpec, TileConfig, str], Estimate]) -> Plan:
-    """Which RED and ZP runs of ``workloads`` the RTL simulates in ``variant``.
+    """Which runs of ``workloads`` the RTL simulates in ``variant``.
 
     ``model(layer, tile, mode)`` is the analytical model; only the default variant
     calls it, for the budget.

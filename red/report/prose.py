@@ -16,6 +16,7 @@ from .comprrae_render import early_checks, render_comprrae
 from .markdown import md_table
 from .model_render import render_figures, render_papers, render_schedule
 from .network import render as render_networks
+from .pf import render as render_pf
 from .plan import QUICK
 from .rtl import render as render_rtl
 from .sparse_render import render_sparsity
@@ -49,6 +50,7 @@ def render_markdown(report: dict) -> str:
     out += render_schedule(report["model"], report["pass_cost"])
     out += render_figures(report["model"])
     out += render_papers(report["summary"], report["model"], report["plan"]["tiles"])
+    out += render_pf(report["pf"])
     if report["comprrae"]:
         out += render_comprrae(report["comprrae"])
     if report["sparsity"]:
@@ -84,14 +86,14 @@ def _tiles_and_sources(report: dict) -> list[str]:
                       for key, tile in plan["tiles"].items()]), ""]
     out += ["Source of each full-size figure (sections 3 to 5), per layer and mode: `rtl` = "
             "the RTL's hardware counters (summed over the passes), `model` = the analytical "
-            "model. PF has no RTL.", "",
+            "model.", "",
             md_table(["layer", "tile", *(mode.upper() for mode in MODES)],
                       [[entry["name"], entry["network"],
                         *(entry["modes"][mode]["source"] for mode in MODES)]
                        for entry in model["layers"]]), ""]
     left = [entry for entry in report["rtl"]["runs"] if entry["source"] == "model"]
     if left:
-        out += ["RED and ZP runs left to the model:", ""]
+        out += ["Runs left to the model:", ""]
         out += [f"- {entry['name']} {entry['mode'].upper()}: {entry['reason']}"
                 for entry in left]
         out += [""]

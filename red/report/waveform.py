@@ -31,7 +31,7 @@ LAYER = LayerSpec(cin=8, cout=3, h=8, w=8, k=5, s=2, p=2, op=1, name="dcgan.deco
 #: A tile that holds :data:`LAYER` in one pass.
 TILE = TileConfig(rows=8, cols=12, cell_bits=2, w_bits=4, in_bits=4, kernel=5, max_stride=2,
                   max_in=8, max_cin=8, max_k=5)
-#: The data flows drawn (PF has no RTL).
+#: The data flows drawn (RED against the zero-insertion baseline).
 FLOWS = ("red", "zp")
 #: Seed of the layer's data.
 SEED = 2019
