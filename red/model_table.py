@@ -23,7 +23,7 @@ EVENT_COLUMNS = (
     ("wasted", "wasted_group_steps"), ("ADC conv.", "adc_conversions"),
     ("row drives", "row_drives"), ("input reads", "input_buffer_reads"),
     ("merge adds", "merge_additions"), ("psum reads", "psum_buffer_reads"),
-    ("psum writes", "psum_buffer_writes"),
+    ("psum writes", "psum_buffer_writes"), ("psum adds", "psum_buffer_accumulations"),
 )
 
 

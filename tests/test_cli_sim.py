@@ -138,7 +138,8 @@ def _bad_inputs(tmp_path):
           "--w", str(tmp_path / "w_ok.npy")], "float64", "integers"),
         (["--layer", LAYER, "--x", str(tmp_path / "x_big.npy")], "--x", "--w"),
         (["--layer", LAYER, "--stall", "1.5"], "1.5", "[0, 1)"),
-        (["--layer", LAYER, "--mode", "pf"], "pf", "red"),
+        (["--layer", LAYER, "--mode", "pf", "--relu", "--early", "negative"], "mode pf",
+         "red and zp only"),
     ]
 
 

@@ -63,7 +63,7 @@ def test_sparse_mapping(tile_name, sim, path, tmp_path):
         x, w = planted(layer, tile, rng)
         reorder = reorder_channels(w, tile)
         runs += [LayerRun(layer, mode, x, w, reorder=mapping)
-                 for mode in ("red", "zp") for mapping in (None, reorder)]
+                 for mode in ("red", "zp", "pf") for mapping in (None, reorder)]
     stall = 0.3 if path == "agents" else 0.0
     results, _ = simulate_layers(tile, runs, sim=sim, work_dir=tmp_path, seed=seed,
                                  stall=stall, path=path)
@@ -83,7 +83,7 @@ def test_sparse_mapping(tile_name, sim, path, tmp_path):
         assert model_differences(result.counters, result.passes, est, cycles=not stall) == {}, name
         by_run[layer, run.mode, run.reorder is not None] = (result, est)
     for layer in layers:
-        for mode in ("red", "zp"):
+        for mode in ("red", "zp", "pf"):
             (dense, _), (sparse, est) = by_run[layer, mode, False], by_run[layer, mode, True]
             assert est.skipped_blocks + est.skipped_passes > 0
             assert sparse.counters["adc_conversions"] < dense.counters["adc_conversions"]
