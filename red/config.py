@@ -454,9 +454,9 @@ class TileConfig:
     def beat_pixels(self, s: int, mode: str) -> int:
         """Output pixels per full output beat: ``min(out_pixels, s)`` in RED mode (a
         row's pixels come from the ``s`` phases), ``min(out_pixels, slot_banks)`` in ZP
-        mode, ``min(out_pixels, kernel)`` in PF mode (the overlap-add buffer's bank
-        columns)."""
-        banks = {"red": s, "zp": self.slot_banks, "pf": self.kernel}[mode]
+        mode, ``out_pixels`` in PF mode (the overlap-add buffer has a bank column per
+        pixel of a beat, :attr:`pf_bank_cols`)."""
+        banks = {"red": s, "zp": self.slot_banks, "pf": self.pf_bank_cols}[mode]
         return min(self.out_pixels, banks)
 
     @property
@@ -480,14 +480,22 @@ class TileConfig:
         return self.kernel * self.pf_row_slots
 
     @property
+    def pf_bank_cols(self) -> int:
+        """Bank columns of the overlap-add buffer, ``max(kernel, out_pixels)``: a step's
+        ``kernel`` results of one row land in distinct columns, and a beat's
+        ``out_pixels`` pixels are read from distinct columns, so PF's output port is as
+        wide as RED's."""
+        return max(self.kernel, self.out_pixels)
+
+    @property
     def pf_row_words(self) -> int:
         """Words of one output row in one bank column of the overlap-add buffer,
-        ``ceil(max_out / kernel)``."""
-        return -(-self.max_out // self.kernel)
+        ``ceil(max_out / pf_bank_cols)``."""
+        return -(-self.max_out // self.pf_bank_cols)
 
     @property
     def pf_bank_depth(self) -> int:
-        """Words per bank of the overlap-add buffer (``kernel x kernel`` banks):
+        """Words per bank of the overlap-add buffer (``kernel x pf_bank_cols`` banks):
         ``pf_row_slots * pf_row_words``."""
         return self.pf_row_slots * self.pf_row_words
 

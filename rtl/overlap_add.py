@@ -62,16 +62,18 @@ class OverlapAddBuffer(wiring.Component):
     (``base = kh0 - p``). A result whose output lies outside ``[0,Ho) x [0,Wo)`` is
     dropped (``cropped_results``): it was computed for the border PF crops away.
 
-    **Organisation.** ``kernel x kernel`` banks; output ``(oh, ow)`` lives in bank
-    ``(oh mod kernel, ow mod kernel)`` at word ``((oh mod pf_rows) div kernel) *
-    pf_row_words + ow div kernel``. The buffer holds ``pf_rows = kernel * pf_row_slots
+    **Organisation.** ``kernel x B`` banks, ``B = pf_bank_cols = max(kernel,
+    out_pixels)``; output ``(oh, ow)`` lives in bank ``(oh mod kernel, ow mod B)`` at word
+    ``((oh mod pf_rows) div kernel) * pf_row_words + ow div B``. The buffer holds ``pf_rows = kernel * pf_row_slots
     >= kernel + max_stride`` output rows (:attr:`~red.config.TileConfig.pf_rows`): the
     ``kernel`` rows an input row adds into, plus the ``s`` rows the row before it
     finished, which drain meanwhile. The ``kernel x kernel`` results of one step land in
     distinct banks (consecutive rows and columns), so each bank does at most one
     read-modify-write per step, in one cycle: a combinational read port and a write port.
-    Bank ``(u, v)`` takes the group ``((u - oh0) mod kernel, (v - ow0) mod kernel)``
-    (``oh0``, ``ow0``: the step's group-0 output), a rotation of the results.
+    Bank ``(u, v)`` takes the group ``((u - oh0) mod kernel, (v - ow0) mod B)`` if that
+    column is below ``kernel`` (``oh0``, ``ow0``: the step's group-0 output), a rotation
+    of the results. ``B`` columns let a beat carry ``out_pixels`` pixels, as wide as
+    RED's output port.
 
     **Timing.** A step is taken in the cycle it is offered unless an output row it adds
     into still holds a row ``pf_rows`` earlier that the emitter has not left (then
@@ -79,8 +81,8 @@ class OverlapAddBuffer(wiring.Component):
     row that adds into it is in, ``oh < base_h + i_h*s`` for the input row ``i_h`` being
     written (or the whole input is in); the last row waits for the whole input, so that
     the pass's last output beat follows its last step even where the last input rows add
-    only into the cropped border. Final rows are emitted ``min(out_pixels, kernel,
-    remaining)`` pixels per beat, one beat per cycle, from distinct bank columns; the
+    only into the cropped border. Final rows are emitted ``min(out_pixels, remaining)``
+    pixels per beat, one beat per cycle, from distinct bank columns; the
     emitter writes 0 into every word it reads, so every word is 0 again when its row
     slot is reused and when the next pass begins (no word is written outside the map).
 
@@ -142,18 +144,18 @@ class OverlapAddBuffer(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         c = self._config
-        K = c.kernel
+        K, B = c.kernel, c.pf_bank_cols
         banks = [[memory.Memory(shape=merged_pixel_layout(c).size, depth=c.pf_bank_depth,
-                                init=[]) for v in range(K)] for u in range(K)]
+                                init=[]) for v in range(B)] for u in range(K)]
         for u in range(K):
-            for v in range(K):
+            for v in range(B):
                 m.submodules[f"bank_{u}_{v}"] = banks[u][v]
         # Shared by the two sides: the emitter's row, the writer's input row's output base,
         # whether the whole input is in, and the values each side adds to the counters.
         emit_oh = Signal(unsigned_width(c.max_out))
         row_base = Signal(_position_shape(c))
         all_in = Signal()
-        written, emitted = Signal(unsigned_width(c.groups)), Signal(unsigned_width(K))
+        written, emitted = Signal(unsigned_width(c.groups)), Signal(unsigned_width(B))
         self._write_side(m, banks, emit_oh, row_base, all_in, written)
         self._emit_side(m, banks, emit_oh, row_base, all_in, emitted)
         self._count(m, written, emitted)
@@ -162,17 +164,17 @@ class OverlapAddBuffer(wiring.Component):
     def _write_side(self, m, banks, emit_oh, row_base, all_in, written):
         """Each taken step's results, rotated onto the banks and added in place."""
         c, cfg = self._config, self.pass_config
-        K, D, G = c.kernel, c.pf_rows, c.groups
+        K, B, D, G = c.kernel, c.pf_bank_cols, c.pf_rows, c.groups
         px = merged_pixel_layout(c)
         lo, hi = -(c.max_k - 1), c.max_k - 1
         # The step's group-0 output: row (and its slot, mod pf_rows), column (mod and div
-        # kernel); kept as counters from the pass's base, so nothing divides.
+        # B); kept as counters from the pass's base, so nothing divides.
         row_slot = Signal(range(D))
         col_base = Signal.like(row_base)
         # Bank numbers are a bit wider than needed: compared with constants below, they
         # must not make the comparison constant (Verilator's CMPCONST) when K is a power
         # of two.
-        col_mod = Signal(unsigned_width(K))
+        col_mod = Signal(unsigned_width(B))
         col_div = Signal(_position_shape(c))
         in_row = Signal.like(cfg.h)
         take = Signal()
@@ -181,8 +183,8 @@ class OverlapAddBuffer(wiring.Component):
             self.i.ready.eq((last_row < emit_oh + D) | (cfg.ho < emit_oh + D + 1)),
             take.eq(self.i.valid & self.i.ready),
         ]
-        restart_columns = [col_base.eq(cfg.base_w), col_mod.eq(mod_const(cfg.base_w, K, lo, hi)),
-                           col_div.eq(div_const(cfg.base_w, K, lo, hi))]
+        restart_columns = [col_base.eq(cfg.base_w), col_mod.eq(mod_const(cfg.base_w, B, lo, hi)),
+                           col_div.eq(div_const(cfg.base_w, B, lo, hi))]
         with m.If(self.clear):
             m.d.sync += [row_base.eq(cfg.base_h), row_slot.eq(mod_const(cfg.base_h, D, lo, hi)),
                          in_row.eq(0), all_in.eq(0), *restart_columns]
@@ -194,8 +196,8 @@ class OverlapAddBuffer(wiring.Component):
         with m.Elif(take):
             step = col_mod + cfg.s
             m.d.sync += [col_base.eq(col_base + cfg.s),
-                         col_mod.eq(mod_const(step, K, 0, K - 1 + c.max_stride)),
-                         col_div.eq(col_div + div_const(step, K, 0, K - 1 + c.max_stride))]
+                         col_mod.eq(mod_const(step, B, 0, B - 1 + c.max_stride)),
+                         col_div.eq(col_div + div_const(step, B, 0, B - 1 + c.max_stride))]
 
         # Bank row u: group row gh = (u - oh0) mod K, its output row and word row.
         row_group, row_ok, word_row = [], [], []
@@ -208,19 +210,21 @@ class OverlapAddBuffer(wiring.Component):
             row_group.append(gh)
             row_ok.append((oh >= 0) & (oh < cfg.ho))
             word_row.append(div_const(wrap_add(row_slot, gh, D), K, 0, D - 1))
+        # Bank column v: group column gw = (v - ow0) mod B, if below K.
         col_group, col_ok, word_col = [], [], []
-        for v in range(K):
-            gw = Signal(range(K), name=f"col_group_{v}")
+        for v in range(B):
+            gw = Signal(range(B), name=f"col_group_{v}")
             ow = col_base + gw
-            m.d.comb += gw.eq(wrap_sub(v, col_mod, K))
+            m.d.comb += gw.eq(wrap_sub(v, col_mod, B))
             col_group.append(gw)
-            col_ok.append((ow >= 0) & (ow < cfg.wo))
-            word_col.append(col_div + (col_mod + gw >= K))
+            inside = (ow >= 0) & (ow < cfg.wo)
+            col_ok.append(inside & (gw < K) if B > K else inside)
+            word_col.append(col_div + (col_mod + gw >= B))
 
         results = Array(r.as_value() for r in self.results)
         enables = []
         for u in range(K):
-            for v in range(K):
+            for v in range(B):
                 group = row_group[u] * K + col_group[v]
                 result = data.View(mvm_output_layout(c), results[group])
                 read = banks[u][v].read_port(domain="comb")
@@ -235,7 +239,7 @@ class OverlapAddBuffer(wiring.Component):
                                               for j in range(c.logical_cols)])),
                 ]
                 enables.append(enable)
-        m.d.comb += written.eq(popcount(Cat(enables), G))
+        m.d.comb += written.eq(popcount(Cat(enables), len(enables)))
         with m.If(self.clear):
             m.d.sync += self.cropped_results.eq(0)
         with m.Elif(take):
@@ -246,13 +250,13 @@ class OverlapAddBuffer(wiring.Component):
         """Final rows in raster order, cropped, cleared as they are read; the output
         stream's handshake and beat."""
         c, cfg = self._config, self.pass_config
-        K, D = c.kernel, c.pf_rows
-        L = min(c.out_pixels, K)
+        K, B, D = c.kernel, c.pf_bank_cols, c.pf_rows
+        L = c.out_pixels
         px = merged_pixel_layout(c)
         ow = Signal.like(cfg.wo)
         slot = Signal(range(D))                      # emit_oh mod pf_rows
-        v_e = Signal(unsigned_width(K))              # ow mod K (wide: see col_mod)
-        word_e = Signal(range(c.pf_row_words + 1))   # ow div K
+        v_e = Signal(unsigned_width(B))              # ow mod B (wide: see col_mod)
+        word_e = Signal(range(c.pf_row_words + 1))   # ow div B
         finished, r_valid, out_take, issue = Signal(), Signal(), Signal(), Signal()
         count = Signal(unsigned_width(L))
         remaining = Signal.like(cfg.wo)
@@ -266,9 +270,9 @@ class OverlapAddBuffer(wiring.Component):
         ]
         u_e = mod_const(slot, K, 0, D - 1)
         word_row = div_const(slot, K, 0, D - 1)
-        reads = [[banks[u][v].read_port() for v in range(K)] for u in range(K)]
-        for v in range(K):
-            lane = wrap_sub(v, v_e, K)               # bank column v holds lane (v - v_e) mod K
+        reads = [[banks[u][v].read_port() for v in range(B)] for u in range(K)]
+        for v in range(B):
+            lane = wrap_sub(v, v_e, B)               # bank column v holds lane (v - v_e) mod B
             address = word_row * c.pf_row_words + word_e + (v < v_e)
             for u in range(K):
                 clear = banks[u][v].write_port()
@@ -277,7 +281,7 @@ class OverlapAddBuffer(wiring.Component):
                              clear.addr.eq(address), clear.data.eq(0),
                              clear.en.eq(here & (lane < count))]
 
-        r_u, r_v = Signal(range(K)), Signal(range(K))
+        r_u, r_v = Signal(range(K)), Signal(range(B))
         r_count = Signal.like(count)
         with m.If(self.clear):
             m.d.sync += [emit_oh.eq(0), ow.eq(0), slot.eq(0), v_e.eq(0), word_e.eq(0),
@@ -291,8 +295,8 @@ class OverlapAddBuffer(wiring.Component):
                     with m.If(emit_oh == cfg.ho - 1):
                         m.d.sync += finished.eq(1)
                 with m.Else():
-                    m.d.sync += [ow.eq(ow + count), v_e.eq(wrap_add(v_e, count, K)),
-                                 word_e.eq(word_e + (v_e + count >= K))]
+                    m.d.sync += [ow.eq(ow + count), v_e.eq(wrap_add(v_e, count, B)),
+                                 word_e.eq(word_e + (v_e + count >= B))]
             with m.Elif(out_take):
                 m.d.sync += r_valid.eq(0)
         m.d.comb += [
@@ -301,13 +305,13 @@ class OverlapAddBuffer(wiring.Component):
             self.done.eq(finished & ~r_valid),
         ]
 
-        bank_data = Array(Array(reads[u][v].data for v in range(K)) for u in range(K))
+        bank_data = Array(Array(reads[u][v].data for v in range(B)) for u in range(K))
         lanes = []
         for i in range(L):
             merged = Signal(px, name=f"lane{i}_merged")
             psum = Signal.like(self.ps.payload.pixels[i], name=f"lane{i}_psum")
             with m.If(i < r_count):
-                m.d.comb += merged.eq(bank_data[r_u][wrap_add(r_v, i, K)])
+                m.d.comb += merged.eq(bank_data[r_u][wrap_add(r_v, i, B)])
                 with m.If(cfg.accumulate):
                     m.d.comb += psum.eq(self.ps.payload.pixels[i])
             bias = [Mux(cfg.bias_en & (i < r_count), b, 0) for b in cfg.bias]

@@ -16,6 +16,7 @@ random back-pressure on the output (fixed, printed seed), and checks:
 import random
 
 import numpy as np
+import pytest
 
 from red.config import TileConfig
 from red.rtl.overlap_add import OverlapAddBuffer
@@ -24,16 +25,19 @@ from _amaranth_sim import simulate
 
 SEED = 77
 
-# kernel 3 (9 banks), strides up to 3: pf_rows = 3 * ceil(6/3) = 6; 2 output channels
-# (cols 4 of 2-bit cells for 4-bit weights); up to 2 pixels per beat.
+# kernel 3 (3 x 3 banks), strides up to 3: pf_rows = 3 * ceil(6/3) = 6; 2 output
+# channels (cols 4 of 2-bit cells for 4-bit weights); up to 2 pixels per beat.
 TILE = TileConfig(rows=2, cols=4, cell_bits=2, w_bits=4, in_bits=4, kernel=3, max_stride=3,
                   max_in=5, max_cin=2, max_k=5, out_pixels=2)
-K, G, C = TILE.kernel, TILE.groups, TILE.logical_cols
+# kernel 2 with 3 pixels per beat: 2 x 3 banks, more bank columns than kernel columns.
+WIDE = TileConfig(rows=2, cols=4, cell_bits=2, w_bits=4, in_bits=4, kernel=2, max_stride=3,
+                  max_in=5, max_cin=2, max_k=5, out_pixels=3)
+C = TILE.logical_cols
 
 
-def naive(case: dict, results: np.ndarray) -> np.ndarray:
+def naive(case: dict, results: np.ndarray, K: int) -> np.ndarray:
     """The cropped map: results[ih][iw][g][c] overlap-added at their outputs."""
-    h, w, s = case["h"], case["w"], case["s"]
+    h, w, s, G = case["h"], case["w"], case["s"], K * K
     out = np.zeros((case["ho"], case["wo"], C), dtype=np.int64)
     for ih in range(h):
         for iw in range(w):
@@ -49,7 +53,7 @@ def naive(case: dict, results: np.ndarray) -> np.ndarray:
     return np.maximum(out, 0) if case["relu"] else out
 
 
-def draw_case(rng: random.Random) -> dict:
+def draw_case(rng: random.Random, K: int) -> dict:
     """A layer (h, w, k, s, p, op) and a fold whose groups inside the kernel are active."""
     while True:
         k, s = rng.randint(1, 5), rng.randint(1, 3)
@@ -58,7 +62,8 @@ def draw_case(rng: random.Random) -> dict:
         ho, wo = (h - 1) * s - 2 * p + k + op, (w - 1) * s - 2 * p + k + op
         if ho >= 1 and wo >= 1:
             break
-    kh0, kw0 = rng.choice([0, 3] if k > 3 else [0]), rng.choice([0, 3] if k > 3 else [0])
+    folds = list(range(0, k, K))
+    kh0, kw0 = rng.choice(folds), rng.choice(folds)
     active = sum(1 << (gh * K + gw) for gh in range(K) for gw in range(K)
                  if kh0 + gh < k and kw0 + gw < k and rng.random() > 0.1)
     return {"cout": C, "h": h, "w": w, "s": s, "ho": ho, "wo": wo, "base_h": kh0 - p,
@@ -67,10 +72,10 @@ def draw_case(rng: random.Random) -> dict:
             "bias_en": rng.random() < 0.5, "relu": rng.random() < 0.5}
 
 
-def run_cases(cases, results, rng):
+def run_cases(tile, cases, results, rng):
     """Every case back to back through one buffer; per case the emitted pixels (raster
     order), the counters and the stall cycles (a step offered and not taken)."""
-    dut = OverlapAddBuffer(TILE)
+    dut, G = OverlapAddBuffer(tile), tile.groups
     outcome = []
 
     async def testbench(ctx):
@@ -112,17 +117,19 @@ def run_cases(cases, results, rng):
     return outcome
 
 
-def test_overlap_add_equals_the_naive_model():
+@pytest.mark.parametrize("tile", [TILE, WIDE], ids=["kernel3", "wide-port"])
+def test_overlap_add_equals_the_naive_model(tile):
     print(f"seed={SEED}")
+    K, G = tile.kernel, tile.groups
     rng = random.Random(SEED)
-    cases = [draw_case(rng) for _ in range(12)]
+    cases = [draw_case(rng, K) for _ in range(12)]
     nprng = np.random.default_rng(SEED)
-    lo, hi = -(1 << (TILE.mvm_width - 1)), 1 << (TILE.mvm_width - 1)
+    lo, hi = -(1 << (tile.mvm_width - 1)), 1 << (tile.mvm_width - 1)
     results = [nprng.integers(lo, hi, size=(c["h"], c["w"], G, C)) for c in cases]
     for case, data, (pixels, counters, _, done) in zip(cases, results,
-                                                        run_cases(cases, results, rng)):
+                                                        run_cases(tile, cases, results, rng)):
         assert done, case
-        want = naive(case, data)
+        want = naive(case, data, K)
         assert np.array_equal(np.array(pixels).reshape(want.shape), want), case
         kept = sum(1 for ih in range(case["h"]) for iw in range(case["w"]) for g in range(G)
                    if case["active"] >> g & 1
@@ -142,9 +149,9 @@ def test_a_step_waits_for_the_row_it_would_overwrite():
     held back, the steps of input row 2 (output rows 6-8, sharing slots with rows 0-2)
     wait until the emitter has left rows 0-2; the result still equals the naive model."""
     case = {"cout": C, "h": 5, "w": 1, "s": 3, "ho": 15, "wo": 3, "base_h": 0, "base_w": 0,
-            "rows_in": 3, "active": (1 << G) - 1, "accumulate": 0, "bias": [0] * C,
+            "rows_in": 3, "active": (1 << TILE.groups) - 1, "accumulate": 0, "bias": [0] * C,
             "bias_en": 0, "relu": 0}
-    data = np.random.default_rng(SEED).integers(-100, 100, size=(5, 1, G, C))
-    (pixels, _, stalls, done), = run_cases([case], [data], random.Random(SEED + 1))
+    data = np.random.default_rng(SEED).integers(-100, 100, size=(5, 1, TILE.groups, C))
+    (pixels, _, stalls, done), = run_cases(TILE, [case], [data], random.Random(SEED + 1))
     assert done and stalls > 0
-    assert np.array_equal(np.array(pixels).reshape(15, 3, C), naive(case, data))
+    assert np.array_equal(np.array(pixels).reshape(15, 3, C), naive(case, data, TILE.kernel))

@@ -39,16 +39,18 @@ MODES = ("red", "pf")
 
 def buffer_figures(tile: TileConfig) -> dict:
     """What each data flow's output side holds and adds on ``tile``: PF's overlap-add
-    buffer (``kernel^2`` banks of :attr:`~red.config.TileConfig.pf_bank_depth` words)
-    and RED's output banks (``slot_banks^2`` ping-pong banks), in bits of
-    ``logical_cols`` channels of ``step_width`` bits; their adders of ``step_width``
-    bits: PF's read-modify-write adder per bank and channel, RED's merge trees (per
-    channel, one sum of the ``groups`` results per slot, ``groups - 1`` adders each)."""
+    buffer (``kernel x pf_bank_cols`` banks of
+    :attr:`~red.config.TileConfig.pf_bank_depth` words) and RED's output banks
+    (``slot_banks^2`` ping-pong banks), in bits of ``logical_cols`` channels of
+    ``step_width`` bits; their adders of ``step_width`` bits: PF's read-modify-write
+    adder per bank and channel, RED's merge trees (per channel, one sum of the
+    ``groups`` results per slot, ``groups - 1`` adders each)."""
     word = tile.logical_cols * tile.step_width
+    banks = tile.kernel * tile.pf_bank_cols
     return {
-        "pf_buffer_bits": tile.kernel ** 2 * tile.pf_bank_depth * word,
+        "pf_buffer_bits": banks * tile.pf_bank_depth * word,
         "pf_buffer_rows": tile.pf_rows,
-        "pf_adders": tile.kernel ** 2 * tile.logical_cols,
+        "pf_adders": banks * tile.logical_cols,
         "red_bank_bits": tile.slot_banks ** 2 * tile.out_bank_depth * word,
         "red_adders": tile.slot_banks ** 2 * (tile.groups - 1) * tile.logical_cols,
         "adder_bits": tile.step_width,
@@ -139,6 +141,11 @@ def render(section: dict) -> list[str]:
     return out
 
 
+def _beyond(entry: dict, mode: str) -> int:
+    """Cycles beyond compute: fill, waits for input, buffer and port, drain."""
+    return entry["cycles"][mode] - entry["compute_cycles"][mode]
+
+
 def _components(layers: list[dict]) -> list[str]:
     rows = [[e["name"], *(f"{e['energy_pj'][mode][part] / 1e6:.3g}"
                           for part in COMPONENTS for mode in MODES)] for e in layers]
@@ -149,22 +156,29 @@ def _components(layers: list[dict]) -> list[str]:
 
 def _findings(layers: list[dict]) -> list[str]:
     """Where RED wins against PF and where it does not, in cycles and in energy."""
-    faster = [e for e in layers if e["red_vs_pf"]["cycles"] > 1]
-    slower = [e for e in layers if e["red_vs_pf"]["cycles"] <= 1]
     out = []
-    if faster:
-        out.append(f"- *Cycles, RED ahead* on {len(faster)} of {len(layers)} layers "
-                   f"(PF/RED {span((e['red_vs_pf']['cycles'] for e in faster), ratio)}): "
-                   + "; ".join(f"{e['name']} {e['steps']['red']:,} RED steps against "
-                               f"{e['steps']['pf']:,} PF steps" for e in faster) + ".")
+    for verdict, group in (("ahead", [e for e in layers if e["red_vs_pf"]["cycles"] > 1]),
+                           ("not ahead", [e for e in layers
+                                          if e["red_vs_pf"]["cycles"] <= 1])):
+        if group:
+            out.append(
+                f"- *Cycles, RED {verdict}* of PF on {len(group)} of {len(layers)} layers "
+                f"(PF/RED {span((e['red_vs_pf']['cycles'] for e in group), ratio)}); "
+                "compute cycles RED / PF, then the cycles beyond them: "
+                + "; ".join(f"{e['name']} {e['compute_cycles']['red']:,} / "
+                            f"{e['compute_cycles']['pf']:,}, {_beyond(e, 'red'):,} / "
+                            f"{_beyond(e, 'pf'):,}" for e in group) + ".")
+    fewer = [e["name"] for e in layers if e["steps"]["pf"] < e["steps"]["red"]]
+    if fewer:
+        out.append(f"- PF takes fewer steps on {', '.join(fewer)}: a RED step is an output "
+                   "block and a PF step an input pixel, and with padding and output padding "
+                   "the blocks outnumber the input pixels.")
+    slower = [e["name"] for e in layers if _beyond(e, "pf") > _beyond(e, "red")]
     if slower:
-        out.append(f"- *Cycles, PF ahead or even* on {len(slower)} of {len(layers)} layers "
-                   f"(PF/RED {span((e['red_vs_pf']['cycles'] for e in slower), ratio)}): "
-                   + "; ".join(f"{e['name']} {e['steps']['red']:,} RED steps against "
-                               f"{e['steps']['pf']:,} PF steps" for e in slower)
-                   + ". A RED step is an output block and a PF step an input pixel, so "
-                   "where the blocks outnumber the input pixels (padding, output padding, "
-                   "k > s) PF needs fewer steps of the same length.")
+        out.append(f"- PF spends more cycles beyond compute on {', '.join(slower)}: an output "
+                   "row drains only once the input rows adding into it are in, and a step "
+                   "waits while a row it adds into still holds a row the emitter has not "
+                   "left (the buffer holds kernel + max_stride rows).")
     for verdict, group in (("saves", [e for e in layers if e["red_vs_pf"]["energy"] > 1]),
                            ("does not save", [e for e in layers
                                               if e["red_vs_pf"]["energy"] <= 1])):
