@@ -20,7 +20,7 @@ from red.modes import RTL_MODES
 __all__ = [
     "ConfigError", "TileConfig", "LayerSpec", "signed_width", "unsigned_width",
     "lossless_adc_bits", "parse_kv", "load_toml", "COUNTER_WIDTH", "KERNEL_MAX", "META_FIFO_DEPTH",
-    "EXACT_BITS", "PAPER_TILE", "MAX_CIN",
+    "EXACT_BITS", "PAPER_TILE", "MAX_CIN", "pf_tile",
 ]
 
 #: Width of every hardware event and cycle counter: 2^48 events outlast any simulation.
@@ -662,9 +662,17 @@ class LayerSpec:
 #: The configuration the papers evaluate, generated and simulated at full size: 128x128
 #: arrays of 2-bit cells, 16-bit weights and inputs, an 8-bit ADC (which clips at 128
 #: rows of 2-bit cells), and the DCGAN generator's K5 s2 layers (up to 1024 input
-#: channels, 32x32 inputs).
+#: channels, 32x32 inputs). Generated for RED and ZP: PF's overlap-add buffer
+#: (``pf_mode=1``) is logic that works every cycle and halves the native simulation speed
+#: of this tile's RED runs, so PF runs on a tile of its own (:func:`pf_tile`).
 PAPER_TILE = TileConfig(rows=128, cols=128, cell_bits=2, w_bits=16, in_bits=16, adc_bits=8,
-                        kernel=5, max_stride=2, max_in=32, max_cin=1024, max_k=5)
+                        kernel=5, max_stride=2, max_in=32, max_cin=1024, max_k=5, pf_mode=0)
+
+
+def pf_tile(tile: TileConfig) -> TileConfig:
+    """``tile`` generated for PF alone: the same arrays, the overlap-add buffer instead
+    of RED's and ZP's output side."""
+    return dataclasses.replace(tile, red_mode=0, zp_mode=0, pf_mode=1)
 
 
 def parse_kv(text: str, cls) -> dict:

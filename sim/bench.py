@@ -27,7 +27,9 @@ inputs, 8-bit ADC, K5):
   Verilator binary (:mod:`red.gen.native`, no cocotb, no VPI; the small tile's run is
   repeated to be long enough to time), at the same C++ optimisation; and the
   achieved/native ratio of the in-test speed;
-* PF's fast path: the same layer in PF mode alone, in-test and native, and their ratio.
+* PF's fast path: the same layer in PF mode alone, in-test and native, and their ratio,
+  on the tile generated with PF (the paper tile has no PF hardware:
+  :func:`red.config.pf_tile` of it).
 
 and the sweep part (:mod:`red.sim.bench_sweep`): the model's time per report layer and
 mode, a model-only sweep of 1,008 points, and the speed-up of ``red sweep``'s RTL
@@ -54,7 +56,7 @@ from pathlib import Path
 
 import numpy as np
 
-from red.config import PAPER_TILE, LayerSpec, TileConfig
+from red.config import PAPER_TILE, LayerSpec, TileConfig, pf_tile
 from red.sim import SIMULATORS
 
 __all__ = ["BENCHES", "main"]
@@ -190,10 +192,9 @@ def _traced(tile: TileConfig, layer: LayerSpec, work: Path) -> dict:
 
 
 def _native(tile: TileConfig, layer: LayerSpec, work: Path, optimisation: str,
-            repeats: int) -> dict:
-    """Native build, and runs of ``layer`` in every mode of :data:`BENCH_MODES` with the
-    data files the cocotb run left (the same data in every mode), and in
-    :data:`SOLO_MODE` on its own."""
+            repeats: int, modes: tuple[str, ...] = BENCH_MODES) -> dict:
+    """Native build, and runs of ``layer`` in every mode of ``modes`` with the data
+    files the cocotb run in ``work`` left (the same data in every mode)."""
     from red.gen.native import build_native, run_native
     from red.gen.verilog import generate
     from red.sim.tb_harness import HARNESS_FILES
@@ -203,18 +204,16 @@ def _native(tile: TileConfig, layer: LayerSpec, work: Path, optimisation: str,
     build_s = time.perf_counter() - start
     files = {arg: work / "sim" / name for arg, name in HARNESS_FILES.items()}
     files["red_o"] = work / "native" / "o.hex"
-    runs = {mode: run_native(binary, layer_word(tile, layer, mode), layer.cin,
-                             layer.h * layer.w, files, repeats=repeats)
-            for mode in (SOLO_MODE, *BENCH_MODES)}
-    cycles = sum(runs[mode][0] for mode in BENCH_MODES)
-    seconds = sum(runs[mode][1] for mode in BENCH_MODES)
+    cycles = seconds = 0
+    for mode in modes:
+        mode_cycles, mode_seconds = run_native(binary, layer_word(tile, layer, mode),
+                                               layer.cin, layer.h * layer.w,
+                                               files, repeats=repeats)
+        cycles, seconds = cycles + mode_cycles, seconds + mode_seconds
     # The last mode is the one whose output the cocotb run left.
     same = (work / "native" / "o.hex").read_text() == (work / "sim" / "o.hex").read_text()
-    solo_cycles, solo_seconds = runs[SOLO_MODE]
     return {"build_s": build_s, "clock_cycles": cycles, "seconds": seconds,
-            "repeats": repeats, "cycles_per_s": cycles / seconds, "same_output": same,
-            "solo": {"clock_cycles": solo_cycles, "seconds": solo_seconds,
-                     "cycles_per_s": solo_cycles / solo_seconds}}
+            "repeats": repeats, "cycles_per_s": cycles / seconds, "same_output": same}
 
 
 def bench(name: str, scratch: Path) -> dict:
@@ -232,8 +231,9 @@ def bench(name: str, scratch: Path) -> dict:
         _log(f"{name}: {sim} run of {sim_layer}")
         result["sims"][sim] = _simulate(tile, sim_layer, sim, scratch / name / sim / "sim")
     _log(f"{name}: Verilator run of {layer} in {SOLO_MODE.upper()} mode alone")
-    solo = result["solo"] = _simulate(tile, layer, "verilator", scratch / name / "solo" / "sim",
-                                      modes=(SOLO_MODE,))
+    solo_tile = tile if SOLO_MODE in tile.modes else pf_tile(tile)
+    solo = result["solo"] = _simulate(solo_tile, layer, "verilator",
+                                      scratch / name / "solo" / "sim", modes=(SOLO_MODE,))
     _log(f"{name}: traced Verilator build and run (FST)")
     traced = result["traced"] = _traced(tile, layer, scratch / name / "traced")
     traced["slowdown"] = (result["sims"]["verilator"]["in_test_cycles_per_s"] /
@@ -245,7 +245,11 @@ def bench(name: str, scratch: Path) -> dict:
                                         verilator_optimisation(HARNESS_NAME), repeats)
     result["achieved_vs_native"] = (result["sims"]["verilator"]["in_test_cycles_per_s"] /
                                     native["cycles_per_s"])
-    solo["achieved_vs_native"] = solo["in_test_cycles_per_s"] / native["solo"]["cycles_per_s"]
+    _log(f"{name}: native build and run in {SOLO_MODE.upper()} mode alone")
+    solo["native"] = _native(solo_tile, layer, scratch / name / "solo",
+                             verilator_optimisation(HARNESS_NAME), repeats, modes=(SOLO_MODE,))
+    solo["achieved_vs_native"] = (solo["in_test_cycles_per_s"] /
+                                  solo["native"]["cycles_per_s"])
     return result
 
 
@@ -275,8 +279,8 @@ def render(report: dict) -> str:
             f"  achieved/native   {r['achieved_vs_native']:10.1%}",
             f"  {SOLO_MODE.upper()} fast path   {r['solo']['in_test_cycles_per_s']:10,.0f} "
             f"cycles/s in-test ({r['solo']['clock_cycles']:,} cycles, match "
-            f"{r['solo']['match']}); native {n['solo']['cycles_per_s']:,.0f}; achieved/native "
-            f"{r['solo']['achieved_vs_native']:.1%}",
+            f"{r['solo']['match']}); native {r['solo']['native']['cycles_per_s']:,.0f}; "
+            f"achieved/native {r['solo']['achieved_vs_native']:.1%}",
             f"  traced (FST)      {t['in_test_cycles_per_s']:10,.0f} cycles/s in-test, "
             f"{t['slowdown']:.1f}x slower; dump {t['dump_bytes'] / 1e6:.1f} MB "
             f"({t['dump_bytes'] / v['clock_cycles']:,.0f} B/cycle), measured in "

@@ -121,7 +121,8 @@ def test_default_plan_simulates_dcgan_and_fcn8s_within_the_budget():
         want = "rtl" if network(name) in ("dcgan", "fcn8s") and not over else "model"
         assert run.source == want, (name, mode)
         assert run.simulated in (None, run.layer) and not run.scaled
-        assert run.tile == network(name)
+        assert run.tile == network(name) + ("-pf" if mode == "pf" else "")
+        assert plan.tiles[run.tile].modes == (("pf",) if mode == "pf" else ("red", "zp"))
     assert [key for key, run in runs.items()
             if run.source == "model" and network(key[0]) in ("dcgan", "fcn8s")] == \
         [("fcn8s.upscore8", "zp")]

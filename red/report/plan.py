@@ -21,7 +21,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Callable
 
-from red.config import PAPER_TILE, LayerSpec, TileConfig
+from red.config import PAPER_TILE, LayerSpec, TileConfig, pf_tile
 from red.mapping import schedule
 from red.model import Estimate
 from red.modes import RTL_MODES
@@ -29,7 +29,7 @@ from red.workloads import get_workload
 
 __all__ = ["REPORT_WORKLOADS", "REPORT_TILES", "RTL_NETWORKS", "RTL_CYCLE_BUDGET",
            "QUICK_TILE", "QUICK_SHAPES", "VARIANTS", "DEFAULT", "FULL", "QUICK", "PlannedRun",
-           "Plan", "make_plan"]
+           "Plan", "make_plan", "rtl_tile_key"]
 
 #: Workloads of the report, in order (see ``red.workloads``).
 REPORT_WORKLOADS = ("dcgan", "fcn8s", "fcn16s", "fcn32s")
@@ -60,7 +60,8 @@ def _fcn_tile(network: str) -> TileConfig:
 #: One tile per network, all with the paper's crossbar parameters (rows=128, cols=128,
 #: cell_bits=2, w_bits=16, in_bits=16, adc_bits=8). DCGAN runs on the paper
 #: configuration itself (K5 s2, up to 1024 input channels, 32x32 inputs); each FCN
-#: network on the tile :func:`_fcn_tile` sizes for it.
+#: network on the tile :func:`_fcn_tile` sizes for it. These are generated for RED and
+#: ZP; the RTL runs PF on the same tile generated for PF alone (:func:`rtl_tile_key`).
 REPORT_TILES: dict[str, TileConfig] = {
     "dcgan": PAPER_TILE,
     **{network: _fcn_tile(network) for network in ("fcn8s", "fcn16s", "fcn32s")},
@@ -145,7 +146,8 @@ class Plan:
         One of :data:`VARIANTS`.
     workloads : tuple of str
     tiles : dict
-        Tile key -> tile: one per network (:data:`REPORT_TILES`), plus ``"quick"``.
+        Tile key -> tile: one per network (:data:`REPORT_TILES`) and its PF tile
+        (:func:`rtl_tile_key`), or ``"quick"`` with ``--quick``.
     runs : tuple of PlannedRun
         In network, layer, mode order.
     """
@@ -178,6 +180,9 @@ def make_plan(variant: str, workloads: tuple[str, ...],
     tiles = {network: REPORT_TILES[network] for network in workloads}
     if variant == QUICK:
         tiles[QUICK] = QUICK_TILE
+    else:
+        tiles.update({rtl_tile_key(network, "pf"): pf_tile(REPORT_TILES[network])
+                      for network in workloads})
     runs = []
     for network in workloads:
         for layer in get_workload(network):
@@ -188,23 +193,31 @@ def make_plan(variant: str, workloads: tuple[str, ...],
     return Plan(variant=variant, workloads=tuple(workloads), tiles=tiles, runs=tuple(runs))
 
 
+def rtl_tile_key(network: str, mode: str) -> str:
+    """Key of :attr:`Plan.tiles` of the tile the RTL runs ``network``'s layers on in
+    ``mode``: the network's own tile for RED and ZP, ``<network>-pf`` (that tile
+    generated for PF alone, :func:`red.config.pf_tile`) for PF."""
+    return f"{network}-pf" if mode == "pf" else network
+
+
 def _planned(variant: str, network: str, layer: LayerSpec, mode: str, tile: TileConfig,
              model) -> PlannedRun:
     if variant == QUICK:
         scaled = dataclasses.replace(layer, **QUICK_SHAPES[layer.name])
         return PlannedRun(network, layer, mode, QUICK, scaled,
                           "--quick: a scaled-down copy on the quick tile")
+    key = rtl_tile_key(network, mode)
     if variant == FULL:
-        return PlannedRun(network, layer, mode, network, layer, "--full: every run on the RTL")
+        return PlannedRun(network, layer, mode, key, layer, "--full: every run on the RTL")
     if network not in RTL_NETWORKS:
-        return PlannedRun(network, layer, mode, network, None,
+        return PlannedRun(network, layer, mode, key, None,
                           f"{network} is modelled by default ('red report --full' "
                           "simulates it)")
     cycles = model(layer, tile, mode).total_cycles
     if cycles > RTL_CYCLE_BUDGET:
-        return PlannedRun(network, layer, mode, network, None,
+        return PlannedRun(network, layer, mode, key, None,
                           f"modelled total cycles {cycles:,} exceed the demo's budget of "
                           f"{RTL_CYCLE_BUDGET:,} per run ('red report --full' simulates it)")
-    return PlannedRun(network, layer, mode, network, layer,
+    return PlannedRun(network, layer, mode, key, layer,
                       f"modelled total cycles {cycles:,} within the budget of "
                       f"{RTL_CYCLE_BUDGET:,}")

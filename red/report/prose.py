@@ -26,7 +26,8 @@ __all__ = ["render_markdown"]
 
 #: Tile fields shown in the tile table (the generation parameters).
 _TILE_FIELDS = ("rows", "cols", "cell_bits", "w_bits", "in_bits", "adc_bits", "kernel",
-                "max_stride", "max_in", "max_cin", "max_k", "out_pixels")
+                "max_stride", "max_in", "max_cin", "max_k", "out_pixels", "red_mode",
+                "zp_mode", "pf_mode")
 
 
 def _verdict(report: dict) -> str:
