@@ -464,7 +464,7 @@ class TileConfig:
         """Most output beats of one pass: over strides ``s <= max_stride`` and the
         modes, ``Ho * ceil(Wo / beat_pixels)`` at the largest ``Ho = Wo``."""
         return max(self.out_extent(s) * -(-self.out_extent(s) // self.beat_pixels(s, mode))
-                   for s in range(1, self.max_stride + 1) for mode in ("red", "zp", "pf"))
+                   for s in range(1, self.max_stride + 1) for mode in RTL_MODES)
 
     @property
     def pf_row_slots(self) -> int:

@@ -45,8 +45,8 @@ import numpy as np
 from .config import ConfigError, LayerSpec, TileConfig
 from .mapping import schedule
 
-__all__ = ["EARLY_MODES", "EARLY_FLOWS", "BOUNDS", "EPS_FRAC_BITS", "EarlySpec", "OutputStage", "decide",
-           "whole_sum_passes", "whole_sum_condition", "early_applies", "not_applied_reason",
+__all__ = ["EARLY_MODES", "EARLY_FLOWS", "BOUNDS", "EPS_FRAC_BITS", "EarlySpec", "OutputStage",
+           "decide", "whole_sum_passes", "whole_sum_condition", "early_applies", "not_applied_reason",
            "output_error"]
 
 #: Early-termination modes, in the order of their layer-register codes.

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from .config import ConfigError, LayerSpec, TileConfig
 
 __all__ = ["Pass", "Schedule", "schedule", "slice_counts", "cin_slices", "fold_offsets",
-           "fold_rows"]
+           "fold_extent", "fold_rows"]
 
 
 def _ceil_div(a: int, b: int) -> int:
@@ -64,6 +64,12 @@ def fold_offsets(k: int, kernel: int) -> tuple[int, ...]:
     return tuple(range(0, k, kernel))
 
 
+def fold_extent(k: int, kernel: int, offset: int) -> int:
+    """Groups of the fold at ``offset`` that lie inside the layer's kernel along one axis,
+    ``min(kernel, k - offset)``."""
+    return min(kernel, k - offset)
+
+
 def fold_rows(k: int, kernel: int, s: int, offset: int) -> tuple[int, int]:
     """``(jmin, jmax)``: the input offsets ``(offset+g) div s`` the fold at ``offset``
     reads along one axis, over its groups ``g`` that lie inside the layer's kernel.
@@ -71,8 +77,7 @@ def fold_rows(k: int, kernel: int, s: int, offset: int) -> tuple[int, int]:
     A block ``q`` of that fold reads inputs ``q - jmax .. q - jmin``: the tile waits for
     input ``q - jmin`` and keeps inputs from ``q - jmax`` on (``jmax - jmin < kernel``).
     """
-    extent = min(kernel, k - offset)
-    return offset // s, (offset + extent - 1) // s
+    return offset // s, (offset + fold_extent(k, kernel, offset) - 1) // s
 
 
 @dataclass(frozen=True)
@@ -192,7 +197,7 @@ def schedule(layer: LayerSpec, tile: TileConfig, blocks=None) -> Schedule:
                      and not blocks[t, r, kh0 + g // K, kw0 + g % K] for g in range(K * K))
 
     def inside(kh0: int, kw0: int) -> int:
-        return min(K, layer.k - kh0) * min(K, layer.k - kw0)
+        return fold_extent(layer.k, K, kh0) * fold_extent(layer.k, K, kw0)
 
     passes, skipped = [], 0
     for t, cout in enumerate(couts):

@@ -41,7 +41,7 @@ import numpy as np
 from .config import KERNEL_MAX, ConfigError, LayerSpec, TileConfig
 from .counters import TILE_COUNTERS
 from .early import EARLY_FLOWS, EarlySpec, early_applies
-from .mapping import Schedule, fold_offsets, schedule, slice_counts
+from .mapping import Schedule, fold_extent, fold_offsets, schedule, slice_counts
 from .modes import MODES, Mode
 from .timing import pass_timing
 
@@ -383,7 +383,8 @@ def _per_pass_estimate(plan: Schedule, mode: Mode) -> Estimate:
         elif zp:
             driven = steps * len(active)
             additions = steps * max(len(active) - 1, 0)
-            extent_h, extent_w = min(K, layer.k - run.kh0), min(K, layer.k - run.kw0)
+            extent_h, extent_w = (fold_extent(layer.k, K, run.kh0),
+                                  fold_extent(layer.k, K, run.kw0))
             buffered = (layer.ho + extent_h - 1) * (layer.wo + extent_w - 1)
             window_reads = terms
         else:
@@ -449,7 +450,8 @@ def _estimate(plan: Schedule, mode: Mode) -> Estimate:
         additions = driven - steps * folds           # every step adds all its groups
         # A stride-1 correlation with a k-wide window producing Ho outputs reads Ho+k-1;
         # a fold's window is its part of the kernel.
-        extents = [min(kernel, layer.k - start) for start in fold_offsets(layer.k, kernel)]
+        extents = [fold_extent(layer.k, kernel, start)
+                   for start in fold_offsets(layer.k, kernel)]
         buffered_positions = (sum(layer.ho + e - 1 for e in extents)
                               * sum(layer.wo + e - 1 for e in extents))
         # A ZP step's phase fixes one group per window position: one read per term.

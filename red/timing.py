@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .config import META_FIFO_DEPTH, LayerSpec, TileConfig
-from .mapping import fold_rows
+from .mapping import fold_extent, fold_rows
 from .modes import RTL_MODES
 
 __all__ = ["PassTiming", "pass_timing"]
@@ -60,8 +60,9 @@ def _next_position(phase: int, block: int, s: int, zp: bool) -> tuple[int, int]:
 def pass_timing(layer: LayerSpec, tile: TileConfig, mode: str, kh0: int = 0,
                 kw0: int = 0, stops: tuple[int | None, ...] | None = None,
                 fast: bool = True) -> PassTiming:
-    """Simulate the tile's control for one pass of ``layer`` in ``mode`` ("red"/"zp")
-    with the kernel fold at ``(kh0, kw0)`` (:mod:`red.mapping`).
+    """Simulate the tile's control for one pass of ``layer`` in ``mode`` (one of
+    :data:`~red.modes.RTL_MODES`) with the kernel fold at ``(kh0, kw0)``
+    (:mod:`red.mapping`).
 
     The fold matters only through the input rows and columns its blocks read
     (:func:`red.mapping.fold_rows`), in PF through the output rows its first group row
@@ -78,7 +79,7 @@ def pass_timing(layer: LayerSpec, tile: TileConfig, mode: str, kh0: int = 0,
         raise ValueError(f"mode={mode!r}: the RTL tile runs {' or '.join(RTL_MODES)}")
     if mode == "pf":
         # Every group reads the step's own pixel; the overlap-add buffer's rows matter.
-        reads = ((kh0 - layer.p, min(tile.kernel, layer.k - kh0)), (0, 0))
+        reads = ((kh0 - layer.p, fold_extent(layer.k, tile.kernel, kh0)), (0, 0))
     else:
         reads = (fold_rows(layer.k, tile.kernel, layer.s, kh0),
                  fold_rows(layer.k, tile.kernel, layer.s, kw0))
@@ -129,9 +130,9 @@ class _Control:
     pipeline (all groups move in lockstep), the merge's FIFO and the emitter, plus the
     cycle count and what fast-forward remembers (module docstring)."""
 
-    __slots__ = ("zp", "pf", "pf_base", "pf_taps", "pf_rows", "planes", "H", "W", "s", "ho", "wo", "outputs", "q0", "p_mod_s", "jmin_h",
-                 "jmin_w", "n_rows", "n_cols", "s_row", "beat", "row_slack", "stops", "in_row",
-                 "in_col", "complete", "srow", "scol", "q_h", "r_h", "q_w", "r_w", "seq_done",
+    __slots__ = ("zp", "pf", "pf_base", "pf_taps", "pf_rows", "planes", "H", "W", "s", "ho",
+                 "wo", "outputs", "q0", "p_mod_s", "jmin_h", "jmin_w", "n_rows", "n_cols",
+                 "s_row", "beat", "row_slack", "stops", "in_row", "in_col", "complete", "srow", "scol", "q_h", "r_h", "q_w", "r_w", "seq_done",
                  "busy", "bit", "stepped", "stop", "issued", "s1_valid", "s1_last", "o_valid",
                  "fifo", "rows_done", "emit_row", "oh", "ow", "a_e", "finished", "r_valid",
                  "r_count", "emitted", "cycle", "compute", "merge_stall", "first_issue", "seen",
@@ -146,16 +147,16 @@ class _Control:
         self.H, self.W, self.s = layer.h, layer.w, layer.s
         self.ho, self.wo = layer.ho, layer.wo
         self.outputs = layer.ho * layer.wo
-        self.q0, self.p_mod_s = layer.p // layer.s, layer.p % layer.s
         if pf:
-            # PF (red.rtl.overlap_add): steps walk the input pixels, each reading its own;
-            # input row i adds into output rows pf_base + i*s + (0 .. pf_taps-1), and the
-            # buffer holds pf_rows output rows.
+            # PF (red.rtl.overlap_add): steps walk the input pixels from (0, 0), each
+            # reading its own; input row i adds into output rows pf_base + i*s +
+            # (0 .. pf_taps-1), and the buffer holds pf_rows output rows.
             (self.pf_base, self.pf_taps), _ = reads
             self.pf_rows = tile.pf_rows
             self.q0 = self.p_mod_s = self.jmin_h = self.jmin_w = jmax_h = 0
             self.n_rows, self.n_cols = layer.h, layer.w
         else:
+            self.q0, self.p_mod_s = layer.p // layer.s, layer.p % layer.s
             (self.jmin_h, jmax_h), (self.jmin_w, _) = reads
             self.n_rows, self.n_cols = (layer.ho, layer.wo) if zp else (layer.nb_h, layer.nb_w)
         self.s_row = 1 if zp else layer.s            # output rows per block (input) row

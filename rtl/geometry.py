@@ -7,7 +7,7 @@ from amaranth.lib.wiring import In, Out
 
 from red.config import TileConfig, unsigned_width
 
-from .layouts import layer_layout, require_tile_config
+from .layouts import layer_layout, require_tile_config, runs
 
 __all__ = ["FoldGeometry"]
 
@@ -31,6 +31,8 @@ class FoldGeometry(wiring.Component):
     and then moves the offset on), starting from ``kh0 mod s`` that the host gives
     (:func:`~red.rtl.layouts.geometry_layout`). ``inside[g]``: group ``g`` lies inside
     the layer's kernel; ``active[g]``: and its weight block is not empty (``skip``).
+
+    In PF mode every group reads the step's own input pixel: ``rel`` and ``jmax_h`` are 0.
 
     Latency: 1 cycle (every output is valid from the cycle after ``start``); a chain of
     ``kernel`` increment-and-wrap steps per axis, evaluated once per pass.
@@ -67,6 +69,7 @@ class FoldGeometry(wiring.Component):
         K, G = c.kernel, c.groups
         layer = self.layer
         s, k = layer.s, layer.k
+        pf = runs(c, layer.mode, "pf")
         for axis, offset, rot in (("h", layer.kh0, layer.geometry.rot_h),
                                   ("w", layer.kw0, layer.geometry.rot_w)):
             rel, phase, slot = (getattr(self, f"{name}_{axis}") for name in
@@ -74,11 +77,12 @@ class FoldGeometry(wiring.Component):
             rel_i, phase_i, slot_i = 0, rot, 0
             with m.If(self.start):
                 for i in range(K):
-                    m.d.sync += [rel[i].eq(rel_i), phase[i].eq(phase_i), slot[i].eq(slot_i)]
+                    m.d.sync += [rel[i].eq(Mux(pf, 0, rel_i)), phase[i].eq(phase_i),
+                                 slot[i].eq(slot_i)]
                     if axis == "h":
                         # Rows inside the kernel are a prefix: the last one wins.
                         with m.If(offset + i < k):
-                            m.d.sync += self.jmax_h.eq(layer.geometry.jmin_h + rel_i)
+                            m.d.sync += self.jmax_h.eq(Mux(pf, 0, layer.geometry.jmin_h + rel_i))
                     wrap = phase_i == s - 1
                     rel_i = Mux(wrap, rel_i + 1, rel_i)
                     phase_i = Mux(wrap, 0, phase_i + 1)

@@ -14,9 +14,12 @@ from .mvm import mvm_output_layout
 
 __all__ = ["OverlapAddBuffer", "pf_config_layout", "pf_step_layout", "PF_COUNTERS"]
 
-#: The buffer's counters, as the tile names them (:data:`red.counters.COUNTERS`).
-PF_COUNTERS = ("psum_buffer_reads", "psum_buffer_writes", "psum_buffer_accumulations",
-               "cropped_results")
+#: The buffer's counters: (the tile counter it adds to, :data:`red.counters.COUNTERS`;
+#: the buffer's own name).
+PF_COUNTERS = (("psum_buffer_reads", "psum_buffer_reads"),
+               ("psum_buffer_writes", "psum_buffer_writes"),
+               ("psum_buffer_accumulations", "psum_buffer_accumulations"),
+               ("wasted_group_steps", "cropped_results"), ("psum_additions", "psum_additions"))
 
 
 def _position_shape(config: TileConfig):
@@ -64,10 +67,10 @@ class OverlapAddBuffer(wiring.Component):
 
     **Organisation.** ``kernel x B`` banks, ``B = pf_bank_cols = max(kernel,
     out_pixels)``; output ``(oh, ow)`` lives in bank ``(oh mod kernel, ow mod B)`` at word
-    ``((oh mod pf_rows) div kernel) * pf_row_words + ow div B``. The buffer holds ``pf_rows = kernel * pf_row_slots
-    >= kernel + max_stride`` output rows (:attr:`~red.config.TileConfig.pf_rows`): the
+    ``((oh mod pf_rows) div kernel) * pf_row_words + ow div B``. The buffer holds
+    ``pf_rows = kernel * pf_row_slots >= kernel + max_stride`` output rows (:attr:`~red.config.TileConfig.pf_rows`): the
     ``kernel`` rows an input row adds into, plus the ``s`` rows the row before it
-    finished, which drain meanwhile. The ``kernel x kernel`` results of one step land in
+    finished, which drain meanwhile. The ``k x k`` results of one step land in
     distinct banks (consecutive rows and columns), so each bank does at most one
     read-modify-write per step, in one cycle: a combinational read port and a write port.
     Bank ``(u, v)`` takes the group ``((u - oh0) mod kernel, (v - ow0) mod B)`` if that
@@ -136,8 +139,7 @@ class OverlapAddBuffer(wiring.Component):
             "ps": In(stream.Signature(out_beat_layout(c))),
             "o": Out(stream.Signature(out_beat_layout(c))),
             "done": Out(1),
-            **{name: Out(COUNTER_WIDTH) for name in PF_COUNTERS},
-            "psum_additions": Out(COUNTER_WIDTH),
+            **{field: Out(COUNTER_WIDTH) for _, field in PF_COUNTERS},
             "out_reads": Out(COUNTER_WIDTH),
         })
 

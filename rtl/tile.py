@@ -8,6 +8,7 @@ from amaranth.lib.wiring import In, Out
 from red.config import COUNTER_WIDTH, META_FIFO_DEPTH, TileConfig
 from red.counters import TILE_COUNTERS
 
+from ._arith import tree_sum
 from .counters import GROUP_SUMS, KEPT, TileCounters
 from .crossbar import DEFAULT_CROSSBAR
 from .early import EarlyDecision
@@ -23,7 +24,7 @@ from .window import ZeroSkipWindow
 
 __all__ = ["RedTile", "TILE_COUNTERS"]
 
-#: Tile counters that are the merge's own (tile name, merge name).
+#: The merge's counters: (the tile counter it adds to, the merge's own name).
 MERGE_COUNTERS = (("merge_additions", "merge_additions"), ("psum_additions", "psum_additions"),
                   ("out_buffer_writes", "out_writes"), ("out_buffer_reads", "out_reads"))
 
@@ -89,8 +90,8 @@ class RedTile(wiring.Component):
     compute cycles are exactly ``steps * in_bits``. A step waits for the raw pixels it
     reads (the input stream), for the output banks (ping-pong of two block rows; in PF,
     the overlap-add buffer's rows) and for the output port; total cycles add the groups'
-    pipeline latency and the output drain. The output port emits ``min(out_pixels, s)`` pixels per cycle in RED mode and
-    binds when ``s*s > in_bits * min(out_pixels, s)``.
+    pipeline latency and the output drain. The output port emits ``min(out_pixels, s)``
+    pixels per cycle in RED mode and binds when ``s*s > in_bits * min(out_pixels, s)``.
 
     Parameters
     ----------
@@ -240,7 +241,7 @@ class RedTile(wiring.Component):
             buf.q_h_slot.eq(step.pos.q_h_slot), buf.jh.eq(window.jh), buf.jw.eq(window.jw),
             # Rows from the block's oldest, q_h - jmax, on are kept (jmax - jmin < NB).
             buf.row_limit.eq(Mux(seq.steps_done, (1 << (len(buf.row_limit) - 1)) - 1,
-                                 step.pos.q_h - Mux(pf, 0, geometry.jmax_h) + NB)),
+                                 step.pos.q_h - geometry.jmax_h + NB)),
             buf.i.valid.eq(self.i.valid & seq.running),
             buf.i.payload.eq(self.i.payload),
             self.i.ready.eq(buf.i.ready & seq.running),
@@ -289,9 +290,6 @@ class RedTile(wiring.Component):
                     issue)
         self._drive_groups(m, groups, seq, window, merge, pf_buffer, counters, start, issue,
                            result_taken)
-        for name in KEPT:
-            if name != "wasted_group_steps":
-                m.d.comb += getattr(self, name).eq(getattr(counters, name))
         return m
 
     def _overlap_add(self, m, pf_buffer, merge, seq, geometry, pf, results):
@@ -325,9 +323,8 @@ class RedTile(wiring.Component):
 
     def _count(self, m, counters, seq, geometry, window, merge, pf_buffer, group, start,
                issue):
-        """The hardware counters' strobes (:class:`TileCounters`); ``group``: any group,
-        as they step in lockstep. The merge's and PF buffer's own counters pass through
-        (each is 0 while the other's data flow runs)."""
+        """The hardware counters' strobes (:class:`TileCounters`) and the tile's counter
+        ports; ``group``: any group, as they step in lockstep."""
         layer = seq.pass_layer
         geom = layer.geometry
         pf_reads = 0 if pf_buffer is None else pf_buffer.out_reads
@@ -351,20 +348,16 @@ class RedTile(wiring.Component):
             counters.reads.eq(window.reads),
             # The groups step in lockstep: one group's saved cycles are the tile's.
             self.skipped_cycles.eq(group.skipped_cycles),
-            *(getattr(self, name).eq(getattr(merge, field)) for name, field in MERGE_COUNTERS
-              if name != "psum_additions"),
         ]
-        if pf_buffer is None:
-            m.d.comb += [self.psum_additions.eq(merge.psum_additions),
-                         self.wasted_group_steps.eq(counters.wasted_group_steps)]
-        else:
-            m.d.comb += [
-                self.psum_additions.eq(merge.psum_additions + pf_buffer.psum_additions),
-                self.wasted_group_steps.eq(counters.wasted_group_steps +
-                                           pf_buffer.cropped_results),
-                *(getattr(self, name).eq(getattr(pf_buffer, name)) for name in PF_COUNTERS
-                  if name != "cropped_results"),
-            ]
+        # A tile counter is the sum of the blocks that keep it; the merge's and the PF
+        # buffer's stay 0 while the other's data flow runs.
+        kept = {name: [getattr(counters, name)] for name in KEPT}
+        blocks = [(merge, MERGE_COUNTERS)] + ([] if pf_buffer is None
+                                              else [(pf_buffer, PF_COUNTERS)])
+        for block, names in blocks:
+            for name, field in names:
+                kept.setdefault(name, []).append(getattr(block, field))
+        m.d.comb += [getattr(self, name).eq(tree_sum(parts)) for name, parts in kept.items()]
 
     def _drive_groups(self, m, groups, seq, window, merge, pf_buffer, counters, start, issue,
                       result_taken):

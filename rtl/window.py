@@ -31,7 +31,7 @@ class ZeroSkipWindow(wiring.Component):
       still converted); it gets a raw pixel (``real``) only when the output pixel's
       phase ``(r_h, r_w)`` equals the group's, else 0.
     - **PF**: the step is one input pixel, the window base itself; every active group
-      reads it (offsets 0) and is driven.
+      reads it (the fold's offsets are 0) and is driven.
 
     ``reads``: raw pixels delivered by the step, a pixel shared by several groups
     counted once (``window_reads``). Combinational: latency 0, one step per cycle.
@@ -94,8 +94,7 @@ class ZeroSkipWindow(wiring.Component):
                         step.col_ok.bit_select(rw, 1))
             phase_hit = (rh == pos.r_h) & (rw == pos.r_w)
             m.d.comb += [
-                self.jh[g].eq(Mux(self.pf, 0, self.rel_h[gh])),
-                self.jw[g].eq(Mux(self.pf, 0, self.rel_w[gw])),
+                self.jh[g].eq(self.rel_h[gh]), self.jw[g].eq(self.rel_w[gw]),
                 self.live[g].eq(Mux(self.zp | self.pf, self.active[g], red_live)),
                 self.real[g].eq(Mux(self.pf, self.active[g] & self.in_range[g],
                                     Mux(self.zp, self.active[g] & self.in_range[g] & phase_hit,
@@ -104,7 +103,7 @@ class ZeroSkipWindow(wiring.Component):
             with m.If(self.real[g]):
                 m.d.comb += self.x[g].eq(self.pixels[g])
         # A window pixel (a, b) is read once however many groups share it.
-        hits = [Cat(self.real[g] & (self.jh[g] == a) & (self.jw[g] == b)
+        hits = [Cat(self.real[g] & (self.rel_h[g // K] == a) & (self.rel_w[g % K] == b)
                     for g in range(G)).any()
                 for a in range(K) for b in range(K)]
         m.d.comb += self.reads.eq(tree_sum(hits))

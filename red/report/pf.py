@@ -16,8 +16,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from red.config import TileConfig
+from red.config import LayerSpec, TileConfig
 from red.energy import COMPONENTS
+from red.mapping import fold_extent
+from red.model import steps_per_pass
 
 from .markdown import md_table, percent, ratio, span
 from .section import json_fields
@@ -34,7 +36,8 @@ EVENTS = {
     "additions": ("merge_additions", "psum_additions", "psum_buffer_accumulations"),
 }
 
-MODES = ("red", "pf")
+#: The data flows the section compares.
+COMPARED = ("red", "pf")
 
 
 def buffer_figures(tile: TileConfig) -> dict:
@@ -76,19 +79,19 @@ def compute(model_layers: list[dict], tiles: dict[str, TileConfig]) -> PfSection
     layers = []
     for entry in model_layers:
         tile, figures = tiles[entry["network"]], entry["modes"]
-        layer = entry["layer"]
-        held_rows = min(tile.kernel, layer["k"]) + layer["s"]
-        channels = min(layer["cout"], tile.logical_cols)
+        layer = LayerSpec(**entry["layer"])
+        held_rows = fold_extent(layer.k, tile.kernel, 0) + layer.s
+        channels = min(layer.cout, tile.logical_cols)
         events = {name: {mode: sum(figures[mode]["events"].get(part, 0) for part in parts)
-                         for mode in MODES} for name, parts in EVENTS.items()}
+                         for mode in COMPARED} for name, parts in EVENTS.items()}
         layers.append({
             "name": entry["name"], "network": entry["network"],
-            "sources": {mode: figures[mode]["source"] for mode in MODES},
-            "steps": {mode: _steps(layer, mode) for mode in MODES},
-            "cycles": {mode: figures[mode]["total_cycles"] for mode in MODES},
-            "compute_cycles": {mode: figures[mode]["compute_cycles"] for mode in MODES},
+            "sources": {mode: figures[mode]["source"] for mode in COMPARED},
+            "steps": {mode: steps_per_pass(layer, mode) for mode in COMPARED},
+            "cycles": {mode: figures[mode]["total_cycles"] for mode in COMPARED},
+            "compute_cycles": {mode: figures[mode]["compute_cycles"] for mode in COMPARED},
             "events": events,
-            "energy_pj": {mode: figures[mode]["energy_pj"] for mode in MODES},
+            "energy_pj": {mode: figures[mode]["energy_pj"] for mode in COMPARED},
             "red_vs_pf": {"cycles": entry["speedup"]["red_vs_pf"],
                           "energy": entry["energy_efficiency"]["red_vs_pf"]},
             # The rows PF holds for this layer: the rows an input row adds into and the
@@ -97,16 +100,6 @@ def compute(model_layers: list[dict], tiles: dict[str, TileConfig]) -> PfSection
                           * tile.step_width},
         })
     return PfSection(layers, {network: buffer_figures(tile) for network, tile in tiles.items()})
-
-
-def _steps(layer: dict, mode: str) -> int:
-    """Steps of one pass: RED's output blocks, PF's input pixels."""
-    if mode == "pf":
-        return layer["h"] * layer["w"]
-    s, p = layer["s"], layer["p"]
-    ho = (layer["h"] - 1) * s - 2 * p + layer["k"] + layer["op"]
-    wo = (layer["w"] - 1) * s - 2 * p + layer["k"] + layer["op"]
-    return (((ho - 1 + p) // s - p // s + 1) * ((wo - 1 + p) // s - p // s + 1))
 
 
 # -- markdown ------------------------------------------------------------------------------
@@ -148,10 +141,10 @@ def _beyond(entry: dict, mode: str) -> int:
 
 def _components(layers: list[dict]) -> list[str]:
     rows = [[e["name"], *(f"{e['energy_pj'][mode][part] / 1e6:.3g}"
-                          for part in COMPONENTS for mode in MODES)] for e in layers]
+                          for part in COMPONENTS for mode in COMPARED)] for e in layers]
     return ["Energy per component, uJ (RED, PF):", "",
             md_table(["layer", *(f"{part} {mode.upper()}" for part in COMPONENTS
-                                 for mode in MODES)], rows), ""]
+                                 for mode in COMPARED)], rows), ""]
 
 
 def _findings(layers: list[dict]) -> list[str]:
