@@ -392,7 +392,10 @@ class TileConfig:
         """Width of one step's output value as the output banks hold it: the merged
         group results (:attr:`merge_width`) plus any bias of :attr:`bias_range`, or an
         early-termination decision (:mod:`red.rtl.early`), which lies between the same
-        limits."""
+        limits. With early termination a step may also bring the partial sum of earlier
+        passes (:class:`red.rtl.psum_bank.PartialSumBank`): then :attr:`out_width`."""
+        if self.early_termination:
+            return self.out_width
         (m_lo, m_hi), (b_lo, b_hi) = self._merge_range, self.bias_range
         return signed_width(m_lo + b_lo, m_hi + b_hi)
 

@@ -62,6 +62,11 @@ COUNTERS = (
             "(read-modify-writes and the emitter's clearing writes)", energy="buffers"),
     Counter("psum_buffer_accumulations", "group results added into PF's overlap-add "
             "buffer, per output channel", energy="adds"),
+    Counter("psum_bank_writes", "output pixels of earlier passes' partial sums written "
+            "into the partial-sum bank (early termination's deciding pass)",
+            energy="buffers"),
+    Counter("psum_bank_reads", "output pixels' partial sums read from the partial-sum "
+            "bank by their steps", energy="buffers"),
     Counter("decided_outputs", "outputs early termination decided before their last plane"),
     Counter("skipped_conversions", "ADC conversions early termination did not make"),
     Counter("skipped_cycles", "plane cycles early termination saved"),

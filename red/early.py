@@ -31,8 +31,12 @@ The rule, applied after planes ``n = 1 .. Bx-1`` to each output not yet decided
   minus infinity, ``floor((lo + hi) / 2)`` (then ReLU, if on).
 
 A decided output's columns stop converting; a step whose outputs are all decided ends.
-Decisions need the whole sum of an output, so they are made only in passes that compute
-it alone: a layer with ``cin <= rows`` and ``k <= kernel`` (see :func:`early_applies`).
+Decisions need the whole sum of an output, so they are made only in the last pass of
+each cout slice (:func:`deciding_pass`), which adds the partial sums of the passes
+before it to the bounds (the tile's :class:`red.rtl.psum_bank.PartialSumBank` brings
+them to the step). That pass must then hold every group of the kernel and, with several
+passes, give every output phase its own slot: ``k <= kernel`` and, if ``cin > rows``,
+``s <= kernel`` (:func:`decides`, :func:`early_applies`).
 """
 
 from __future__ import annotations
@@ -43,10 +47,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .config import ConfigError, LayerSpec, TileConfig
-from .mapping import schedule
+from .mapping import Pass, slice_counts
 
 __all__ = ["EARLY_MODES", "EARLY_FLOWS", "BOUNDS", "EPS_FRAC_BITS", "EarlySpec", "OutputStage",
-           "decide", "whole_sum_passes", "whole_sum_condition", "early_applies", "not_applied_reason",
+           "decide", "decides", "decides_condition", "deciding_pass", "early_applies",
+           "not_applied_reason",
            "output_error"]
 
 #: Early-termination modes, in the order of their layer-register codes.
@@ -140,26 +145,35 @@ def decide(lo: np.ndarray, hi: np.ndarray, spec: EarlySpec, relu: bool):
     return negative | close, value
 
 
-def whole_sum_passes(layer: LayerSpec, tile: TileConfig) -> bool:
-    """Whether each pass of ``layer``'s schedule on ``tile`` computes the whole sum of
-    its outputs (one cin slice, one kernel fold): the only passes where early
-    termination applies. The condition, as text: :func:`whole_sum_condition`."""
-    plan = schedule(layer, tile)
-    return plan.cin_tiles == 1 and plan.folds == 1
+def decides(layer: LayerSpec, tile: TileConfig) -> bool:
+    """Whether the last pass of each cout slice of ``layer`` on ``tile`` can decide its
+    outputs on their whole sum (module docstring): one kernel fold and, with several cin
+    slices (their partial sums come from the tile's partial-sum bank, placed as the
+    output banks), every output phase in a slot. The condition, as text:
+    :func:`decides_condition`."""
+    cin_tiles, _, folds = slice_counts(layer, tile)
+    return folds == 1 and (cin_tiles == 1 or layer.s <= tile.slot_banks)
 
 
-def whole_sum_condition(layer: LayerSpec, tile: TileConfig) -> str:
-    """:func:`whole_sum_passes`'s condition with ``layer``'s and ``tile``'s values, for
-    messages and reports."""
-    return f"cin={layer.cin} <= rows={tile.rows} and k={layer.k} <= kernel={tile.kernel}"
+def decides_condition(layer: LayerSpec, tile: TileConfig) -> str:
+    """:func:`decides`'s condition with ``layer``'s and ``tile``'s values, for messages
+    and reports."""
+    return (f"k={layer.k} <= kernel={tile.kernel} and, with cin={layer.cin} > "
+            f"rows={tile.rows}, s={layer.s} <= kernel={tile.kernel}")
+
+
+def deciding_pass(run: Pass) -> bool:
+    """Whether early termination runs in pass ``run`` of a layer it applies to: the last
+    pass of its cout slice, the first with the outputs' whole sum."""
+    return run.last
 
 
 def early_applies(layer: LayerSpec, tile: TileConfig, early: EarlySpec) -> bool:
     """Whether the tile applies ``early`` to ``layer``: it is on, the tile has the
-    early-termination hardware (``TileConfig.early_termination``) and every pass computes
-    its outputs' whole sum (:func:`whole_sum_passes`). Why not, as text:
+    early-termination hardware (``TileConfig.early_termination``) and the layer's
+    deciding passes see their outputs' whole sum (:func:`decides`). Why not, as text:
     :func:`not_applied_reason`."""
-    return early.on and bool(tile.early_termination) and whole_sum_passes(layer, tile)
+    return early.on and bool(tile.early_termination) and decides(layer, tile)
 
 
 def not_applied_reason(layer: LayerSpec, tile: TileConfig) -> str:
@@ -167,8 +181,8 @@ def not_applied_reason(layer: LayerSpec, tile: TileConfig) -> str:
     :func:`early_applies` is false for a setting that is on)."""
     if not tile.early_termination:
         return "the tile has no early-termination hardware (early_termination=0)"
-    return ("early termination needs each pass to compute its outputs' whole sum: "
-            f"{whole_sum_condition(layer, tile)}")
+    return ("early termination needs the last pass of a cout slice to see its outputs' "
+            f"whole sum: {decides_condition(layer, tile)}")
 
 
 def output_error(y: np.ndarray, exact: np.ndarray) -> dict:

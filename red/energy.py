@@ -14,7 +14,9 @@ array      ``crossbar_steps`` (one bit plane on one crossbar array) x
 buffers    buffered values x :attr:`EnergyTable.buffer_access`; a value is one channel
            of one pixel: input side ``(line_buffer_writes + window_reads)`` pixels times
            the channels of a pass's ``cin`` slice, output side ``(out_buffer_writes +
-           out_buffer_reads)`` pixels times its ``cout`` slice, plus, in PF, the
+           out_buffer_reads)`` pixels, and early termination's partial-sum bank's
+           ``(psum_bank_writes + psum_bank_reads)``, times its ``cout`` slice, plus, in
+           PF, the
            overlap-add buffer's ``psum_buffer_reads + psum_buffer_writes`` (already
            values). PF's buffer is priced as the output banks, the same SRAM class: the
            cheapest reading, and so the strongest PF.
@@ -191,7 +193,8 @@ _PRICED = {component: tuple(c.name for c in COUNTERS if c.energy == component)
            for component in ENERGY_COMPONENTS}
 #: Buffer pixels of the input side (``cin`` channels each) and the output side (``cout``).
 _INPUT_SIDE = ("line_buffer_writes", "window_reads")
-_OUTPUT_SIDE = ("out_buffer_writes", "out_buffer_reads")
+_OUTPUT_SIDE = ("out_buffer_writes", "out_buffer_reads", "psum_bank_writes",
+                "psum_bank_reads")
 #: Buffer counters that count values already (PF's overlap-add buffer).
 _VALUE_SIDE = ("psum_buffer_reads", "psum_buffer_writes")
 assert set(_INPUT_SIDE + _OUTPUT_SIDE + _VALUE_SIDE) == set(_PRICED["buffers"])

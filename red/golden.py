@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .config import EXACT_BITS, ConfigError, LayerSpec, lossless_adc_bits
 from .early import BOUNDS, EPS_FRAC_BITS, EarlySpec, decide
@@ -418,8 +418,12 @@ def early_deconv2d(x, w, stride: int, padding: int, output_padding: int = 0, *,
     :func:`red.early.decide` applies. In RED mode an output with no term is fed by no
     group and never decided (it is the bias).
 
-    ``flow`` is ``"red"`` or ``"zp"``. The layer must compute each output's whole sum in
-    one crossbar (``cin <= rows``); the other parameters are those of
+    With ``cin > rows`` the decisions are those of the last cin slice's pass (the last
+    ``cin mod rows`` or ``rows`` channels, :func:`red.mapping.cin_slices`): its bounds
+    add the exact contract sum of the slices before it (:func:`crossbar_deconv2d`), the
+    partial sum that pass brings (:func:`red.early.deciding_pass`).
+
+    ``flow`` is ``"red"`` or ``"zp"``; the other parameters are those of
     :func:`crossbar_deconv2d`.
     """
     x, w, L = _check_deconv_args(x, w, stride, padding, output_padding)
@@ -428,10 +432,13 @@ def early_deconv2d(x, w, stride: int, padding: int, output_padding: int = 0, *,
     adc_bits = _check_crossbar_params(rows, cell_bits, w_bits, in_bits, adc_bits)
     if flow not in ("red", "zp"):
         raise ConfigError(f"flow={flow!r} is invalid: must be red or zp")
-    if L.cin > rows:
-        raise ConfigError(f"early termination needs each output's whole sum in one "
-                          f"crossbar: cin={L.cin} exceeds rows={rows}")
     bias = np.zeros(L.cout, np.int64) if bias is None else _checked_bias(bias, L.cout)
+    # The passes before the last cin slice's: their exact sum, the deciding pass's psum.
+    r0 = cin_slices(L.cin, rows)[-1].start
+    before = crossbar_deconv2d(x[:r0], w[:r0], stride, padding, output_padding, rows=rows,
+                               cell_bits=cell_bits, w_bits=w_bits, in_bits=in_bits,
+                               adc_bits=adc_bits) if r0 else 0
+    x, w, L = x[r0:], w[r0:], replace(L, cin=L.cin - r0)
     B, S = in_bits, w_bits // cell_bits
     _check_exact("crossbar MVM", L.cin << (w_bits + in_bits))
     pixels = x.transpose(1, 2, 0).reshape(L.h * L.w, L.cin)
@@ -468,7 +475,7 @@ def early_deconv2d(x, w, stride: int, padding: int, output_padding: int = 0, *,
         idle_terms[:, :, rows_o, cols_o] += idle[:, :, None, None]
         idle_all += idle
         taps[rows_o, cols_o] += 1
-    lo += bias[None, :, None, None]
+    lo += bias[None, :, None, None] + before
     if flow == "red":
         span, feeders = span_terms, taps
     else:

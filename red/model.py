@@ -40,7 +40,7 @@ import numpy as np
 
 from .config import KERNEL_MAX, ConfigError, LayerSpec, TileConfig
 from .counters import TILE_COUNTERS
-from .early import EARLY_FLOWS, EarlySpec, early_applies
+from .early import EARLY_FLOWS, EarlySpec, deciding_pass, early_applies
 from .mapping import Schedule, fold_extent, fold_offsets, schedule, slice_counts
 from .modes import MODES, Mode
 from .timing import pass_timing
@@ -164,6 +164,10 @@ class Estimate:
         deconvolution's terms. ZP: per step (output pixel) the groups of its phase
         whose raw pixel lies inside the input, one position each, i.e. the terms
         themselves. PF: one read per step, broadcast to all groups, ``H * W``.
+    psum_bank_writes, psum_bank_reads : int
+        Early termination's partial-sum bank (:class:`red.rtl.psum_bank.PartialSumBank`;
+        0 without it): in a deciding pass that accumulates, the ``Ho * Wo`` output
+        pixels of the earlier passes' sums, each written once and read once by its step.
     decided_outputs, skipped_conversions, skipped_cycles : int
         Early termination (:mod:`red.early`; 0 without it, see :func:`early_estimate`):
         outputs (one channel of one pixel) decided before their last plane; ADC
@@ -212,6 +216,8 @@ class Estimate:
     window_reads: int
     out_buffer_writes: int
     out_buffer_reads: int
+    psum_bank_writes: int = 0
+    psum_bank_reads: int = 0
     decided_outputs: int = 0
     skipped_conversions: int = 0
     skipped_cycles: int = 0
@@ -510,9 +516,10 @@ def early_estimate(layer: LayerSpec, tile: TileConfig, mode: Mode, early: EarlyS
     from ``outcome``, :func:`red.golden.early_deconv2d` of the same layer, data and flow.
     A step ends once every output that a driven group feeds is decided (at once if there
     is none); its cycles come from the control model with those stops
-    (:func:`red.timing.pass_timing`). Early termination applies only when every pass
-    computes its outputs' whole sum (:func:`red.early.early_applies`); otherwise the
-    plain estimate is returned.
+    (:func:`red.timing.pass_timing`). Early termination runs only in the last pass of
+    each cout slice (:func:`red.early.deciding_pass`), which, after other passes, takes
+    its partial sums ahead of its steps (``psum``); the other passes run plain. Where
+    it does not apply (:func:`red.early.early_applies`), the plain estimate is returned.
     """
     base = estimate(layer, tile, mode)
     if mode not in EARLY_FLOWS or not early_applies(layer, tile, early):
@@ -533,21 +540,28 @@ def early_estimate(layer: LayerSpec, tile: TileConfig, mode: Mode, early: EarlyS
     live = np.bincount(step, weights=feeders, minlength=n_steps).astype(np.int64)
     totals = dict(total_cycles=0, compute_cycles=0, crossbar_steps=0, row_drives=0,
                   adc_conversions=0, decided_outputs=0, skipped_conversions=0,
-                  skipped_cycles=0)
+                  skipped_cycles=0, psum_bank_writes=0, psum_bank_reads=0)
     for run in schedule(layer, tile):
         planes = outcome.planes[run.cout].reshape(len(run.cout), -1)
         decided = outcome.decided[run.cout].reshape(len(run.cout), -1)
+        deciding = deciding_pass(run)
+        if not deciding:    # early termination is off in this pass
+            planes, decided = np.full_like(planes, B), np.zeros_like(decided)
         blocking = np.broadcast_to(feeders > 0, planes.shape)
         pending = np.bincount(step, weights=(blocking & ~decided).sum(axis=0),
                               minlength=n_steps)
         last = np.zeros(n_steps, dtype=np.int64)
         np.maximum.at(last, step, np.where(blocking, planes, 0).max(axis=0))
         last = np.maximum(last, 1)
-        finished = pending == 0
+        finished = (pending == 0) & deciding
         stepped = np.where(finished, last, B)
         stops = tuple(int(n) if done else None for n, done in zip(last, finished))
+        psum = deciding and run.accumulate
         totals["total_cycles"] += pass_timing(layer, tile, mode, run.kh0, run.kw0,
-                                              stops).total_cycles
+                                              stops if deciding else None,
+                                              psum=psum).total_cycles
+        totals["psum_bank_writes"] += psum * layer.ho * layer.wo
+        totals["psum_bank_reads"] += psum * layer.ho * layer.wo
         totals["compute_cycles"] += int(stepped.sum())
         totals["crossbar_steps"] += int((live * stepped).sum())
         totals["row_drives"] += len(run.cin) * int((live * stepped).sum())

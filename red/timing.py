@@ -59,7 +59,7 @@ def _next_position(phase: int, block: int, s: int, zp: bool) -> tuple[int, int]:
 
 def pass_timing(layer: LayerSpec, tile: TileConfig, mode: str, kh0: int = 0,
                 kw0: int = 0, stops: tuple[int | None, ...] | None = None,
-                fast: bool = True) -> PassTiming:
+                fast: bool = True, psum: bool = False) -> PassTiming:
     """Simulate the tile's control for one pass of ``layer`` in ``mode`` (one of
     :data:`~red.modes.RTL_MODES`) with the kernel fold at ``(kh0, kw0)``
     (:mod:`red.mapping`).
@@ -74,6 +74,12 @@ def pass_timing(layer: LayerSpec, tile: TileConfig, mode: str, kh0: int = 0,
     next plane's cycle's step and take the next vector in that cycle, so a step stopped
     after ``n`` planes occupies ``n + 1`` cycles. Steps stopped early break the rows'
     periodicity: with ``stops`` (or ``fast=False``) every cycle is simulated.
+
+    ``psum``: the pass takes its partial sums ahead of its steps, into early
+    termination's partial-sum bank (:class:`red.rtl.psum_bank.PartialSumBank`): one
+    beat per cycle from the first running cycle, in the emitter's raster walk; step row
+    ``n`` is filled once the steps have left row ``n - 2``, and its steps wait until it
+    is filled.
     """
     if mode not in RTL_MODES:
         raise ValueError(f"mode={mode!r}: the RTL tile runs {' or '.join(RTL_MODES)}")
@@ -85,7 +91,8 @@ def pass_timing(layer: LayerSpec, tile: TileConfig, mode: str, kh0: int = 0,
                  fold_rows(layer.k, tile.kernel, layer.s, kw0))
     shape = LayerSpec(cin=1, cout=1, h=layer.h, w=layer.w, k=layer.k, s=layer.s,
                       p=layer.p, op=layer.op)
-    return _pass_timing(shape, tile, mode, reads, stops, fast and stops is None)
+    return _pass_timing(shape, tile, mode, reads, stops, fast and stops is None and not psum,
+                        psum)
 
 
 def _position(n: int, q0: int, p_mod_s: int, s: int, zp: bool) -> tuple[int, int]:
@@ -113,8 +120,8 @@ def _periods(period: int, dq: int, srow: int, n_rows: int, oh: int, ho: int, s_r
 @lru_cache(maxsize=256)
 def _pass_timing(layer: LayerSpec, tile: TileConfig, mode: str,
                  reads: tuple[tuple[int, int], tuple[int, int]],
-                 stops: tuple[int | None, ...] | None, fast: bool) -> PassTiming:
-    control = _Control(layer, tile, mode, reads, stops)
+                 stops: tuple[int | None, ...] | None, fast: bool, psum: bool) -> PassTiming:
+    control = _Control(layer, tile, mode, reads, stops, psum)
     while True:
         take, advance, finish, base_h, need_row, issue = control.view()
         if fast and issue:
@@ -136,11 +143,11 @@ class _Control:
                  "busy", "bit", "stepped", "stop", "issued", "s1_valid", "s1_last", "o_valid",
                  "fifo", "rows_done", "emit_row", "oh", "ow", "a_e", "finished", "r_valid",
                  "r_count", "emitted", "cycle", "compute", "merge_stall", "first_issue", "seen",
-                 "seen_cols", "seen_row")
+                 "seen_cols", "seen_row", "psum", "fill")
 
     def __init__(self, layer: LayerSpec, tile: TileConfig, mode: str,
                  reads: tuple[tuple[int, int], tuple[int, int]],
-                 stops: tuple[int | None, ...] | None):
+                 stops: tuple[int | None, ...] | None, psum: bool = False):
         self.zp = zp = mode == "zp"
         self.pf = pf = mode == "pf"
         self.planes = tile.in_bits
@@ -183,6 +190,9 @@ class _Control:
         self.a_e = 0 if zp else self.p_mod_s
         self.finished = self.r_valid = False
         self.r_count = self.emitted = 0
+        # the partial-sum bank's fill: the emitter's walk (row, oh, ow, a), finished
+        self.psum = psum
+        self.fill = [0, 0, 0, self.a_e, False]
         # counts
         self.cycle = self.compute = self.merge_stall = 0
         self.first_issue = None
@@ -217,7 +227,8 @@ class _Control:
         need_col = base_w if base_w < self.W else self.W - 1
         inputs_here = (self.complete or base_h < 0 or base_w < 0 or in_row > need_row
                        or (in_row == need_row and self.in_col > need_col))
-        issue = (not self.seq_done and inputs_here and group_ready
+        psum_here = not self.psum or self.fill[4] or self.srow < self.fill[0]
+        issue = (not self.seq_done and inputs_here and group_ready and psum_here
                  and len(fifo) < META_FIFO_DEPTH)
         if o_valid and not take:
             self.merge_stall += 1
@@ -310,6 +321,7 @@ class _Control:
                 return PassTiming(total_cycles=self.cycle + 1, compute_cycles=self.compute,
                                   first_issue=self.first_issue,
                                   merge_stall_cycles=self.merge_stall)
+        fill = self.psum and not self.fill[4] and self.fill[0] < self.srow + 2
         stepping = self.busy and advance and not finish
         self.compute += stepping
         self._clock_groups(take, advance, finish, issue, stepping)
@@ -321,6 +333,8 @@ class _Control:
             self._clock_emitter()
         else:
             self.r_valid = False
+        if fill:
+            self.fill = self._walk(*self.fill)[:-1]
         self.cycle += 1
         return None
 
@@ -376,16 +390,19 @@ class _Control:
 
     def _clock_emitter(self) -> None:
         """An output beat emitted, and the emitter's next position."""
-        count = min(self.beat, self.wo - self.ow)
-        self.r_valid, self.r_count = True, count
-        if count == self.wo - self.ow:
-            self.ow = 0
-            if self.oh == self.ho - 1:
-                self.finished = True
-            self.oh += 1
-            if self.a_e == self.s_row - 1:
-                self.a_e, self.emit_row = 0, self.emit_row + 1
-            else:
-                self.a_e += 1
+        self.emit_row, self.oh, self.ow, self.a_e, finished, self.r_count = self._walk(
+            self.emit_row, self.oh, self.ow, self.a_e, self.finished)
+        self.finished, self.r_valid = finished, True
+
+    def _walk(self, row: int, oh: int, ow: int, a: int, finished: bool) -> tuple:
+        """One beat of the raster walk (:class:`red.rtl.raster.RasterWalk`) from step
+        row ``row``, output pixel ``(oh, ow)`` and phase row ``a``: the next position,
+        whether the walk is finished, and the beat's pixels."""
+        count = min(self.beat, self.wo - ow)
+        if count < self.wo - ow:
+            return row, oh, ow + count, a, finished, count
+        if a == self.s_row - 1:
+            row, a = row + 1, 0
         else:
-            self.ow += count
+            a += 1
+        return row, oh + 1, 0, a, finished or oh == self.ho - 1, count

@@ -14,7 +14,8 @@ __all__ = ["ChannelSums"]
 
 class ChannelSums(wiring.Component):
     """Per mask, the sum of the group results it selects for one output channel, plus
-    the bias when the pass adds it, or the value early termination decided.
+    the bias when the pass adds it and the partial sum the step brings, or the value
+    early termination decided.
 
     :class:`~red.rtl.merge.OutputMerge` has one instance per logical column. The
     generated Verilog therefore holds one module per channel, all of the same text, and
@@ -45,6 +46,9 @@ class ChannelSums(wiring.Component):
         Per sum, early termination decided it (only with ``config.early_termination``).
     decided_value : In(signed(step_width)).array(sums)
         Per sum, the decided value (only with ``config.early_termination``).
+    psum : In(signed(out_width)).array(sums)
+        Per sum, the partial sum of earlier passes, added (only with
+        ``config.early_termination``; 0 unless the pass brings them with its steps).
     sums : Out(signed(step_width)).array(sums)
         The sums, wrapped to ``step_width`` bits as the banks hold them.
     """
@@ -62,6 +66,7 @@ class ChannelSums(wiring.Component):
         if c.early_termination:
             members["decided"] = In(1).array(sums)
             members["decided_value"] = In(signed(c.step_width)).array(sums)
+            members["psum"] = In(signed(c.out_width)).array(sums)
         super().__init__(members)
 
     def elaborate(self, platform):
@@ -72,6 +77,7 @@ class ChannelSums(wiring.Component):
             computed = tree_sum(Mux(mask[g], self.results[g], 0) for g in range(c.groups)) \
                 + bias
             if c.early_termination:
-                computed = Mux(self.decided[k], self.decided_value[k], computed)
+                computed = Mux(self.decided[k], self.decided_value[k],
+                               computed + self.psum[k])
             m.d.comb += out.eq(computed)
         return m

@@ -25,13 +25,14 @@ bound of :mod:`red.early`). ``U`` and ``P`` are built per column as the weights 
 ``lo = acc * 2^r - offset``; a gated group gives ``[0, 0]``.
 
 An output of a step is the sum of the groups that feed it (RED: the groups of its slot;
-ZP: every group), plus the bias when the pass adds it, so it lies in
-``[L, H] = [bias + sum lo, bias + sum lo + sum span]``. The rule of :mod:`red.early`
-decides it (``negative``: ``H < 0`` with ReLU, value 0; ``approx``: also
-``(H - L) * 2^F <= eps * |L|``, value ``floor((L + H) / 2)``). Only passes that compute
-their outputs' whole sum enable the unit (the layer driver's choice, see
-:func:`red.early.whole_sum_passes`): with partial sums from other passes still to add,
-``[L, H]`` would not bound the output.
+ZP: every group), plus the bias when the pass adds it and, in the last pass of a
+multi-pass cout slice, the partial sum of the passes before (``psum``, from the
+:class:`~red.rtl.psum_bank.PartialSumBank`), so it lies in ``[L, H] = [bias + psum +
+sum lo, bias + psum + sum lo + sum span]``. The rule of :mod:`red.early` decides it
+(``negative``: ``H < 0`` with ReLU, value 0; ``approx``: also ``(H - L) * 2^F <= eps *
+|L|``, value ``floor((L + H) / 2)``). Only passes that end a cout slice enable the unit
+(the layer driver's choice, :func:`red.early.deciding_pass`): before them, with partial
+sums still to come, ``[L, H]`` would not bound the output.
 
 **Timing.** The bounds of plane ``n`` appear in the cycle the groups' sequencers hold
 plane ``n + 1`` of the same vector. A decision in that cycle stops the output's columns
@@ -58,11 +59,15 @@ cout : In
     Active logical columns.
 bias, bias_en, relu, mode, eps : In
     The pass's output stage and early-termination setting (:mod:`red.early`).
+psum, psum_en : In
+    The step's partial sums per output slot, added to the bounds with ``psum_en``.
 stop : Out(ArrayLayout(logical_cols, groups)), finish : Out(1)
     To the groups.
 decided : Out(ArrayLayout(logical_cols, slot_banks^2)), value : Out(ArrayLayout)
     The decisions and decided values of the step whose results the groups hold, for the
     merge (held from ``producing`` until the next one).
+psum_held : Out(ArrayLayout(out_pixel_layout, slot_banks^2))
+    That step's partial sums (0 without ``psum_en``), for the merge to add, held alike.
 clear : In(1)
     Zero the counter (start of a pass).
 decided_outputs : Out(COUNTER_WIDTH)
@@ -79,7 +84,7 @@ from red.config import COUNTER_WIDTH, TileConfig, unsigned_width
 from red.early import EARLY_MODES, EPS_FRAC_BITS
 
 from ._arith import first_ones, tree_or, tree_sum
-from .layouts import merged_pixel_layout, require_tile_config
+from .layouts import merged_pixel_layout, out_pixel_layout, require_tile_config
 
 __all__ = ["EarlyDecision", "MODE_WIDTH"]
 
@@ -111,8 +116,11 @@ class EarlyDecision(wiring.Component):
             "eps": In(EPS_FRAC_BITS),
             "stop": Out(data.ArrayLayout(c.logical_cols, c.groups)),
             "finish": Out(1),
+            "psum": In(data.ArrayLayout(out_pixel_layout(c), outputs)),
+            "psum_en": In(1),
             "decided": Out(data.ArrayLayout(c.logical_cols, outputs)),
             "value": Out(data.ArrayLayout(merged_pixel_layout(c), outputs)),
+            "psum_held": Out(data.ArrayLayout(out_pixel_layout(c), outputs)),
             "clear": In(1),
             "decided_outputs": Out(COUNTER_WIDTH),
         })
@@ -144,7 +152,8 @@ class EarlyDecision(wiring.Component):
                 high = Signal.like(low, name=f"hi{o}_{j}")
                 m.d.comb += [
                     low.eq(tree_sum(Mux(member[g], self.lo[g][j], 0) for g in range(G))
-                           + Mux(self.bias_en, self.bias[j], 0)),
+                           + Mux(self.bias_en, self.bias[j], 0)
+                           + Mux(self.psum_en, self.psum[o][j], 0)),
                     span.eq(tree_sum(Mux(member[g], self.span[g][j], 0) for g in range(G))),
                     high.eq(low + span),
                 ]
@@ -171,7 +180,8 @@ class EarlyDecision(wiring.Component):
         with m.If(self.producing):
             m.d.sync += [reg.eq(0) for reg in decided_reg]
             for o in range(outputs):
-                m.d.sync += [self.decided[o].eq(decided[o]), self.value[o].eq(value[o])]
+                m.d.sync += [self.decided[o].eq(decided[o]), self.value[o].eq(value[o]),
+                             self.psum_held[o].eq(Mux(self.psum_en, self.psum[o].as_value(), 0))]
         with m.Elif(self.bound_valid):
             for o in range(outputs):
                 m.d.sync += [decided_reg[o].eq(decided[o]), value_reg[o].eq(value[o])]

@@ -12,6 +12,7 @@ from ._arith import packed, popcount, tree_sum, wrap_add, wrap_sub
 from .layouts import (require_tile_config, runs, ModeCode, merged_pixel_layout,
                       out_beat_layout, out_pixel_layout, step_meta_layout)
 from .mvm import mvm_output_layout
+from .raster import RASTER_FIELDS, RasterWalk
 
 __all__ = ["OutputMerge", "slot_members", "merge_config_layout", "merge_step_layout",
            "output_pixel"]
@@ -65,18 +66,23 @@ def merge_config_layout(config: TileConfig) -> data.StructLayout:
         "bias": data.ArrayLayout(signed(c.bias_width), c.logical_cols),
         "bias_en": 1,
         "relu": 1,
+        # With early termination: the steps bring their partial sums (psum_bank.py).
+        **({"step_psum": 1} if c.early_termination else {}),
     })
 
 
 def merge_step_layout(config: TileConfig) -> data.StructLayout:
     """One step as the merge takes it: the step's metadata and, per output slot, early
-    termination's decisions (only with ``config.early_termination``). The groups' results
-    come beside it (``OutputMerge.results``)."""
+    termination's decisions and the partial sums of earlier passes (only with
+    ``config.early_termination``). The groups' results come beside it
+    (``OutputMerge.results``)."""
     c = config
     fields = {"meta": step_meta_layout(c)}
     if c.early_termination:
-        fields["decided"] = data.ArrayLayout(c.logical_cols, c.slot_banks ** 2)
-        fields["decided_value"] = data.ArrayLayout(merged_pixel_layout(c), c.slot_banks ** 2)
+        outputs = c.slot_banks ** 2
+        fields["decided"] = data.ArrayLayout(c.logical_cols, outputs)
+        fields["decided_value"] = data.ArrayLayout(merged_pixel_layout(c), outputs)
+        fields["psum"] = data.ArrayLayout(out_pixel_layout(c), outputs)
     return data.StructLayout(fields)
 
 
@@ -101,7 +107,8 @@ class OutputMerge(wiring.Component):
     written only once the emitter has left block row ``n - 2``; otherwise ``ready`` stays
     low and the tile stalls.
 
-    **Emit side.** Output rows ``0 .. Ho-1`` are walked in order; row ``oh`` belongs to
+    **Emit side.** Output rows ``0 .. Ho-1`` are walked in order
+    (:class:`~red.rtl.raster.RasterWalk`); row ``oh`` belongs to
     block row ``m`` and phase row ``a`` (RED: ``oh + p = (m + p div s)*s + a``; ZP:
     ``m = oh``, ``a = 0``). Once block row ``m`` is complete, the row is read out
     ``min(out_pixels, s_col, remaining)`` pixels per beat, one beat per cycle, from
@@ -113,8 +120,11 @@ class OutputMerge(wiring.Component):
     **Output stage.** With ``bias_en`` (the first pass of a cout slice) a slot's sum
     gets ``bias[co]`` as it is written, so the bias is added once per output pixel;
     an output that early termination decided (``decided``, :mod:`red.rtl.early`) is
-    written as its decided value instead. With ``relu`` (the last pass of a cout slice)
-    every emitted value is ``max(0, merged + partial sum)``.
+    written as its decided value instead. With ``step_psum`` (early termination's
+    deciding pass, :class:`~red.rtl.psum_bank.PartialSumBank`) the step brings the
+    partial sums of its outputs (``psum``), added as it is written, and the emitter
+    adds none. With ``relu`` (the last pass of a cout slice) every emitted value is
+    ``max(0, merged + partial sum)``.
 
     Latency: a row's first beat is valid 1 cycle after its block row completes (one
     synchronous memory read). Throughput: one beat per cycle (and per partial-sum beat).
@@ -138,8 +148,8 @@ class OutputMerge(wiring.Component):
             Per group row ``gh`` (column ``gw``), its slot ``gh mod s`` (``gw mod s``).
         ``active``
             Groups inside the layer's kernel.
-        ``bias``, ``bias_en``, ``relu``
-            The output stage, above.
+        ``bias``, ``bias_en``, ``relu``, ``step_psum``
+            The output stage, above (``step_psum`` only with early termination).
     i : In(stream.Signature(merge_step_layout))
         One step (:func:`merge_step_layout`): its metadata
         (:func:`~red.rtl.layouts.step_meta_layout`) and, per output slot
@@ -235,7 +245,8 @@ class OutputMerge(wiring.Component):
                 m.d.comb += lane.masks[k].eq(mask)
                 if c.early_termination:
                     m.d.comb += [lane.decided[k].eq(step.decided[slot][j]),
-                                 lane.decided_value[k].eq(step.decided_value[slot][j])]
+                                 lane.decided_value[k].eq(step.decided_value[slot][j]),
+                                 lane.psum[k].eq(step.psum[slot][j])]
         for k, word in enumerate(words.values()):
             m.d.comb += word.eq(packed(px, [lane.sums[k] for lane in channels]))
 
@@ -277,81 +288,50 @@ class OutputMerge(wiring.Component):
                 self.merge_additions.eq(self.merge_additions + adds * cfg.cout),
                 self.out_writes.eq(self.out_writes + written),
             ]
+            if c.early_termination:
+                # The partial sums come with the steps; otherwise they are added as the
+                # emitter reads (_emit_side), never both in one pass.
+                with m.If(cfg.step_psum):
+                    m.d.sync += self.psum_additions.eq(self.psum_additions
+                                                       + written * cfg.cout)
 
     def _emit_side(self, m, reads, emit_row, rows_done):
         """Output rows in raster order from the banks, plus the partial sums: which
         words to read, when, and the output stream's handshake."""
         c = self._config
-        cfg, meta = self.pass_config, self.i.payload.meta
-        L, SB = c.out_pixels, c.slot_banks
-        half = c.bank_words
-        finished = Signal()
-
-        # -- emit side -----------------------------------------------------------------
-        # (a_e, b_e): phase of the next beat's first pixel; (u_e, v_e): its slot,
-        # (phase - rot) mod s_row / s_col, kept beside it so no lane divides.
-        oh = Signal.like(cfg.ho)
-        ow = Signal.like(cfg.wo)
-        # Slots are a bit wider than phases: compared with constants below, they must not
-        # make the comparison constant (Verilator's CMPCONST) on small strides.
-        a_e, u_e = Signal.like(cfg.a0), Signal(unsigned_width(c.max_stride))
-        b_e, v_e = Signal.like(cfg.b0), Signal.like(u_e)
-        idx_e = Signal.like(meta.idx)
-        count = Signal(unsigned_width(L))
-        remaining = Signal.like(cfg.wo)
-        m.d.comb += remaining.eq(cfg.wo - ow)
-        limit = Mux(cfg.s_col < L, cfg.s_col, L)
-        m.d.comb += count.eq(Mux(remaining < limit, remaining, limit))
-
-        u0, v0 = Signal.like(u_e), Signal.like(v_e)
-        m.d.comb += [u0.eq(wrap_sub(cfg.a0, cfg.rot_h, cfg.s_row)),
-                     v0.eq(wrap_sub(cfg.b0, cfg.rot_w, cfg.s_col))]
+        cfg = self.pass_config
+        SB, half = c.slot_banks, c.bank_words
+        m.submodules.emit_walk = walk = RasterWalk(c)
+        m.d.comb += [walk.clear.eq(self.clear), emit_row.eq(walk.row),
+                     *(getattr(walk, name).eq(cfg[name]) for name in RASTER_FIELDS)]
 
         r_valid = Signal()
-        r_u = Signal.like(u_e)
-        r_v = Signal.like(v_e)
-        r_count = Signal.like(count)
+        r_u, r_v = Signal.like(walk.u), Signal.like(walk.v)
+        r_count = Signal.like(walk.count)
         out_take = Signal()
         issue = Signal()
         m.d.comb += [
             out_take.eq(self.o.valid & self.o.ready),
-            issue.eq(~self.clear & ~finished & (emit_row < rows_done) & (~r_valid | out_take)),
+            issue.eq(~self.clear & ~walk.finished & (walk.row < rows_done)
+                     & (~r_valid | out_take)),
+            walk.advance.eq(issue),
         ]
 
-        read_base = emit_row[0] * half + idx_e
+        read_base = walk.row[0] * half + walk.idx
         for v in range(SB):
-            # Bank column v holds the pixel of lane (v - v_e) mod s_col; it lies in the
+            # Bank column v holds the pixel of lane (v - walk.v) mod s_col; it lies in the
             # next block when that lane's phase wraps past s_col.
-            lane = wrap_sub(v, v_e, cfg.s_col)
-            wrapped = b_e + lane >= cfg.s_col
+            lane = wrap_sub(v, walk.v, cfg.s_col)
+            wrapped = walk.b + lane >= cfg.s_col
             for u in range(SB):
                 m.d.comb += [reads[u][v].addr.eq(read_base + wrapped), reads[u][v].en.eq(issue)]
 
         with m.If(self.clear):
-            m.d.sync += [
-                oh.eq(0), ow.eq(0), a_e.eq(cfg.a0), b_e.eq(cfg.b0), u_e.eq(u0),
-                v_e.eq(v0), idx_e.eq(0), emit_row.eq(0), finished.eq(0), r_valid.eq(0),
-                self.out_reads.eq(0), self.psum_additions.eq(0),
-            ]
+            m.d.sync += [r_valid.eq(0), self.out_reads.eq(0), self.psum_additions.eq(0)]
         with m.Else():
             with m.If(issue):
-                m.d.sync += [r_valid.eq(1), r_u.eq(u_e), r_v.eq(v_e), r_count.eq(count)]
-                with m.If(count == remaining):  # end of the output row
-                    m.d.sync += [ow.eq(0), b_e.eq(cfg.b0), v_e.eq(v0), idx_e.eq(0),
-                                 oh.eq(oh + 1), u_e.eq(wrap_add(u_e, 1, cfg.s_row))]
-                    with m.If(oh == cfg.ho - 1):
-                        m.d.sync += finished.eq(1)
-                    with m.If(a_e == cfg.s_row - 1):
-                        m.d.sync += [a_e.eq(0), emit_row.eq(emit_row + 1)]
-                    with m.Else():
-                        m.d.sync += a_e.eq(a_e + 1)
-                with m.Else():
-                    m.d.sync += [ow.eq(ow + count), v_e.eq(wrap_add(v_e, count, cfg.s_col))]
-                    b_next = b_e + count
-                    with m.If(b_next >= cfg.s_col):
-                        m.d.sync += [b_e.eq(b_next - cfg.s_col), idx_e.eq(idx_e + 1)]
-                    with m.Else():
-                        m.d.sync += b_e.eq(b_next)
+                m.d.sync += [r_valid.eq(1), r_u.eq(walk.u), r_v.eq(walk.v),
+                             r_count.eq(walk.count)]
             with m.Elif(out_take):
                 m.d.sync += r_valid.eq(0)
             with m.If(out_take):
@@ -363,7 +343,7 @@ class OutputMerge(wiring.Component):
         m.d.comb += [
             self.o.valid.eq(r_valid & (~cfg.accumulate | self.ps.valid)),
             self.ps.ready.eq(r_valid & cfg.accumulate & self.o.ready),
-            self.done.eq(finished & ~r_valid),
+            self.done.eq(walk.finished & ~r_valid),
         ]
         self._output_beat(m, reads, r_u, r_v, r_count)
 

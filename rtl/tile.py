@@ -8,7 +8,7 @@ from amaranth.lib.wiring import In, Out
 from red.config import COUNTER_WIDTH, META_FIFO_DEPTH, TileConfig
 from red.counters import TILE_COUNTERS
 
-from ._arith import tree_sum
+from ._arith import tree_or, tree_sum
 from .counters import GROUP_SUMS, KEPT, TileCounters
 from .crossbar import DEFAULT_CROSSBAR
 from .early import EarlyDecision
@@ -19,6 +19,8 @@ from .layouts import (require_tile_config, runs, layer_layout, out_beat_layout,
 from .merge import OutputMerge, slot_members
 from .mvm import MVMInstance, MVMUnit
 from .overlap_add import PF_COUNTERS, OverlapAddBuffer
+from .psum_bank import PSUM_BANK_COUNTERS, PartialSumBank
+from .raster import RASTER_FIELDS
 from .sequencer import Sequencer
 from .window import ZeroSkipWindow
 
@@ -117,7 +119,9 @@ class RedTile(wiring.Component):
     i : In(stream.Signature(pixel_layout))
         Raw input pixels (channels ``>= cin`` ignored).
     ps : In(stream.Signature(out_beat_layout))
-        Partial-sum beats, taken one per output beat with ``accumulate``.
+        Partial-sum beats, taken one per output beat with ``accumulate``; in early
+        termination's deciding pass, ahead of the steps instead
+        (:class:`~red.rtl.psum_bank.PartialSumBank`).
     o : Out(stream.Signature(out_beat_layout))
         Output beats (channels ``>= cout`` are 0).
     total_cycles : Out
@@ -157,6 +161,9 @@ class RedTile(wiring.Component):
     skipped_blocks : Out
         Groups inside the kernel gated for the whole pass because their weight block is
         empty (``skip``).
+    psum_bank_writes, psum_bank_reads : Out
+        Early termination's partial-sum bank (:class:`~red.rtl.psum_bank.PartialSumBank`):
+        output pixels filled in, and read by their steps.
     decided_outputs, skipped_conversions, skipped_cycles : Out
         Early termination (:class:`~red.rtl.early.EarlyDecision`): outputs decided
         before their last plane, conversions not made (summed over the kernel's groups)
@@ -254,7 +261,10 @@ class RedTile(wiring.Component):
 
         # -- steps: issued once their inputs are in and the groups and merge can take them --
         issue = seq.step.valid & seq.step.ready
-        m.d.comb += seq.step.ready.eq(buf.window_ready & groups[0].i.ready & meta_fifo.w_rdy)
+        # Early termination's deciding pass also waits for the step's partial sums.
+        psum_ready = Signal(init=1)
+        m.d.comb += seq.step.ready.eq(buf.window_ready & groups[0].i.ready & meta_fifo.w_rdy
+                                      & psum_ready)
         # What the merge needs of the step, in order with the groups' results.
         meta = Signal(step_meta_layout(c))
         m.d.comb += [
@@ -274,28 +284,40 @@ class RedTile(wiring.Component):
             merge.i.payload.meta.eq(meta_fifo.r_data),
             meta_fifo.r_en.eq(result_taken),
         ]
+        ps_ready = [merge.ps.ready]
         if pf_buffer is None:
             m.d.comb += result_taken.eq(merge.i.valid & merge.i.ready)
             wiring.connect(m, merge.o, wiring.flipped(self.o))
-            wiring.connect(m, wiring.flipped(self.ps), merge.ps)
         else:
-            self._overlap_add(m, pf_buffer, merge, seq, geometry, pf, results)
+            ps_ready = [self._overlap_add(m, pf_buffer, merge, seq, geometry, pf, results)]
             m.d.comb += result_taken.eq(Mux(pf, pf_buffer.i.valid & pf_buffer.i.ready,
                                             merge.i.valid & merge.i.ready))
+        psum_bank = None
         if c.early_termination:
-            self._early_termination(m, groups, merge, layer, start, issue, window.live,
-                                    geometry, zp)
+            psum_bank = self._early_termination(m, groups, merge, seq, start, issue,
+                                                window.live, geometry, zp, psum_ready)
+            ps_ready.append(psum_bank.ps.ready)
+        # The pass's data flow and output stage own the partial-sum stream: the merge's
+        # emitter, PF's buffer or the partial-sum bank takes it (each only in its passes).
+        for unit in (merge, pf_buffer, psum_bank):
+            if unit is not None:
+                m.d.comb += [unit.ps.valid.eq(self.ps.valid),
+                             unit.ps.payload.eq(self.ps.payload)]
+        m.d.comb += self.ps.ready.eq(tree_or(ps_ready))
 
+        blocks = [(merge, MERGE_COUNTERS)]
+        blocks += [] if pf_buffer is None else [(pf_buffer, PF_COUNTERS)]
+        blocks += [] if psum_bank is None else [(psum_bank, PSUM_BANK_COUNTERS)]
         self._count(m, counters, seq, geometry, window, merge, pf_buffer, groups[0], start,
-                    issue)
+                    issue, blocks)
         self._drive_groups(m, groups, seq, window, merge, pf_buffer, counters, start, issue,
                            result_taken)
         return m
 
     def _overlap_add(self, m, pf_buffer, merge, seq, geometry, pf, results):
-        """PF's overlap-add buffer: its pass, the groups' results, and the output and
-        partial-sum streams shared with the merge (the pass's data flow owns them). The
-        buffer runs only in PF passes."""
+        """PF's overlap-add buffer: its pass, the groups' results, and the output stream
+        shared with the merge (the pass's data flow owns it). The buffer runs only in PF
+        passes. Returns the partial-sum stream's ``ready`` of the pass's data flow."""
         c, cfg, layer = self._config, pf_buffer.pass_config, seq.pass_layer
         geom = layer.geometry
         rows_left = layer.k - layer.kh0
@@ -316,15 +338,14 @@ class RedTile(wiring.Component):
                      self.o.payload.eq(Mux(pf, pf_buffer.o.payload.as_value(),
                                            merge.o.payload.as_value()))]
         m.d.comb += [merge.o.ready.eq(self.o.ready & ~pf),
-                     pf_buffer.o.ready.eq(self.o.ready & pf),
-                     self.ps.ready.eq(Mux(pf, pf_buffer.ps.ready, merge.ps.ready))]
-        for unit in (merge, pf_buffer):
-            m.d.comb += [unit.ps.valid.eq(self.ps.valid), unit.ps.payload.eq(self.ps.payload)]
+                     pf_buffer.o.ready.eq(self.o.ready & pf)]
+        return Mux(pf, pf_buffer.ps.ready, merge.ps.ready)
 
     def _count(self, m, counters, seq, geometry, window, merge, pf_buffer, group, start,
-               issue):
+               issue, blocks):
         """The hardware counters' strobes (:class:`TileCounters`) and the tile's counter
-        ports; ``group``: any group, as they step in lockstep."""
+        ports; ``group``: any group, as they step in lockstep; ``blocks``: the parts that
+        keep counters, each with its (tile counter, part's counter) pairs."""
         layer = seq.pass_layer
         geom = layer.geometry
         pf_reads = 0 if pf_buffer is None else pf_buffer.out_reads
@@ -352,8 +373,6 @@ class RedTile(wiring.Component):
         # A tile counter is the sum of the blocks that keep it; the merge's and the PF
         # buffer's stay 0 while the other's data flow runs.
         kept = {name: [getattr(counters, name)] for name in KEPT}
-        blocks = [(merge, MERGE_COUNTERS)] + ([] if pf_buffer is None
-                                              else [(pf_buffer, PF_COUNTERS)])
         for block, names in blocks:
             for name, field in names:
                 kept.setdefault(name, []).append(getattr(block, field))
@@ -387,7 +406,9 @@ class RedTile(wiring.Component):
         geom = layer.geometry
         return [
             cfg.mode.eq(layer.mode), cfg.cout.eq(layer.cout), cfg.ho.eq(geom.ho),
-            cfg.wo.eq(geom.wo), cfg.accumulate.eq(layer.accumulate),
+            cfg.wo.eq(geom.wo),
+            # Early termination's deciding pass takes its partial sums with the steps.
+            cfg.accumulate.eq(layer.accumulate & ~self._step_psum(layer)),
             cfg.s_row.eq(Mux(zp, 1, layer.s)),
             cfg.s_col.eq(Mux(zp, self._config.slot_banks, layer.s)),
             cfg.a0.eq(Mux(zp, 0, geom.r0)), cfg.b0.eq(Mux(zp, 0, geom.r0)),
@@ -396,14 +417,38 @@ class RedTile(wiring.Component):
             cfg.slot_h.eq(geometry.slot_h), cfg.slot_w.eq(geometry.slot_w),
             cfg.active.eq(geometry.active),
             cfg.bias.eq(layer.bias), cfg.bias_en.eq(layer.bias_en), cfg.relu.eq(layer.relu),
+            *([cfg.step_psum.eq(self._step_psum(layer))] if self._config.early_termination
+              else []),
         ]
 
-    def _early_termination(self, m, groups, merge, layer, start, issue, live, geometry, zp):
+    def _step_psum(self, layer):
+        """Whether the pass brings its partial sums with its steps: early termination's
+        deciding pass of a multi-pass cout slice (:func:`red.early.deciding_pass`: the
+        driver enables early termination only in a cout slice's last pass)."""
+        if not self._config.early_termination:
+            return 0
+        return (layer.early != 0) & layer.accumulate
+
+    def _early_termination(self, m, groups, merge, seq, start, issue, live, geometry, zp,
+                           psum_ready):
         """Decisions from the groups' bounds (:class:`~red.rtl.early.EarlyDecision`),
-        back to the groups and into the merge."""
+        back to the groups and into the merge, with the partial sums of earlier passes
+        from the :class:`~red.rtl.psum_bank.PartialSumBank`; returns the bank."""
         c = self._config
         SB = c.slot_banks
+        layer = seq.pass_layer
         m.submodules.early = early = EarlyDecision(c)
+        m.submodules.psum_bank = bank = PartialSumBank(c)
+        step_psum = self._step_psum(layer)
+        cfg = merge.pass_config
+        m.d.comb += [
+            bank.clear.eq(start), bank.run.eq(step_psum & seq.running), bank.zp.eq(zp),
+            *(getattr(bank, name).eq(cfg[name]) for name in RASTER_FIELDS),
+            bank.step.eq(seq.step.payload), bank.issue.eq(issue),
+            psum_ready.eq(~step_psum | bank.step_ready),
+            early.psum.eq(bank.psum), early.psum_en.eq(step_psum),
+            merge.i.payload.psum.eq(early.psum_held),
+        ]
         # The driven groups of the step the groups compute.
         step_live = Signal(c.groups)
         with m.If(issue):
@@ -434,3 +479,4 @@ class RedTile(wiring.Component):
                 unit.stop.eq(early.stop[g]), unit.finish.eq(early.finish),
                 unit.bounds_en.eq(layer.early != 0),
             ]
+        return bank

@@ -16,7 +16,7 @@ import numpy as np
 from amaranth.hdl import Shape
 
 from red.config import ConfigError, LayerSpec, TileConfig
-from red.early import EarlySpec, OutputStage, early_applies
+from red.early import EarlySpec, OutputStage, deciding_pass, early_applies
 from red.golden import crossbar_deconv2d, early_deconv2d
 from red.mapping import Pass, schedule
 from red.sparsity import (Reordering, apply_permutation, block_mask, permute_input,
@@ -65,7 +65,8 @@ def layer_word(cfg: TileConfig, layer: LayerSpec, mode: str, run: Pass | None = 
     """The tile's ``layer`` port value that runs pass ``run`` (default: a one-pass
     layer) of ``layer`` in ``mode``; ``layer`` has the pass's channel counts. The pass
     adds ``stage``'s bias (its cout slice) if it is the first of its cout slice,
-    applies ReLU if it is the last, and early termination with ``early``; a sparse
+    applies ReLU if it is the last, and early termination with ``early`` if it decides
+    (:func:`red.early.deciding_pass`); a sparse
     pass gates its empty groups. ``stage``'s bias is in ``layer``'s channel order
     (:meth:`red.early.OutputStage.reordered` for a sparse mapping)."""
     first, last = (True, True) if run is None else (not run.accumulate, run.last)
@@ -75,9 +76,10 @@ def layer_word(cfg: TileConfig, layer: LayerSpec, mode: str, run: Pass | None = 
     bias = None
     if stage.bias is not None and first:
         bias = stage.bias[cout.start:cout.stop]
+    deciding = run is None or deciding_pass(run)
     return pack(layer_layout(cfg), layer_fields(
         layer, mode, **fold, bias=bias, relu=stage.relu and last,
-        early=stage.early if early else EarlySpec()))
+        early=stage.early if early and deciding else EarlySpec()))
 
 
 def pass_budget(cfg: TileConfig, layer: LayerSpec) -> int:

@@ -89,14 +89,29 @@ def test_approx_reports_its_error(tmp_path):
     assert report["problems"] == []
 
 
-def test_multi_pass_layer_reports_early_not_applied(tmp_path):
+def test_cin_slices_decide_in_the_last_pass(tmp_path):
+    """A layer of two cin slices decides in its last pass; the run equals golden and
+    model (``problems`` empty), its partial sums went through the partial-sum bank."""
     out = tmp_path / "passes"
     proc = red_sim("--layer", "cin=5,cout=2,h=2,w=2,k=3,s=2,p=1,op=1", "--tile", TILE,
                    "--sim", "verilator", "--relu", "--early", "negative", "--out", str(out))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     report = json.loads((out / "report.json").read_text())
-    assert report["passes"] == 2 and not report["early"]["applied"]
-    assert "cin=5 <= rows=4" in report["early"]["reason"]
+    assert report["passes"] == 2 and report["early"]["applied"]
+    assert report["problems"] == []
+    # One cout slice: its second pass takes the 4 x 4 partial sums once each.
+    assert report["events"]["psum_bank_writes"] == report["events"]["psum_bank_reads"] == 16
+    assert report["events"]["decided_outputs"] <= 2 * 4 * 4
+
+
+def test_folded_layer_reports_early_not_applied(tmp_path):
+    out = tmp_path / "folds"
+    proc = red_sim("--layer", "cin=2,cout=2,h=2,w=2,k=4,s=2,p=1,op=0", "--tile", TILE,
+                   "--sim", "verilator", "--relu", "--early", "negative", "--out", str(out))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["passes"] == 4 and not report["early"]["applied"]
+    assert "k=4 <= kernel=3" in report["early"]["reason"]
     assert report["events"]["decided_outputs"] == 0
 
 

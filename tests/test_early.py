@@ -22,10 +22,10 @@ SEED = 1906
 PARAMS = dict(rows=8, cell_bits=2, w_bits=4, in_bits=4)
 
 
-def random_case(rng):
+def random_case(rng, max_cin=8):
     """A small layer with data, bias and ADC; shapes that give an empty output are redrawn."""
     while True:
-        cin, cout = int(rng.integers(1, 9)), int(rng.integers(1, 4))
+        cin, cout = int(rng.integers(1, max_cin + 1)), int(rng.integers(1, 4))
         h, k, s = int(rng.integers(1, 5)), int(rng.integers(1, 5)), int(rng.integers(1, 4))
         p, op = int(rng.integers(0, k)), int(rng.integers(0, s))
         if (h - 1) * s - 2 * p + k + op >= 1:
@@ -45,18 +45,23 @@ def brute_force(x, w, geometry, bias, adc, flow, spec, relu):
     h = x.shape[1]
     ho = (h - 1) * s - 2 * p + k + op
     cap = (1 << (adc if adc is not None else 5)) - 1
-    # U[kh][kw][co]: every row driven, each slice's code clipped, weighted by slice;
-    # P[kh][kw][co]: the positive weights' sum.
+    # Row tiles of PARAMS["rows"] channels; the last decides, the others' sums are exact.
+    rows = PARAMS["rows"]
+    tiles = [slice(r, min(r + rows, cin)) for r in range(0, cin, rows)]
+    before, last = tiles[:-1], tiles[-1]
+    n_last = last.stop - last.start
+    # U[kh][kw][co]: every row of the last tile driven, each slice's code clipped,
+    # weighted by slice; P[kh][kw][co]: the last tile's positive weights' sum.
     units = np.zeros((k, k, cout), dtype=np.int64)
     positive = np.zeros((k, k, cout), dtype=np.int64)
     for kh in range(k):
         for kw in range(k):
-            cells = weight_slices(w[:, :, kh, kw], cell_bits=c, w_bits=Bw)
-            codes = column_codes(np.ones(cin), cells.reshape(cin, -1), adc or 5)
+            cells = weight_slices(w[last, :, kh, kw], cell_bits=c, w_bits=Bw)
+            codes = column_codes(np.ones(n_last), cells.reshape(n_last, -1), adc or 5)
             units[kh, kw] = (np.minimum(codes, cap).reshape(cout, -1)
                              * (1 << (c * np.arange(Bw // c)))).sum(axis=1)
             for co in range(cout):
-                positive[kh, kw, co] = sum(max(int(v), 0) for v in w[:, co, kh, kw])
+                positive[kh, kw, co] = sum(max(int(v), 0) for v in w[last, co, kh, kw])
 
     def most(kh, kw, co, pixel, r):
         """What the r planes to come can add to group (kh, kw)'s column co."""
@@ -74,23 +79,26 @@ def brute_force(x, w, geometry, bias, adc, flow, spec, relu):
                      if (oh + p - kh) % s == 0 and (ow + p - kw) % s == 0
                      and 0 <= (oh + p - kh) // s < h and 0 <= (ow + p - kw) // s < h]
             for co in range(cout):
-                exact = bias[co] + sum(int(crossbar_mvm(x[:, i, j], w[:, co:co + 1, kh, kw],
-                                                        adc_bits=adc, **PARAMS)[0])
-                                       for kh, kw, i, j in terms)
+                def mvm(tile, vector, kh, kw):
+                    return int(crossbar_mvm(vector, w[tile, co:co + 1, kh, kw], adc_bits=adc,
+                                            **PARAMS)[0])
+                earlier = sum(mvm(t, x[t, i, j], kh, kw) for kh, kw, i, j in terms
+                              for t in before)
+                exact = bias[co] + earlier + sum(mvm(last, x[last, i, j], kh, kw)
+                                                 for kh, kw, i, j in terms)
                 value = exact
-                pixels = {(kh, kw): x[:, i, j] for kh, kw, i, j in terms}
+                pixels = {(kh, kw): x[last, i, j] for kh, kw, i, j in terms}
                 groups = ([(kh, kw) for kh in range(k) for kw in range(k)] if flow == "zp"
                           else list(pixels))
                 for n in range(1, B):
                     if not spec.on or (flow == "red" and not terms):
                         break
                     r = B - n
-                    lo = bias[co]
+                    lo = bias[co] + earlier
                     for kh, kw, i, j in terms:
-                        kept = (x[:, i, j] >> r) << r         # the planes applied so far
-                        lo += int(crossbar_mvm(kept, w[:, co:co + 1, kh, kw], adc_bits=adc,
-                                               **PARAMS)[0])
-                        lo -= (1 << (Bw - 1)) * int((x[:, i, j] - kept).sum())
+                        kept = (x[last, i, j] >> r) << r      # the planes applied so far
+                        lo += mvm(last, kept, kh, kw)
+                        lo -= (1 << (Bw - 1)) * int((x[last, i, j] - kept).sum())
                     hi = lo + sum(most(kh, kw, co, pixels.get((kh, kw)), r)
                                   for kh, kw in groups)
                     if relu and hi < 0:
@@ -217,12 +225,27 @@ def test_approx_stays_inside_the_bounds():
     assert approximated > 0
 
 
-def test_needs_the_whole_sum():
-    x = np.ones((9, 2, 2), dtype=np.int64)
-    w = np.ones((9, 1, 3, 3), dtype=np.int64)
-    with pytest.raises(ConfigError, match="cin=9 exceeds rows=8"):
-        early_deconv2d(x, w, 2, 1, 1, flow="red", early=EarlySpec("negative"), relu=True,
-                       **PARAMS)
+@pytest.mark.parametrize("flow", ["red", "zp"])
+def test_golden_decides_in_the_last_row_tile(flow):
+    """With cin > rows the last row tile decides, its bounds offset by the exact sum of
+    the tiles before (the brute force adds them with crossbar_mvm, tile by tile), and
+    ``negative`` still gives relu(sum + bias) exactly."""
+    rng = np.random.default_rng(SEED + 1)
+    print(f"seed={SEED + 1}")
+    decided = 0
+    for spec in (EarlySpec("negative"), EarlySpec("approx", 9000)):
+        for _ in range(8):
+            x, w, geometry, bias, adc = random_case(rng, max_cin=20)
+            got = early_deconv2d(x, w, *geometry, flow=flow, early=spec, bias=bias,
+                                 relu=True, adc_bits=adc, **PARAMS)
+            y, want, planes = brute_force(x, w, geometry, bias, adc, flow, spec, True)
+            assert np.array_equal(got.y, y) and np.array_equal(got.decided, want)
+            assert np.array_equal(got.planes, planes)
+            if spec.mode == "negative":
+                assert np.array_equal(got.y, crossbar_deconv2d(
+                    x, w, *geometry, bias=bias, relu=True, adc_bits=adc, **PARAMS))
+            decided += int(want.sum()) if x.shape[0] > PARAMS["rows"] else 0
+    assert decided > 0
 
 
 def test_output_stage():
@@ -255,8 +278,10 @@ def test_negative_needs_relu():
 
 
 def test_early_applies_needs_the_hardware_and_whole_sums():
-    """Early termination applies only on a tile generated with it and when each pass
-    computes its outputs' whole sum; otherwise the reason names what is missing."""
+    """Early termination applies only on a tile generated with it and when the last pass
+    of a cout slice sees its outputs' whole sum: one kernel fold and, with cin slices,
+    every output phase in a slot (s <= kernel); otherwise the reason names what is
+    missing."""
     layer = LayerSpec(cin=4, cout=3, h=3, w=3, k=3, s=2, p=1, op=1)
     plain = TileConfig(rows=4, cols=8, kernel=3)
     unit = TileConfig(rows=4, cols=8, kernel=3, early_termination=1)
@@ -266,10 +291,13 @@ def test_early_applies_needs_the_hardware_and_whole_sums():
     assert early_applies(layer, unit, negative)
     assert not early_applies(layer, unit, EarlySpec())
     wide = LayerSpec(cin=5, cout=3, h=3, w=3, k=3, s=2, p=1, op=1)      # two cin slices
+    assert early_applies(wide, unit, negative)
+    assert early_applies(LayerSpec(cin=4, cout=3, h=2, w=2, k=3, s=4), unit, negative)
     large = LayerSpec(cin=4, cout=3, h=3, w=3, k=4, s=2, p=1, op=1)     # four folds
-    for layer in (wide, large):
+    holes = LayerSpec(cin=5, cout=3, h=2, w=2, k=3, s=4)                # s > kernel
+    for layer in (large, holes):
         assert not early_applies(layer, unit, negative)
-        assert f"cin={layer.cin} <= rows=4 and k={layer.k} <= kernel=3" in \
-            not_applied_reason(layer, unit)
+        assert (f"k={layer.k} <= kernel=3 and, with cin={layer.cin} > rows=4, "
+                f"s={layer.s} <= kernel=3") in not_applied_reason(layer, unit)
     with pytest.raises(ConfigError, match="early_termination"):
         TileConfig(early_termination=2)

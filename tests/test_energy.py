@@ -108,6 +108,7 @@ def test_counter_path_equals_model_path(layer, mode):
         "psum_buffer_reads": pf_values,
         "psum_buffer_writes": pf_values,
         "psum_buffer_accumulations": kept * layer.cout if pf else 0,
+        "psum_bank_writes": 0, "psum_bank_reads": 0,      # no early termination
         "weight_writes": layer.cin * layer.cout * layer.k * layer.k,   # not priced
     }
     from_counters = energy_from_counters(counters, layer, TILE)

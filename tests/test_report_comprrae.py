@@ -134,8 +134,10 @@ def test_quick_section_runs_and_keys(quick):
     rows = config.tile.rows
     for layer in part["layers"]:
         shape = layer["layer"]
-        # Whole sums in one crossbar: the tile decides when cin fits its rows.
-        assert layer["applies"] == (shape["cin"] <= rows and shape["k"] <= 4)
+        # One kernel fold; with cin slices the last pass decides (s <= kernel).
+        assert layer["applies"] == (shape["k"] <= config.tile.kernel
+                                    and (shape["cin"] <= rows
+                                         or shape["s"] <= config.tile.kernel))
         assert layer["outputs"] == shape["cout"] * out_size(LayerSpec(**shape)) ** 2
         report = layer["sets"]["report"]
         assert report["source"] == "rtl"
@@ -153,7 +155,9 @@ def test_quick_section_runs_and_keys(quick):
             assert counterfactual["source"] == "model"
             assert counterfactual["config"]["rows"] == shape["cin"]
             assert all(run["source"] == "model" for run in counterfactual["runs"])
-    assert sum(layer["applies"] for layer in part["layers"]) == 1
+    # Every quick layer decides, two of them in cin slices (the last pass of each).
+    assert all(layer["applies"] for layer in part["layers"])
+    assert sum(layer["layer"]["cin"] > rows for layer in part["layers"]) == 2
 
 
 def test_quick_figures_equal_the_counters(quick):

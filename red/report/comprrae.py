@@ -31,12 +31,14 @@ takes bias and ReLU like the others.) ``--quick`` runs the same pipeline on
 
 Runs
 ----
-Early termination decides an output only where a pass computes its whole sum
-(:func:`red.early.early_applies`: ``cin <= rows`` and ``k <= kernel``). Where it
-applies on the report's tile, the RTL runs the layer in RED and ZP mode with each of
+Early termination decides an output in the last pass of its cout slice, on its whole
+sum: the partial sums of the passes before come from the tile's partial-sum bank
+(:func:`red.early.early_applies`: ``k <= kernel`` and, with cin slices,
+``s <= kernel``). Where it applies on the report's tile (all of DCGAN's layers on the
+paper tile), the RTL runs the layer in RED and ZP mode with each of
 :data:`SPECS` (source ``rtl``); each run must equal the golden output and
 :func:`red.model.early_estimate` (else a problem: the report exits 1). Where it does not
-(cin slices), the RTL runs RED with ``negative`` to show that nothing is decided there,
+(kernel folds), the RTL runs RED with ``negative`` to show that nothing is decided there,
 and the model gives a counterfactual (source ``model``): the same data on
 :func:`all_cin_tile`, whose crossbars hold all of cin, with golden decisions
 (:func:`red.golden.early_deconv2d`).
@@ -83,8 +85,8 @@ from typing import Callable
 import numpy as np
 
 from red.config import ConfigError, LayerSpec, TileConfig, signed_width
-from red.early import (BOUNDS, EARLY_FLOWS, EarlySpec, OutputStage, early_applies,
-                       not_applied_reason, output_error, whole_sum_condition)
+from red.early import (BOUNDS, EARLY_FLOWS, EarlySpec, OutputStage, deciding_pass,
+                       decides_condition, early_applies, not_applied_reason, output_error)
 from red.golden import crossbar_deconv2d, deconv2d, early_deconv2d
 from red.mapping import schedule
 from red.model import Estimate, early_estimate
@@ -122,10 +124,11 @@ PERCENTILE = 99.9
 
 #: ``--quick``'s chain on the quick tile: DCGAN's four layers scaled down, with PyTorch
 #: DCGAN's K4 s2 p1 so that the kernel fits the quick tile's groups (K5 would fold, and
-#: early termination needs whole sums). deconv2 and deconv3 have more input channels
-#: than the tile has rows (cin slices, like DCGAN's on the paper tile), deconv4 as many
-#: as it has rows (the RTL decides, in two cout slices). The quick tile takes inputs of at most 2x2,
-#: so each layer reads the top-left corner of the previous output map.
+#: early termination needs one fold). deconv2 and deconv3 have more input channels
+#: than the tile has rows (cin slices, like DCGAN's on the paper tile: their last pass
+#: decides), deconv4 as many as it has rows (every pass decides, in two cout slices).
+#: The quick tile takes inputs of at most 2x2, so each layer reads the top-left corner
+#: of the previous output map.
 QUICK_CHAIN = tuple(LayerSpec(cin=cin, cout=cout, h=h, w=h, k=4, s=2, p=1,
                               name=f"{NETWORK}.deconv{n}")
                     for n, (cin, cout, h) in enumerate(((3, 3, 1), (3, 3, 2), (3, 2, 2),
@@ -275,7 +278,11 @@ def group_loads(layer: LayerSpec, tile: TileConfig, mode: str, feeders: np.ndarr
     loads = {"per_group": 0, "per_group_adc": 0, "steps": 0, "steps_shortened": 0}
     s, p = layer.s, layer.p
     for run in schedule(layer, tile):
-        column_planes = np.where(fed, planes[run.cout], 0)          # [c, Ho, Wo]
+        # Only the deciding pass stops early; the passes before convert every plane.
+        run_planes = planes[run.cout]
+        if not deciding_pass(run):
+            run_planes = np.full_like(run_planes, B)
+        column_planes = np.where(fed, run_planes, 0)                # [c, Ho, Wo]
         need = column_planes.max(axis=0)                             # all channels decided
         cycles = np.where(need < B, need + 1, B)
         converted = column_planes.sum(axis=0)
@@ -522,10 +529,13 @@ def _tile_fields(tile: TileConfig) -> dict:
 
 
 def _reason(layer: LayerSpec, tile: TileConfig, applies: bool) -> str:
-    condition = whole_sum_condition(layer, tile)
-    if applies:
-        return f"{condition}: every pass computes whole sums, so the tile decides"
+    condition = decides_condition(layer, tile)
     plan = schedule(layer, tile)
+    if applies:
+        if plan.cin_tiles == 1:
+            return f"{condition}: every pass computes whole sums, so the tile decides"
+        return (f"{condition}: the last of {plan.cin_tiles} cin slices decides, on the "
+                "partial sums of the slices before it from the partial-sum bank")
     return (f"{not_applied_reason(layer, tile)}; here {plan.cin_tiles} cin slices x "
             f"{plan.folds} kernel folds, whose partial sums meet only when the passes add "
             "up, so no pass bounds an output and the tile decides nothing")

@@ -113,8 +113,10 @@ def _early_data(part: dict) -> list[str]:
 
 
 def _early_where(part: dict) -> list[str]:
-    out = ["**Where the tile decides.** Early termination needs each pass to compute its "
-           "outputs' whole sums:", ""]
+    out = ["**Where the tile decides.** Early termination decides in the last pass of "
+           "each cout slice, on the whole sum: with several cin slices, the partial sums "
+           "of the passes before come from the tile's partial-sum bank, ahead of the "
+           "steps (`red.rtl.psum_bank`); the passes before decide nothing:", ""]
     for layer in part["layers"]:
         line = f"- {layer['name']}: {layer['reason']}."
         report = layer["sets"]["report"]
