@@ -1,6 +1,6 @@
 """CompRRAE early termination (:mod:`red.early`) in ``red report``: DCGAN's hidden
-layers with bias and ReLU, measured on the RTL where the tile decides and from the model
-on a counterfactual tile where it cannot.
+layers with bias and ReLU, measured on the RTL, and held to the golden model and the
+analytical model.
 
 Data (:func:`chain_data`)
 -------------------------
@@ -34,14 +34,11 @@ Runs
 Early termination decides an output in the last pass of its cout slice, on its whole
 sum: the partial sums of the passes before come from the tile's partial-sum bank
 (:func:`red.early.early_applies`: ``k <= kernel`` and, with cin slices,
-``s <= kernel``). Where it applies on the report's tile (all of DCGAN's layers on the
-paper tile), the RTL runs the layer in RED and ZP mode with each of
-:data:`SPECS` (source ``rtl``); each run must equal the golden output and
-:func:`red.model.early_estimate` (else a problem: the report exits 1). Where it does not
-(kernel folds), the RTL runs RED with ``negative`` to show that nothing is decided there,
-and the model gives a counterfactual (source ``model``): the same data on
-:func:`all_cin_tile`, whose crossbars hold all of cin, with golden decisions
-(:func:`red.golden.early_deconv2d`).
+``s <= kernel``). On the report's tiles every measured layer decides (deconv2/3 in cin
+slices, deconv4 in every pass; :func:`measure` refuses a chain the tile cannot decide):
+the RTL runs each layer in RED and ZP mode with each of :data:`SPECS` (source ``rtl``);
+each run must equal the golden output and :func:`red.model.early_estimate` (else a
+problem: the report exits 1).
 
 Figures (:func:`section`)
 -------------------------
@@ -100,7 +97,7 @@ from .rtl import SEED
 
 __all__ = ["NETWORK", "EPS", "SPECS", "PERCENTILE", "QUICK_CHAIN", "Setup",
            "LayerData", "ModelRun", "Measured", "setup", "requantise", "fold_batch_norm",
-           "chain_data", "all_cin_tile", "group_loads", "measure", "ComprraeSection",
+           "chain_data", "group_loads", "measure", "ComprraeSection",
            "compute"]
 
 #: The network measured: its tile is the report's (:data:`~red.report.plan.REPORT_TILES`).
@@ -112,9 +109,6 @@ EPS = 0.05
 
 #: Early-termination settings of every measured layer and mode; ``off`` is the baseline.
 SPECS = (EarlySpec("off"), EarlySpec("negative"), EarlySpec.parse(f"approx:{EPS}"))
-
-#: The setting of the one RTL run of a layer where the tile cannot decide.
-NEGATIVE = SPECS[1]
 
 #: Folder of the section's simulation, under the report's ``sim`` folder.
 WORK_DIR = "comprrae"
@@ -246,17 +240,6 @@ def chain_data(chain: tuple[LayerSpec, ...], tile: TileConfig,
 
 # -- model side ---------------------------------------------------------------------
 
-def all_cin_tile(tile: TileConfig, layer: LayerSpec) -> TileConfig:
-    """The counterfactual tile: ``tile`` with a crossbar row per input channel of
-    ``layer``, so each pass computes whole sums, and the ADC lossless for those rows.
-    Its ADC thus clips differently: it computes the exact sums, as ``tile`` does where
-    its ADC clips nothing (``contract_equals_exact`` of :attr:`LayerData.stats`), while
-    ``tile``'s ``adc_bits`` on ``cin`` rows could clip column sums of up to
-    ``cin * (2^cell_bits - 1)`` and so change the layer's arithmetic."""
-    return dataclasses.replace(tile, rows=layer.cin, adc_bits=None,
-                               max_cin=max(tile.max_cin, layer.cin))
-
-
 def _early(layer: LayerSpec, tile: TileConfig, d: LayerData, mode: str, spec: EarlySpec,
            bound: str = BOUNDS[0]):
     return early_deconv2d(d.x, d.w, layer.s, layer.p, layer.op, flow=mode, early=spec,
@@ -381,11 +364,8 @@ class Measured:
         Layer name -> :attr:`LayerData.stats`, every layer of the chain.
     data : list of LayerData
         The measured layers.
-    applies : dict
-        Layer name -> whether the report's tile decides (early termination applies).
     model : dict
-        Layer name -> its :class:`ModelRun` per mode and spec: on the report's tile
-        where it decides, else on :func:`all_cin_tile`.
+        Layer name -> its :class:`ModelRun` per mode and spec.
     rtl_runs, rtl_results : list
         ``red.sim.session.LayerRun`` and, in the same order, ``LayerResult`` (empty when
         the simulation failed).
@@ -397,7 +377,6 @@ class Measured:
 
     chain_stats: dict[str, dict]
     data: list[LayerData]
-    applies: dict[str, bool]
     model: dict[str, list[ModelRun]]
     rtl_runs: list
     rtl_results: list
@@ -423,16 +402,11 @@ def measure(config: Setup, sim: str, work_dir: Path, progress: Callable[[str], N
     chain = chain_data(config.chain, tile, np.random.default_rng(SEED))
     data = chain[1:]
     seconds["data"] = round(time.monotonic() - started, 1)
-    # The tile's verdict does not depend on the setting, only on the schedule.
-    applies = {d.layer.name: early_applies(d.layer, tile, NEGATIVE)
-               for d in data}
-    runs = []
     for d in data:
-        if applies[d.layer.name]:
-            runs += [LayerRun(d.layer, mode, d.x, d.w, _stage(d, spec))
-                     for mode in EARLY_FLOWS for spec in SPECS]
-        else:       # the tile does not decide: one run shows it
-            runs.append(LayerRun(d.layer, "red", d.x, d.w, _stage(d, NEGATIVE)))
+        if not early_applies(d.layer, tile, SPECS[1]):
+            raise ConfigError(f"CompRRAE: {d.layer.name}: {not_applied_reason(d.layer, tile)}")
+    runs = [LayerRun(d.layer, mode, d.x, d.w, _stage(d, spec))
+            for d in data for mode in EARLY_FLOWS for spec in SPECS]
     progress(f"CompRRAE: {len(runs)} runs on the RTL in one {sim} simulation ...")
     started = time.monotonic()
     error, results = None, []
@@ -445,13 +419,12 @@ def measure(config: Setup, sim: str, work_dir: Path, progress: Callable[[str], N
     seconds["rtl"] = round(time.monotonic() - started, 1)
     started = time.monotonic()
     progress("CompRRAE: golden decisions and model ...")
-    model = {d.layer.name: _model_runs(d.layer, tile if applies[d.layer.name]
-                                       else all_cin_tile(tile, d.layer), d) for d in data}
+    model = {d.layer.name: _model_runs(d.layer, tile, d) for d in data}
     seconds["model"] = round(time.monotonic() - started, 1)
     progress("CompRRAE: done (" + ", ".join(f"{key} {value} s"
                                             for key, value in seconds.items()) + ")")
-    return Measured({d.layer.name: d.stats for d in chain}, data, applies, model, runs,
-                    results, error, seconds)
+    return Measured({d.layer.name: d.stats for d in chain}, data, model, runs, results,
+                    error, seconds)
 
 
 # -- figures ------------------------------------------------------------------------
@@ -528,17 +501,14 @@ def _tile_fields(tile: TileConfig) -> dict:
                                                 "in_bits", "adc_bits", "kernel")}
 
 
-def _reason(layer: LayerSpec, tile: TileConfig, applies: bool) -> str:
+def _reason(layer: LayerSpec, tile: TileConfig) -> str:
+    """Where the tile decides ``layer`` (one that it decides)."""
     condition = decides_condition(layer, tile)
-    plan = schedule(layer, tile)
-    if applies:
-        if plan.cin_tiles == 1:
-            return f"{condition}: every pass computes whole sums, so the tile decides"
-        return (f"{condition}: the last of {plan.cin_tiles} cin slices decides, on the "
-                "partial sums of the slices before it from the partial-sum bank")
-    return (f"{not_applied_reason(layer, tile)}; here {plan.cin_tiles} cin slices x "
-            f"{plan.folds} kernel folds, whose partial sums meet only when the passes add "
-            "up, so no pass bounds an output and the tile decides nothing")
+    cin_tiles = schedule(layer, tile).cin_tiles
+    if cin_tiles == 1:
+        return f"{condition}: every pass computes whole sums, so the tile decides"
+    return (f"{condition}: the last of {cin_tiles} cin slices decides, on the partial "
+            "sums of the slices before it from the partial-sum bank")
 
 
 def _checked(layer: LayerSpec, run, result, est: Estimate) -> tuple[dict, list[str]]:
@@ -555,61 +525,32 @@ def _checked(layer: LayerSpec, run, result, est: Estimate) -> tuple[dict, list[s
 
 def _layer_entry(config: Setup, measured: Measured, d: LayerData) -> tuple[dict, list[str]]:
     tile, layer = config.tile, d.layer
-    applies = measured.applies[layer.name]
     outputs = layer.cout * layer.ho * layer.wo
     model = {(r.mode, r.spec.mode): r for r in measured.model[layer.name]}
     results = {(run.mode, run.stage.early.mode): (run, result)
                for run, result in zip(measured.rtl_runs, measured.rtl_results)
                if run.layer is layer}
-    # Where the tile decides, a run's model follows the golden decisions; where it does
-    # not, early_estimate is the plain estimate.
-    estimates = {key: model[key].estimate if applies else
-                 early_estimate(layer, tile, run.mode, run.stage.early, None)
-                 for key, (run, _) in results.items()}
     checks, problems = [], []
     for key, (run, result) in results.items():
-        check, found = _checked(layer, run, result, estimates[key])
+        # A run's model follows the golden decisions.
+        check, found = _checked(layer, run, result, model[key].estimate)
         checks.append(check)
         problems += found
     report = {"tile": config.tile_key, "config": _tile_fields(tile), "source": "rtl",
               "checks": checks}
     sets = {"report": report}
-    if results and applies:
+    if results:
         counts = {key: _counts(result.counters) for key, (_, result) in results.items()}
         errors = {(mode, spec.mode): output_error(results[mode, spec.mode][1].y,
                                                   results[mode, "off"][1].y)
                   for mode in EARLY_FLOWS for spec in SPECS if spec.on}
         report["runs"] = _runs(counts, outputs, model, "rtl", errors)
-    elif results:
-        (key, (run, result)), = results.items()
-        report["runs"] = [{"mode": run.mode, "early": run.stage.early.mode, "source": "rtl",
-                           **_figures(_counts(result.counters), outputs, None),
-                           "plain_model_total_cycles": estimates[key].total_cycles}]
-    if not applies:
-        other = all_cin_tile(tile, layer)
-        counts = {key: _counts(r.estimate) for key, r in model.items()}
-        errors = {key: r.error for key, r in model.items() if r.spec.on}
-        sets["all_cin"] = {
-            "tile": f"{config.tile_key}, rows={other.rows}", "config": _tile_fields(other),
-            "source": "model",
-            "note": (f"counterfactual: the {config.tile_key} tile with rows={other.rows} "
-                     f"(all of cin in one crossbar) and a lossless {other.adc_bits}-bit ADC "
-                     f"for those rows, so its ADC clips differently: the {config.tile_key} "
-                     f"tile's ADC ({tile.adc_bits} bits) could clip column sums of up to "
-                     f"{other.rows * tile.cell_max:,} at {tile.adc_max} on these rows, "
-                     f"while on these data the {config.tile_key} "
-                     "tile's output "
-                     + ("equals the exact deconvolution (nothing clipped shows), as the "
-                        "counterfactual's does" if d.stats["contract_equals_exact"] else
-                        "differs from the exact deconvolution the counterfactual computes")
-                     + "; figures from the model with the golden model's decisions"),
-            "runs": _runs(counts, outputs, model, "model", errors)}
     for part in sets.values():
         if "runs" in part and len(part["runs"]) > 1:
             part["speedups"] = _speedups(part["runs"])
     bounds = {f"{r.mode} {r.spec}": r.bounds for r in measured.model[layer.name] if r.bounds}
     return {"name": layer.name, "layer": layer.describe(), "outputs": outputs,
-            "applies": applies, "reason": _reason(layer, tile, applies),
+            "applies": early_applies(layer, tile, SPECS[1]), "reason": _reason(layer, tile),
             "sets": sets, "bounds": bounds}, problems
 
 

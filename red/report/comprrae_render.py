@@ -117,22 +117,7 @@ def _early_where(part: dict) -> list[str]:
            "each cout slice, on the whole sum: with several cin slices, the partial sums "
            "of the passes before come from the tile's partial-sum bank, ahead of the "
            "steps (`red.rtl.psum_bank`); the passes before decide nothing:", ""]
-    for layer in part["layers"]:
-        line = f"- {layer['name']}: {layer['reason']}."
-        report = layer["sets"]["report"]
-        if not layer["applies"] and report.get("runs"):
-            run, = report["runs"]
-            check, = report["checks"]
-            line += (f" Its RTL run ({run['mode'].upper()}, `{run['early']}`) skipped "
-                     f"{run['skipped_conversions']:,} conversions and decided "
-                     f"{run['decided_outputs']:,} outputs in {run['total_cycles']:,} cycles "
-                     "(the model without early termination: "
-                     f"{run['plain_model_total_cycles']:,}); its output "
-                     + ("equals" if check["golden_match"] else "**differs from**")
-                     + " the golden `relu(sum + bias)`.")
-        if "all_cin" in layer["sets"]:
-            line += " Below, a " + layer["sets"]["all_cin"]["note"] + "."
-        out.append(line)
+    out += [f"- {layer['name']}: {layer['reason']}." for layer in part["layers"]]
     return out + [""]
 
 
@@ -189,19 +174,16 @@ def _early_figures(part: dict) -> list[str]:
     return out
 
 
-def _by_source(part: dict, value, mode: str, early: str, fmt) -> list[str]:
-    """``value(run)`` of every run of ``mode`` and ``early``, per source: the RTL's,
-    then the model's, each as a span over its layers (``-`` when there is none)."""
-    cells = []
-    for source in ("rtl", "model"):
-        values = [value(layer, group, run) for layer, group, run in _early_runs(part)
-                  if run["source"] == source and run["mode"] == mode
-                  and run["early"] == early and "cycles_saved" in run]
-        layers = sorted({_short(layer["name"]) for layer, _, run in _early_runs(part)
-                         if run["source"] == source and run["mode"] == mode
-                         and run["early"] == early and "cycles_saved" in run})
-        cells.append(f"{span(values, fmt)} ({', '.join(layers)})" if values else "-")
-    return cells
+def _over_layers(part: dict, value, mode: str, early: str, fmt) -> str:
+    """``value(run)`` of every run of ``mode`` and ``early`` as a span over its layers
+    (``-`` when there is none)."""
+    found = [(layer, group, run) for layer, group, run in _early_runs(part)
+             if run["mode"] == mode and run["early"] == early and "cycles_saved" in run]
+    if not found:
+        return "-"
+    values = [value(layer, group, run) for layer, group, run in found]
+    layers = sorted({_short(layer["name"]) for layer, _, _ in found})
+    return f"{span(values, fmt)} ({', '.join(layers)})"
 
 
 def _early_beside(part: dict) -> list[str]:
@@ -226,27 +208,25 @@ def _early_beside(part: dict) -> list[str]:
         name = _spec_name(part, spec)
         rows += [
             [f"conversions skipped, RED + `{name}`",
-             *_by_source(part, figure("conversions_skipped"), "red", spec, percent),
+             _over_layers(part, figure("conversions_skipped"), "red", spec, percent),
              f"~{removed} of computations removed"],
             [f"conversions skipped, ZP + `{name}`",
-             *_by_source(part, figure("conversions_skipped"), "zp", spec, percent), ""],
+             _over_layers(part, figure("conversions_skipped"), "zp", spec, percent), ""],
             [f"RED + `{name}` vs RED (total cycles)",
-             *_by_source(part, speedup("red_vs_red_off", spec), "red", spec, ratio),
+             _over_layers(part, speedup("red_vs_red_off", spec), "red", spec, ratio),
              f"{throughput} throughput"],
             [f"RED + `{name}` vs RED, per-group termination (projection)",
-             *_by_source(part, projected("per_group"), "red", spec, ratio), ""],
+             _over_layers(part, projected("per_group"), "red", spec, ratio), ""],
             [f"RED + `{name}` vs RED, per-group, ADC-bound (projection)",
-             *_by_source(part, projected("per_group_adc"), "red", spec, ratio), ""],
+             _over_layers(part, projected("per_group_adc"), "red", spec, ratio), ""],
             [f"ZP + `{name}` vs ZP (total cycles)",
-             *_by_source(part, speedup("zp_vs_zp_off", spec), "zp", spec, ratio), ""]]
+             _over_layers(part, speedup("zp_vs_zp_off", spec), "zp", spec, ratio), ""]]
     rows.append([f"RED + `{approx}`: output error (relative L2)",
-                 *_by_source(part, error, "red", "approx", lambda v: f"{v:.2e}"),
+                 _over_layers(part, error, "red", "approx", lambda v: f"{v:.2e}"),
                  f"<{_claim_pct(claims['accuracy_loss'])} accuracy loss (classification "
                  "accuracy, not an output error)"])
-    return ["**Beside CompRRAE** (ours per layer, on the report's tile from the RTL, on "
-            "the counterfactual tile from the model):", "",
-            md_table(["quantity", "ours: RTL", "ours: model (counterfactual)",
-                       "CompRRAE"], rows), ""]
+    return ["**Beside CompRRAE** (ours per layer, on the report's tile from the RTL):", "",
+            md_table(["quantity", "ours: RTL", "CompRRAE"], rows), ""]
 
 
 def _early_synchronous(part: dict) -> list[str]:
