@@ -12,7 +12,7 @@ from ._arith import packed, popcount, tree_sum, wrap_add, wrap_sub
 from .layouts import (require_tile_config, runs, ModeCode, merged_pixel_layout,
                       out_beat_layout, out_pixel_layout, step_meta_layout)
 from .mvm import mvm_output_layout
-from .raster import RASTER_FIELDS, RasterWalk
+from .raster import RASTER_FIELDS, RasterWalk, placement_shapes, step_outputs
 
 __all__ = ["OutputMerge", "slot_members", "merge_config_layout", "merge_step_layout",
            "output_pixel"]
@@ -46,20 +46,11 @@ def merge_config_layout(config: TileConfig) -> data.StructLayout:
     """The pass configuration of :class:`OutputMerge` (fixed while a pass runs)."""
     c = config
     phase = unsigned_width(c.max_stride - 1)
-    stride = unsigned_width(c.max_stride)
-    out_dim = unsigned_width(c.max_out)
     return data.StructLayout({
         "mode": ModeCode,
         "cout": unsigned_width(c.logical_cols),
-        "ho": out_dim,
-        "wo": out_dim,
         "accumulate": 1,
-        "s_row": stride,
-        "s_col": stride,
-        "a0": phase,
-        "b0": phase,
-        "rot_h": phase,
-        "rot_w": phase,
+        **placement_shapes(c),
         "slot_h": data.ArrayLayout(phase, c.kernel),
         "slot_w": data.ArrayLayout(phase, c.kernel),
         "active": c.groups,
@@ -277,8 +268,7 @@ class OutputMerge(wiring.Component):
                 red_adds.append(Mux(n > 0, n - 1, 0))
         m.d.comb += [
             adds.eq(Mux(zp, Mux(n_active > 0, n_active - 1, 0), tree_sum(red_adds))),
-            written.eq(Mux(zp, 1, popcount(meta.row_ok, c.max_stride) *
-                           popcount(meta.col_ok, c.max_stride))),
+            written.eq(step_outputs(zp, meta.row_ok, meta.col_ok, c.max_stride)),
         ]
         with m.If(self.clear):
             m.d.sync += [rows_done.eq(0), self.merge_additions.eq(0), self.out_writes.eq(0)]

@@ -8,9 +8,9 @@ from amaranth.lib.wiring import In, Out
 
 from red.config import COUNTER_WIDTH, TileConfig, unsigned_width
 
-from ._arith import popcount, wrap_sub
+from ._arith import wrap_sub
 from .layouts import out_beat_layout, out_pixel_layout, require_tile_config
-from .raster import RASTER_FIELDS, RasterWalk, placement_ports
+from .raster import RASTER_FIELDS, RasterWalk, placement_ports, step_outputs
 from .sequencer import step_layout
 
 __all__ = ["PartialSumBank", "PSUM_BANK_COUNTERS"]
@@ -138,8 +138,7 @@ class PartialSumBank(wiring.Component):
                 reads[u][v].data if u or v else Mux(self.zp, zp_word, reads[0][0].data))
                 for u in range(SB) for v in range(SB)]
 
-        inside = Mux(self.zp, 1, popcount(self.step.row_ok, c.max_stride)
-                     * popcount(self.step.col_ok, c.max_stride))
+        inside = step_outputs(self.zp, self.step.row_ok, self.step.col_ok, c.max_stride)
         with m.If(self.clear):
             m.d.sync += [self.writes.eq(0), self.reads.eq(0)]
         with m.Else():

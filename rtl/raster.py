@@ -6,23 +6,36 @@ from amaranth.lib.wiring import In, Out
 
 from red.config import TileConfig, unsigned_width
 
-from ._arith import wrap_add, wrap_sub
+from ._arith import popcount, wrap_add, wrap_sub
 from .layouts import require_tile_config
 
-__all__ = ["RasterWalk", "RASTER_FIELDS", "placement_ports"]
+__all__ = ["RasterWalk", "RASTER_FIELDS", "placement_shapes", "placement_ports",
+           "step_outputs"]
 
 #: The placement fields a walk takes from its pass (:func:`~red.rtl.merge.merge_config_layout`).
 RASTER_FIELDS = ("ho", "wo", "s_row", "s_col", "a0", "b0", "rot_h", "rot_w")
 
 
-def placement_ports(config: TileConfig) -> dict:
-    """The input ports of :data:`RASTER_FIELDS`, for a component's signature."""
+def placement_shapes(config: TileConfig) -> dict:
+    """The shapes of :data:`RASTER_FIELDS`: output size, phase rows and bank columns per
+    step row and column, first phases, and slot 0's phases."""
     phase = unsigned_width(config.max_stride - 1)
     stride = unsigned_width(config.max_stride)
     out_dim = unsigned_width(config.max_out)
     shapes = {"ho": out_dim, "wo": out_dim, "s_row": stride, "s_col": stride,
               "a0": phase, "b0": phase, "rot_h": phase, "rot_w": phase}
-    return {name: In(shapes[name]) for name in RASTER_FIELDS}
+    return {name: shapes[name] for name in RASTER_FIELDS}
+
+
+def placement_ports(config: TileConfig) -> dict:
+    """The input ports of :data:`RASTER_FIELDS`, for a component's signature."""
+    return {name: In(shape) for name, shape in placement_shapes(config).items()}
+
+
+def step_outputs(zp, row_ok, col_ok, max_stride: int):
+    """Output pixels inside the map that a step holds: ZP's one, or RED's phases inside
+    (``row_ok`` x ``col_ok``, :func:`~red.rtl.sequencer.step_layout`)."""
+    return Mux(zp, 1, popcount(row_ok, max_stride) * popcount(col_ok, max_stride))
 
 
 class RasterWalk(wiring.Component):

@@ -1,7 +1,7 @@
 """The RED tile: pixel-wise mapped crossbar groups, zero-skipping input buffer, output
 merge, and the zero-insertion (ZP) baseline on the same arrays."""
 
-from amaranth.hdl import Module, Mux, Signal
+from amaranth.hdl import C, Module, Mux, Signal
 from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -426,7 +426,7 @@ class RedTile(wiring.Component):
         deciding pass of a multi-pass cout slice (:func:`red.early.deciding_pass`: the
         driver enables early termination only in a cout slice's last pass)."""
         if not self._config.early_termination:
-            return 0
+            return C(0, 1)
         return (layer.early != 0) & layer.accumulate
 
     def _early_termination(self, m, groups, merge, seq, start, issue, live, geometry, zp,
