@@ -133,6 +133,14 @@ class TileConfig:
         out. It costs logic that works every cycle (on Verilator about a third of the
         simulation speed); a tile without it runs every layer with early termination
         off (:func:`red.early.early_applies`).
+    adcs_per_array : int
+        ADCs per crossbar array (group). 0 (default): one ADC per physical column, a
+        plane converts in one cycle. A power of two ``A <= cols``: the macro variant in
+        which the array's columns share ``A`` ADCs through sample-and-hold (ISAAC shares
+        one per 128 columns); a plane in which the busiest driven group converts ``n``
+        logical columns takes :meth:`adc_cycles` ``(n) = max(1, ceil(n * slices / A))``
+        cycles, so the columns early termination stops give time back
+        (:class:`red.rtl.adc_pacer.ADCPacer`). It changes timing, never results.
     red_mode, zp_mode, pf_mode : int
         1 (default) to generate the hardware of that data flow (:data:`red.modes.RTL_MODES`),
         0 to leave it out: a tile for one data flow, whose area ``red area`` and the
@@ -154,6 +162,7 @@ class TileConfig:
     max_k: int = KERNEL_MAX
     out_pixels: int = 1
     early_termination: int = 0
+    adcs_per_array: int = 0
     red_mode: int = 1
     zp_mode: int = 1
     pf_mode: int = 1
@@ -177,6 +186,10 @@ class TileConfig:
         _require_int(name, "max_k", self.max_k, self.kernel, KERNEL_MAX)
         _require_int(name, "out_pixels", self.out_pixels, 1, self.max_stride)
         _require_int(name, "early_termination", self.early_termination, 0, 1)
+        _require_int(name, "adcs_per_array", self.adcs_per_array, 0, self.cols)
+        _require(name, "adcs_per_array", self.adcs_per_array,
+                 self.adcs_per_array & (self.adcs_per_array - 1) == 0,
+                 "must be 0 (one ADC per column) or a power of two")
         _require_int(name, "red_mode", self.red_mode, 0, 1)
         _require_int(name, "zp_mode", self.zp_mode, 0, 1)
         _require_int(name, "pf_mode", self.pf_mode, 0, 1)
@@ -203,6 +216,14 @@ class TileConfig:
     def slices(self) -> int:
         """Physical columns per weight, ``S = w_bits / cell_bits``."""
         return self.w_bits // self.cell_bits
+
+    def adc_cycles(self, columns: int) -> int:
+        """Cycles of a plane in which the busiest driven group converts ``columns``
+        logical columns (:attr:`adcs_per_array`): 1 with one ADC per column, else
+        ``max(1, ceil(columns * slices / adcs_per_array))``."""
+        if not self.adcs_per_array:
+            return 1
+        return max(1, -(-columns * self.slices // self.adcs_per_array))
 
     @property
     def crossbar_params(self) -> dict[str, int]:

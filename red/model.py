@@ -22,7 +22,11 @@ Assumptions
   tile (``psum_additions``). The stride, input size, ``max_cin`` and ``max_k`` must fit
   the tile (``tile.check_layer``); otherwise :class:`~red.config.ConfigError` is raised.
 * A crossbar step takes ``in_bits`` cycles (one bit plane per cycle). Only the groups
-  inside the layer's kernel are counted; the tile's remaining groups are idle.
+  inside the layer's kernel are counted; the tile's remaining groups are idle. With
+  shared ADCs (``TileConfig.adcs_per_array``) a plane takes
+  ``TileConfig.adc_cycles`` of the busiest driven group's converted columns: the
+  pass's ``cout`` in a step with a driven group, else one cycle
+  (:func:`plane_cycles`).
 * Weight programming (``load_cycles``) is the digital port's rate, one crossbar row per
   cycle; the physical cost of reprogramming ReRAM between passes is reported
   separately, in the report (:func:`red.report.sweep.reprogramming`).
@@ -90,7 +94,8 @@ class Estimate:
         Crossbar steps of one group in one pass: output blocks ``nb_h * nb_w`` (RED),
         output pixels ``Ho * Wo`` (ZP), input pixels ``H * W`` (PF).
     compute_cycles : int
-        ``passes * steps * in_bits``.
+        ``passes * steps * in_bits``; with shared ADCs, the cycles of every step's
+        planes (:func:`plane_cycles`), hold cycles included.
     fill_drain_cycles : int
         The tile's cycles beyond ``compute_cycles`` when input is offered every cycle
         and output always taken (pipeline fill, waits for input, output banks or PF's
@@ -301,7 +306,7 @@ def estimate(layer: LayerSpec, tile: TileConfig, mode: Mode, blocks=None) -> Est
         plan = schedule(layer, tile, blocks)
     except ConfigError as exc:
         raise ConfigError(f"{layer.name or layer}: {exc}") from None
-    if plan.sparse:
+    if plan.sparse or tile.adcs_per_array:
         return _per_pass_estimate(plan, mode)
     return _estimate(plan, mode)
 
@@ -344,10 +349,42 @@ def _taps_in(n_in: int, n_out: int, tap: int, s: int, p: int) -> np.ndarray:
     return (out >= 0) & (out < n_out)
 
 
+def _driven_steps(layer: LayerSpec, mode: Mode, active: list[tuple[int, int]],
+                  rows: list[np.ndarray], cols: list[np.ndarray]) -> np.ndarray:
+    """Per step of a pass in issue order, whether one of its groups is driven, given
+    the pass's ``active`` (not gated for the pass) kernel pixels and, per tap, the
+    inputs whose term lands in the output (``rows``, ``cols``). ZP and PF drive every
+    active group in every step; RED drives group ``(kh, kw)`` of block ``q`` when its
+    input ``q - k div s`` is such an input (:class:`~red.rtl.tile.RedTile`)."""
+    if mode != "red":
+        return np.full(steps_per_pass(layer, mode), bool(active))
+    s, q0 = layer.s, layer.p // layer.s
+
+    def along(n_in: int, n_blocks: int, taps: np.ndarray, tap: int) -> np.ndarray:
+        i = np.arange(n_blocks) + q0 - tap // s
+        inside = (i >= 0) & (i < n_in)
+        return inside & taps[np.clip(i, 0, n_in - 1)]
+
+    driven = np.zeros((layer.nb_h, layer.nb_w), dtype=bool)
+    for kh, kw in active:
+        driven |= np.outer(along(layer.h, layer.nb_h, rows[kh], kh),
+                           along(layer.w, layer.nb_w, cols[kw], kw))
+    return driven.ravel()
+
+
+def plane_cycles(tile: TileConfig, converted: np.ndarray) -> tuple[tuple[int, ...], ...]:
+    """Shared ADCs: per step, its planes' cycles (:func:`red.timing.pass_timing`) from
+    ``converted[step, plane]``, the logical columns the busiest driven group of the step
+    converts in each plane (``TileConfig.adc_cycles``)."""
+    table = np.array([tile.adc_cycles(n) for n in range(tile.logical_cols + 1)])
+    return tuple(map(tuple, table[converted].tolist()))
+
+
 def _per_pass_estimate(plan: Schedule, mode: Mode) -> Estimate:
     """:func:`estimate` counted pass by pass and group by group, so that any set of
-    groups may be gated (sparse schedules). Without gated groups it equals the
-    closed forms of :func:`_estimate`, which the tests check."""
+    groups may be gated (sparse schedules), and step by step with shared ADCs. Without
+    gated groups or shared ADCs it equals the closed forms of :func:`_estimate`, which
+    the tests check."""
     layer, tile = plan.layer, plan.tile
     K, B, S = tile.kernel, tile.in_bits, tile.slices
     s, p = layer.s, layer.p
@@ -361,7 +398,7 @@ def _per_pass_estimate(plan: Schedule, mode: Mode) -> Estimate:
                             "row_drives", "input_buffer_reads", "merge_additions",
                             "psum_additions", "window_reads", "skipped_blocks",
                             "psum_buffer_reads", "psum_buffer_writes",
-                            "psum_buffer_accumulations"), 0)
+                            "psum_buffer_accumulations", "compute_cycles"), 0)
     for run in plan:
         cin, cout = len(run.cin), len(run.cout)
         taps = [(run.kh0 + g // K, run.kw0 + g % K) for g in range(K * K)
@@ -399,7 +436,16 @@ def _per_pass_estimate(plan: Schedule, mode: Mode) -> Estimate:
             buffered = int(used.sum())
             # A block reads an input pixel once, whichever of its groups use it.
             window_reads = sum(int(pixels.sum()) for pixels in positions.values())
-        totals["total_cycles"] += pass_timing(layer, tile, mode, run.kh0, run.kw0).total_cycles
+        cycles = None
+        if tile.adcs_per_array:
+            driven_steps = _driven_steps(layer, mode, active, rows, cols)
+            cycles = plane_cycles(tile, np.repeat(np.where(driven_steps, cout, 0)[:, None],
+                                                  B, axis=1))
+            totals["compute_cycles"] += sum(map(sum, cycles))
+        else:
+            totals["compute_cycles"] += steps * B
+        totals["total_cycles"] += pass_timing(layer, tile, mode, run.kh0, run.kw0,
+                                              plane_cycles=cycles).total_cycles
         totals["load_cycles"] += cin
         totals["group_activations"] += driven
         totals["gated_group_steps"] += steps * len(active) - driven
@@ -416,11 +462,10 @@ def _per_pass_estimate(plan: Schedule, mode: Mode) -> Estimate:
         totals["psum_buffer_writes"] += buffer_values
     passes = len(plan)
     out_buffered = 0 if mode == "pf" else passes * layer.ho * layer.wo
-    compute = passes * steps * B
     return Estimate(
         mode=mode, passes=passes, cin_tiles=plan.cin_tiles, cout_tiles=plan.cout_tiles,
-        folds=plan.folds, steps=steps, compute_cycles=compute,
-        fill_drain_cycles=totals["total_cycles"] - compute,
+        folds=plan.folds, steps=steps,
+        fill_drain_cycles=totals["total_cycles"] - totals["compute_cycles"],
         line_buffer_writes=passes * layer.h * layer.w,
         out_buffer_writes=out_buffered, out_buffer_reads=out_buffered,
         skipped_passes=plan.skipped_passes, **totals)
@@ -520,6 +565,8 @@ def early_estimate(layer: LayerSpec, tile: TileConfig, mode: Mode, early: EarlyS
     each cout slice (:func:`red.early.deciding_pass`), which, after other passes, takes
     its partial sums ahead of its steps (``psum``); the other passes run plain. Where
     it does not apply (:func:`red.early.early_applies`), the plain estimate is returned.
+    With shared ADCs a plane's cycles follow the columns the step's busiest driven
+    group still converts (:func:`plane_cycles`).
     """
     base = estimate(layer, tile, mode)
     if mode not in EARLY_FLOWS or not early_applies(layer, tile, early):
@@ -557,12 +604,14 @@ def early_estimate(layer: LayerSpec, tile: TileConfig, mode: Mode, early: EarlyS
         stepped = np.where(finished, last, B)
         stops = tuple(int(n) if done else None for n, done in zip(last, finished))
         psum = deciding and run.accumulate
+        cycles = _early_plane_cycles(tile, planes, feeders > 0, step, n_steps)
         totals["total_cycles"] += pass_timing(layer, tile, mode, run.kh0, run.kw0,
                                               stops if deciding else None,
-                                              psum=psum).total_cycles
+                                              psum=psum, plane_cycles=cycles).total_cycles
         totals["psum_bank_writes"] += psum * layer.ho * layer.wo
         totals["psum_bank_reads"] += psum * layer.ho * layer.wo
-        totals["compute_cycles"] += int(stepped.sum())
+        totals["compute_cycles"] += (int(stepped.sum()) if cycles is None else
+                                     sum(sum(c[:n]) for c, n in zip(cycles, stepped)))
         totals["crossbar_steps"] += int((live * stepped).sum())
         totals["row_drives"] += len(run.cin) * int((live * stepped).sum())
         totals["adc_conversions"] += S * int((feeders * planes).sum())
@@ -571,6 +620,21 @@ def early_estimate(layer: LayerSpec, tile: TileConfig, mode: Mode, early: EarlyS
         totals["decided_outputs"] += int(decided.sum())
     return dataclasses.replace(
         base, **totals, fill_drain_cycles=totals["total_cycles"] - totals["compute_cycles"])
+
+
+def _early_plane_cycles(tile: TileConfig, planes: np.ndarray, fed: np.ndarray,
+                        step: np.ndarray, n_steps: int):
+    """Shared ADCs under early termination: per step, its planes' cycles
+    (:func:`plane_cycles`) from the columns each fed output still converts in each plane
+    (``planes[j, o]``: the planes output ``o`` converts in channel ``j``); ``None``
+    without shared ADCs."""
+    if not tile.adcs_per_array:
+        return None
+    B = tile.in_bits
+    open_columns = (planes[None, :, :] > np.arange(B)[:, None, None]).sum(axis=1)
+    busiest = np.zeros((n_steps, B), dtype=np.int64)
+    np.maximum.at(busiest, step[fed], open_columns[:, fed].T)
+    return plane_cycles(tile, busiest)
 
 
 def compare(layer: LayerSpec, tile: TileConfig) -> dict:

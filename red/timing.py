@@ -59,7 +59,8 @@ def _next_position(phase: int, block: int, s: int, zp: bool) -> tuple[int, int]:
 
 def pass_timing(layer: LayerSpec, tile: TileConfig, mode: str, kh0: int = 0,
                 kw0: int = 0, stops: tuple[int | None, ...] | None = None,
-                fast: bool = True, psum: bool = False) -> PassTiming:
+                fast: bool = True, psum: bool = False,
+                plane_cycles: tuple[tuple[int, ...], ...] | None = None) -> PassTiming:
     """Simulate the tile's control for one pass of ``layer`` in ``mode`` (one of
     :data:`~red.modes.RTL_MODES`) with the kernel fold at ``(kh0, kw0)``
     (:mod:`red.mapping`).
@@ -80,6 +81,13 @@ def pass_timing(layer: LayerSpec, tile: TileConfig, mode: str, kh0: int = 0,
     beat per cycle from the first running cycle, in the emitter's raster walk; step row
     ``n`` is filled once the steps have left row ``n - 2``, and its steps wait until it
     is filled.
+
+    ``plane_cycles``: shared ADCs (``TileConfig.adcs_per_array``,
+    :class:`red.rtl.adc_pacer.ADCPacer`): per step in issue order, the cycles of each of
+    its planes in application order (``TileConfig.adc_cycles`` of the busiest driven
+    group's converted columns). A plane of ``k`` cycles steps, then holds the groups
+    ``k - 1`` cycles; a vector's last plane of ``k > 1`` cycles lets the next vector in
+    during its last hold cycle. ``None``: one cycle per plane.
     """
     if mode not in RTL_MODES:
         raise ValueError(f"mode={mode!r}: the RTL tile runs {' or '.join(RTL_MODES)}")
@@ -91,8 +99,8 @@ def pass_timing(layer: LayerSpec, tile: TileConfig, mode: str, kh0: int = 0,
                  fold_rows(layer.k, tile.kernel, layer.s, kw0))
     shape = LayerSpec(cin=1, cout=1, h=layer.h, w=layer.w, k=layer.k, s=layer.s,
                       p=layer.p, op=layer.op)
-    return _pass_timing(shape, tile, mode, reads, stops, fast and stops is None and not psum,
-                        psum)
+    fast = fast and stops is None and not psum and plane_cycles is None
+    return _pass_timing(shape, tile, mode, reads, stops, fast, psum, plane_cycles)
 
 
 def _position(n: int, q0: int, p_mod_s: int, s: int, zp: bool) -> tuple[int, int]:
@@ -120,8 +128,9 @@ def _periods(period: int, dq: int, srow: int, n_rows: int, oh: int, ho: int, s_r
 @lru_cache(maxsize=256)
 def _pass_timing(layer: LayerSpec, tile: TileConfig, mode: str,
                  reads: tuple[tuple[int, int], tuple[int, int]],
-                 stops: tuple[int | None, ...] | None, fast: bool, psum: bool) -> PassTiming:
-    control = _Control(layer, tile, mode, reads, stops, psum)
+                 stops: tuple[int | None, ...] | None, fast: bool, psum: bool,
+                 plane_cycles: tuple[tuple[int, ...], ...] | None) -> PassTiming:
+    control = _Control(layer, tile, mode, reads, stops, psum, plane_cycles)
     while True:
         take, advance, finish, base_h, need_row, issue = control.view()
         if fast and issue:
@@ -143,11 +152,13 @@ class _Control:
                  "busy", "bit", "stepped", "stop", "issued", "s1_valid", "s1_last", "o_valid",
                  "fifo", "rows_done", "emit_row", "oh", "ow", "a_e", "finished", "r_valid",
                  "r_count", "emitted", "cycle", "compute", "merge_stall", "first_issue", "seen",
-                 "seen_cols", "seen_row", "psum", "fill")
+                 "seen_cols", "seen_row", "psum", "fill", "plane_cycles", "cycles",
+                 "adc_wait")
 
     def __init__(self, layer: LayerSpec, tile: TileConfig, mode: str,
                  reads: tuple[tuple[int, int], tuple[int, int]],
-                 stops: tuple[int | None, ...] | None, psum: bool = False):
+                 stops: tuple[int | None, ...] | None, psum: bool = False,
+                 plane_cycles: tuple[tuple[int, ...], ...] | None = None):
         self.zp = zp = mode == "zp"
         self.pf = pf = mode == "pf"
         self.planes = tile.in_bits
@@ -172,6 +183,10 @@ class _Control:
         # r < q - jmax + line_rows.
         self.row_slack = tile.line_rows - jmax_h
         self.stops = stops
+        # shared ADCs: each step's plane cycles, the vector's, the hold left
+        self.plane_cycles = plane_cycles
+        self.cycles: tuple[int, ...] = ()
+        self.adc_wait = 0
         # input buffer
         self.in_row = self.in_col = 0
         self.complete = False
@@ -218,8 +233,12 @@ class _Control:
         else:
             take = o_valid and bool(fifo) and fifo[0][0] < self.emit_row + 2
         advance = not o_valid or take
-        finish = busy and advance and self.stepped == self.stop
-        group_ready = advance and (not busy or self.bit == 0 or finish)
+        hold = self.adc_wait > 0
+        run = advance and not hold
+        finish = busy and run and self.stepped == self.stop
+        more = busy and run and not finish and self._plane_cycles() > 1
+        group_ready = advance and ((not busy and self.adc_wait <= 1)
+                                   or (not hold and ((self.bit == 0 and not more) or finish)))
         # The block's newest input is (q_h - jmin_h, q_w - jmin_w), clamped to the map;
         # a block whose inputs all lie before the map reads nothing and need not wait.
         base_h, base_w = self.q_h - self.jmin_h, self.q_w - self.jmin_w
@@ -233,6 +252,10 @@ class _Control:
         if o_valid and not take:
             self.merge_stall += 1
         return take, advance, finish, base_h, need_row, issue
+
+    def _plane_cycles(self) -> int:
+        """Cycles of the plane the groups hold (shared ADCs; 1 without)."""
+        return self.cycles[self.stepped] if self.cycles else 1
 
     def _forward(self, then: tuple, m: int) -> None:
         """Add ``m`` times the cycles, compute cycles and stalls since ``then``."""
@@ -322,9 +345,15 @@ class _Control:
                                   first_issue=self.first_issue,
                                   merge_stall_cycles=self.merge_stall)
         fill = self.psum and not self.fill[4] and self.fill[0] < self.srow + 2
-        stepping = self.busy and advance and not finish
-        self.compute += stepping
-        self._clock_groups(take, advance, finish, issue, stepping)
+        hold = self.adc_wait > 0
+        run = advance and not hold
+        stepping = self.busy and run and not finish
+        self.compute += stepping or hold
+        if stepping:
+            self.adc_wait = self._plane_cycles() - 1
+        elif hold:
+            self.adc_wait -= 1
+        self._clock_groups(take, run, finish, issue, stepping)
         if issue:
             self._clock_sequencer()
         if accept:
@@ -338,11 +367,12 @@ class _Control:
         self.cycle += 1
         return None
 
-    def _clock_groups(self, take: bool, advance: bool, finish: bool, issue: bool,
+    def _clock_groups(self, take: bool, run: bool, finish: bool, issue: bool,
                       stepping: bool) -> None:
-        """The groups' pipeline and the merge's FIFO at the clock edge."""
+        """The groups' pipeline and the merge's FIFO at the clock edge (``run``: the
+        pipeline moves; a vector may be taken in the last cycle of an ADC hold)."""
         produce = False
-        if advance:
+        if run:
             s1_next = stepping
             s1_last_next = stepping and self.bit == 0 if stepping else self.s1_last
             if self.busy:
@@ -350,12 +380,14 @@ class _Control:
                     self.busy = False
                 self.bit -= 1
             self.stepped += stepping
-            if issue:
-                self.busy, self.bit, self.stepped = True, self.planes - 1, 0
-                self.stop = self.stops[self.issued] if self.stops is not None else None
-                self.issued += 1
             produce = self.s1_valid and (self.s1_last or finish)
             self.s1_valid, self.s1_last = s1_next, s1_last_next
+        if issue:
+            self.busy, self.bit, self.stepped = True, self.planes - 1, 0
+            self.stop = self.stops[self.issued] if self.stops is not None else None
+            if self.plane_cycles is not None:
+                self.cycles = self.plane_cycles[self.issued]
+            self.issued += 1
         if take:
             self.o_valid = False
             self.rows_done += self.fifo.pop(0)[1]

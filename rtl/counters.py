@@ -31,7 +31,8 @@ class TileCounters(wiring.Component):
       (``begins``), whichever is earlier, to the last output beat taken (``out_last``),
       both included;
     - ``load_cycles``: from the first weight beat taken to the last, both included;
-    - ``compute_cycles``: cycles in which the groups step (``stepping``);
+    - ``compute_cycles``: cycles in which the groups step or hold for shared ADCs
+      (``stepping``);
     - per step (``step``): ``steps``, ``group_activations`` (``live`` groups),
       ``gated_group_steps`` (``active`` but not live), ``window_reads`` (``reads``) and
       ``wasted_group_steps``, live groups given no raw pixel (``real`` low: ZP's inserted

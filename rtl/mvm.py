@@ -66,7 +66,14 @@ def mvm_output_layout(config: TileConfig) -> data.ArrayLayout:
 
 
 def mvm_signature(config: TileConfig) -> wiring.Signature:
-    """Ports of :class:`MVMUnit` (and of :class:`MVMInstance`), as seen from inside."""
+    """Ports of :class:`MVMUnit` (and of :class:`MVMInstance`), as seen from inside;
+    the shared ADCs' ports only with ``config.adcs_per_array``."""
+    shared = {
+        "adc_columns": Out(unsigned_width(config.logical_cols)),
+        "adc_hold": In(1),
+        "adc_more": In(1),
+        "adc_ending": In(1),
+    } if config.adcs_per_array else {}
     return wiring.Signature({
         "prog": In(WeightRowSignature(config)),
         "active_rows": In(unsigned_width(config.rows)),
@@ -88,6 +95,7 @@ def mvm_signature(config: TileConfig) -> wiring.Signature:
         "row_drives": Out(COUNTER_WIDTH),
         "skipped_conversions": Out(COUNTER_WIDTH),
         "skipped_cycles": Out(COUNTER_WIDTH),
+        **shared,
     })
 
 
@@ -124,6 +132,13 @@ class MVMUnit(wiring.Component):
     result is emitted at once (``producing``) and the next vector may start in the same
     cycle. A vector stopped after ``n`` planes takes ``n + 1`` cycles. The bound logic
     is generated only with ``config.early_termination`` (``lo`` and ``span`` stay 0).
+
+    **Shared ADCs** (``config.adcs_per_array``, :class:`~red.rtl.adc_pacer.ADCPacer`).
+    ``adc_columns`` gives the logical columns a step converts (0 for a gated vector);
+    while ``adc_hold`` the unit neither steps nor moves its pipeline (the ADCs still
+    convert the plane before), and a vector's last plane lets the next vector in at once
+    only without ``adc_more``, else in the last cycle of the hold (``adc_ending``). A
+    plane then takes the pacer's ``k`` cycles instead of 1; results do not change.
 
     Parameters
     ----------
@@ -193,16 +208,20 @@ class MVMUnit(wiring.Component):
         m.submodules.crossbar = crossbar = self._crossbar(c)
         m.submodules.shift_add = shift_add = ShiftAdd(c)
         cells = self._program(m, crossbar)
-        # Everything advances together unless a finished result is still waiting on `o`.
-        advance = Signal()
-        m.d.comb += advance.eq(~self.o.valid | self.o.ready)
+        # Everything advances together unless a finished result is still waiting on `o`
+        # or shared ADCs still convert a plane (`run`: the pipeline moves).
+        advance, run = Signal(), Signal()
+        m.d.comb += [
+            advance.eq(~self.o.valid | self.o.ready),
+            run.eq(advance & ~self.adc_hold if c.adcs_per_array else advance),
+        ]
         # Rows 0 .. active_rows-1 and logical columns 0 .. active_cols-1, as shifts.
         col_mask = Signal(c.logical_cols)
         m.d.comb += col_mask.eq(first_ones(c.logical_cols, self.active_cols))
-        vector = self._sequence_planes(m, crossbar, advance, col_mask)
-        s1 = self._stage1(m, vector, advance)
-        self._result(m, shift_add, crossbar, cells, s1, advance, col_mask)
-        self._count_events(m, vector, advance, col_mask)
+        vector = self._sequence_planes(m, crossbar, advance, run, col_mask)
+        s1 = self._stage1(m, vector, run)
+        self._result(m, shift_add, crossbar, cells, s1, run, col_mask)
+        self._count_events(m, vector, run, col_mask)
         return m
 
     def _program(self, m, crossbar) -> Signal:
@@ -222,7 +241,7 @@ class MVMUnit(wiring.Component):
         ]
         return cells
 
-    def _sequence_planes(self, m, crossbar, advance, col_mask) -> SimpleNamespace:
+    def _sequence_planes(self, m, crossbar, advance, run, col_mask) -> SimpleNamespace:
         """Stage 0, the bit-serial sequencer: one plane of the held vector per step.
 
         The vector is held as one word that shifts left once per step, so the MSB of
@@ -239,10 +258,13 @@ class MVMUnit(wiring.Component):
         bit = Signal(range(c.in_bits))
         busy = Signal()
         stepping = self.stepping
-        m.d.comb += [
-            stepping.eq(busy & advance & ~self.finish),
-            self.i.ready.eq(advance & (~busy | (bit == 0) | self.finish)),
-        ]
+        m.d.comb += stepping.eq(busy & run & ~self.finish)
+        if c.adcs_per_array:
+            m.d.comb += self.i.ready.eq(advance & (
+                (~busy & self.adc_ending)
+                | (~self.adc_hold & (((bit == 0) & ~self.adc_more) | self.finish))))
+        else:
+            m.d.comb += self.i.ready.eq(advance & (~busy | (bit == 0) | self.finish))
         row_mask = Signal(c.rows)
         m.d.comb += row_mask.eq(first_ones(c.rows, self.active_rows))
         row_en = Signal(c.rows)
@@ -250,19 +272,18 @@ class MVMUnit(wiring.Component):
         # The plane being applied: every element's MSB.
         plane = Cat(x_bits[r * c.in_bits + c.in_bits - 1] for r in range(c.rows))
 
-        with m.If(advance):
-            with m.If(busy):
-                m.d.sync += [bit.eq(bit - 1), x_bits.eq(x_bits << 1)]
-                with m.If((bit == 0) | self.finish):
-                    m.d.sync += busy.eq(0)
-            with m.If(self.i.valid & self.i.ready):
-                m.d.sync += [
-                    x_bits.eq(self.i.payload.x.as_value()),
-                    offset.eq(offset_correction(self.i.payload.x_sum, c)),
-                    gate.eq(self.i.payload.gate),
-                    bit.eq(c.in_bits - 1),
-                    busy.eq(1),
-                ]
+        with m.If(run & busy):
+            m.d.sync += [bit.eq(bit - 1), x_bits.eq(x_bits << 1)]
+            with m.If((bit == 0) | self.finish):
+                m.d.sync += busy.eq(0)
+        with m.If(self.i.valid & self.i.ready):
+            m.d.sync += [
+                x_bits.eq(self.i.payload.x.as_value()),
+                offset.eq(offset_correction(self.i.payload.x_sum, c)),
+                gate.eq(self.i.payload.gate),
+                bit.eq(c.in_bits - 1),
+                busy.eq(1),
+            ]
 
         m.d.comb += [
             crossbar.step.eq(stepping),
@@ -274,7 +295,7 @@ class MVMUnit(wiring.Component):
         return SimpleNamespace(offset=offset, gate=gate, bit=bit, busy=busy, plane=plane,
                                row_en=row_en)
 
-    def _stage1(self, m, vector, advance) -> SimpleNamespace:
+    def _stage1(self, m, vector, run) -> SimpleNamespace:
         """Stage 1: flags travelling beside the crossbar's code register."""
         c = self._config
         s1 = SimpleNamespace(
@@ -283,7 +304,7 @@ class MVMUnit(wiring.Component):
             # planes of the vector after this one
             remaining=Signal.like(vector.bit, name="s1_remaining"),
             gate=Signal(name="s1_gate"))
-        with m.If(advance):
+        with m.If(run):
             m.d.sync += s1.valid.eq(self.stepping)
             with m.If(self.stepping):
                 m.d.sync += [
@@ -314,19 +335,19 @@ class MVMUnit(wiring.Component):
                 m.d.sync += low.eq(low - ((pop << (c.w_bits - 1)) << vector.bit))
         return low
 
-    def _result(self, m, shift_add, crossbar, cells, s1, advance, col_mask):
+    def _result(self, m, shift_add, crossbar, cells, s1, run, col_mask):
         """Stage 2: shift-add; on the last plane, correct the offset into the output
         register. Early termination's bounds after every other plane."""
         c = self._config
         m.d.comb += [
             shift_add.codes.eq(crossbar.codes),
-            shift_add.en.eq(advance & s1.valid),
+            shift_add.en.eq(run & s1.valid),
             shift_add.first.eq(s1.first),
         ]
         # The bounds after this plane (the last plane's are the result itself).
         m.d.comb += [
-            self.bound_valid.eq(advance & s1.valid & ~s1.last),
-            self.producing.eq(advance & s1.valid & (s1.last | self.finish)),
+            self.bound_valid.eq(run & s1.valid & ~s1.last),
+            self.producing.eq(run & s1.valid & (s1.last | self.finish)),
         ]
         # Held at 0 unless enabled: the bounds then cause no activity downstream (an
         # event-driven simulator re-evaluates the decision logic on every change). Not
@@ -350,11 +371,14 @@ class MVMUnit(wiring.Component):
                 m.d.sync += self.o.payload[j].eq(
                     Mux(col_mask[j], shift_add.value[j] - s1.offset, 0))
 
-    def _count_events(self, m, vector, advance, col_mask):
-        """The event counters (the members' list)."""
+    def _count_events(self, m, vector, run, col_mask):
+        """The event counters (the members' list), and the columns a step converts for
+        shared ADCs."""
         c = self._config
         gate, bit = vector.gate, vector.bit
         converted = popcount(col_mask & ~self.stop, c.logical_cols)
+        if c.adcs_per_array:
+            m.d.comb += self.adc_columns.eq(Mux(self.stepping & ~gate, converted, 0))
         stopped = popcount(col_mask & self.stop, c.logical_cols)
         counters = (self.steps, self.gated_steps, self.conversions, self.row_drives,
                     self.skipped_conversions, self.skipped_cycles)
@@ -370,7 +394,7 @@ class MVMUnit(wiring.Component):
                     self.skipped_conversions.eq(self.skipped_conversions + stopped * c.slices),
                     self.row_drives.eq(self.row_drives + self.active_rows),
                 ]
-        with m.Elif(advance & vector.busy & self.finish):
+        with m.Elif(run & vector.busy & self.finish):
             # This plane and the `bit` after it are not applied.
             m.d.sync += self.skipped_cycles.eq(self.skipped_cycles + bit)
             with m.If(~gate):

@@ -9,6 +9,7 @@ from red.config import COUNTER_WIDTH, META_FIFO_DEPTH, TileConfig
 from red.counters import TILE_COUNTERS
 
 from ._arith import tree_or, tree_sum
+from .adc_pacer import ADCPacer
 from .counters import GROUP_SUMS, KEPT, TileCounters
 from .crossbar import DEFAULT_CROSSBAR
 from .early import EarlyDecision
@@ -89,7 +90,10 @@ class RedTile(wiring.Component):
     Steps: ``h * w``. Early termination does not apply (no step holds a whole sum).
 
     **Timing.** Each step takes ``in_bits`` cycles in every group, back to back:
-    compute cycles are exactly ``steps * in_bits``. A step waits for the raw pixels it
+    compute cycles are exactly ``steps * in_bits``. With shared ADCs
+    (``config.adcs_per_array``, :class:`~red.rtl.adc_pacer.ADCPacer`) a plane takes
+    ``TileConfig.adc_cycles`` of the busiest driven group's converted columns instead of
+    one cycle, and compute cycles count the cycles the groups hold for the ADCs too. A step waits for the raw pixels it
     reads (the input stream), for the output banks (ping-pong of two block rows; in PF,
     the overlap-add buffer's rows) and for the output port; total cycles add the groups'
     pipeline latency and the output drain. The output port emits ``min(out_pixels, s)``
@@ -128,7 +132,7 @@ class RedTile(wiring.Component):
         Cycles from the first input beat taken (or the first step issued, if a fold's
         first steps read no input) to the last output beat taken, both included.
     compute_cycles : Out
-        Cycles in which the crossbar groups step.
+        Cycles in which the crossbar groups step (or hold for shared ADCs).
     load_cycles : Out
         Weight programming: cycles from the first weight beat taken to the last, both
         included (``cin`` when beats come back to back). Not part of ``total_cycles``.
@@ -308,8 +312,11 @@ class RedTile(wiring.Component):
         blocks = [(merge, MERGE_COUNTERS)]
         blocks += [] if pf_buffer is None else [(pf_buffer, PF_COUNTERS)]
         blocks += [] if psum_bank is None else [(psum_bank, PSUM_BANK_COUNTERS)]
-        self._count(m, counters, seq, geometry, window, merge, pf_buffer, groups[0], start,
-                    issue, blocks)
+        busy = groups[0].stepping
+        if c.adcs_per_array:
+            busy = self._share_adcs(m, groups)
+        self._count(m, counters, seq, geometry, window, merge, pf_buffer, groups[0], busy,
+                    start, issue, blocks)
         self._drive_groups(m, groups, seq, window, merge, pf_buffer, counters, start, issue,
                            result_taken)
         return m
@@ -341,11 +348,23 @@ class RedTile(wiring.Component):
                      pf_buffer.o.ready.eq(self.o.ready & pf)]
         return Mux(pf, pf_buffer.ps.ready, merge.ps.ready)
 
-    def _count(self, m, counters, seq, geometry, window, merge, pf_buffer, group, start,
-               issue, blocks):
+    def _share_adcs(self, m, groups):
+        """Shared ADCs (``config.adcs_per_array``): the :class:`ADCPacer` holds every
+        group while the busiest one's conversions of a plane last. Returns the groups'
+        busy signal: stepping, or holding for the ADCs."""
+        m.submodules.adc_pacer = pacer = ADCPacer(self._config)
+        m.d.comb += pacer.stepping.eq(groups[0].stepping)
+        for g, unit in enumerate(groups):
+            m.d.comb += [pacer.columns[g].eq(unit.adc_columns), unit.adc_hold.eq(pacer.hold),
+                         unit.adc_more.eq(pacer.more), unit.adc_ending.eq(pacer.ending)]
+        return groups[0].stepping | pacer.hold
+
+    def _count(self, m, counters, seq, geometry, window, merge, pf_buffer, group, busy,
+               start, issue, blocks):
         """The hardware counters' strobes (:class:`TileCounters`) and the tile's counter
-        ports; ``group``: any group, as they step in lockstep; ``blocks``: the parts that
-        keep counters, each with its (tile counter, part's counter) pairs."""
+        ports; ``group``: any group, as they step in lockstep; ``busy``: the groups step
+        or hold for shared ADCs; ``blocks``: the parts that keep counters, each with its
+        (tile counter, part's counter) pairs."""
         layer = seq.pass_layer
         geom = layer.geometry
         pf_reads = 0 if pf_buffer is None else pf_buffer.out_reads
@@ -359,7 +378,7 @@ class RedTile(wiring.Component):
             counters.out_last.eq(self.o.valid & self.o.ready &
                                  (merge.out_reads + pf_reads + self.o.payload.count ==
                                   geom.outputs)),
-            counters.stepping.eq(group.stepping),
+            counters.stepping.eq(busy),
             counters.step.eq(issue), counters.i_take.eq(i_take), counters.w_take.eq(w_take),
             counters.w_first.eq(w_take & (seq.ci == 0)),
             counters.w_last.eq(w_take & (seq.ci == layer.cin - 1)),

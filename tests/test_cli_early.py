@@ -2,39 +2,23 @@
 events, and one-line refusals of bad settings."""
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-from red.config import LayerSpec, TileConfig
+from red.config import TileConfig
 from red.golden import deconv2d
 from red.sim import SIMULATORS
+
+from _early_data import layer_data as early_data, red_sim
 
 TILE = "rows=4,cols=8,cell_bits=2,w_bits=4,in_bits=5,kernel=3,max_stride=4,max_in=6"
 LAYER = "cin=4,cout=3,h=4,w=4,k=3,s=2,p=1,op=1"
 SEED = 1906
 
 
-def red_sim(*args):
-    return subprocess.run([sys.executable, "-m", "red.cli", "sim", *args],
-                          capture_output=True, text=True)
-
-
 def layer_data(folder):
-    """ReLU-fed inputs, random weights and a negative-leaning bias, as .npy files."""
-    rng = np.random.default_rng(SEED)
-    print(f"seed={SEED}")
-    layer = LayerSpec.parse(LAYER)
-    x = rng.integers(0, 16, (layer.cin, layer.h, layer.w))
-    w = rng.integers(-8, 8, (layer.cin, layer.cout, layer.k, layer.k))
-    bias = rng.integers(-300, 20, layer.cout)
-    paths = {}
-    for name, array in (("x", x), ("w", w), ("bias", bias)):
-        paths[name] = folder / f"{name}.npy"
-        np.save(paths[name], array)
-    return layer, x, w, bias, paths
+    return early_data(folder, LAYER, SEED)
 
 
 @pytest.mark.parametrize("sim", [pytest.param(sim, marks=() if sim == "verilator" else

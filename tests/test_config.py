@@ -3,6 +3,7 @@ quantity, each checked against a brute-force or independently written computatio
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import re
@@ -63,6 +64,9 @@ TILE_BAD = [
     (dict(kernel=KERNEL_MAX + 1), "kernel", KERNEL_MAX + 1, [str(KERNEL_MAX)]),
     (dict(max_stride=0), "max_stride", 0, ["1"]),
     (dict(max_in=0), "max_in", 0, ["1"]),
+    (dict(adcs_per_array=-1), "adcs_per_array", -1, ["0"]),
+    (dict(adcs_per_array=32), "adcs_per_array", 32, ["16"]),         # cols = 16
+    (dict(adcs_per_array=6), "adcs_per_array", 6, ["power of two"]),
 ]
 
 
@@ -94,6 +98,17 @@ def test_tile_non_integer_refused(field, value):
     assert re.search(rf"\b{field}\b", msg), msg
     assert repr(value) in msg, msg
     assert "integer" in msg, msg
+
+
+def test_adc_cycles_by_hand():
+    """A plane's cycles with shared ADCs: ceil(columns * slices / A), at least 1."""
+    tile = TileConfig(rows=8, cols=16, cell_bits=2, w_bits=4)        # 2 slices, 8 columns
+    assert [tile.adc_cycles(n) for n in (0, 1, 8)] == [1, 1, 1]
+    shared = dataclasses.replace(tile, adcs_per_array=4)
+    assert [shared.adc_cycles(n) for n in range(9)] == [1, 1, 1, 2, 2, 3, 3, 4, 4]
+    one = dataclasses.replace(tile, adcs_per_array=1)
+    assert [one.adc_cycles(n) for n in (0, 1, 8)] == [1, 2, 16]
+    assert dataclasses.replace(tile, adcs_per_array=16).adc_cycles(8) == 1
 
 
 def test_tile_valid_edges_accepted():

@@ -46,7 +46,9 @@ def _tiles(n: int, size: int) -> list[int]:
 
 def brute_force(layer: LayerSpec, tile: TileConfig, mode: str) -> dict:
     """Count steps and events by visiting every pass (cin tile x cout tile x kernel
-    fold of ``tile.kernel x tile.kernel`` kernel pixels), step and group."""
+    fold of ``tile.kernel x tile.kernel`` kernel pixels), step and group. A step's
+    planes take ``ceil(cols * slices / A)`` cycles with shared ADCs when one of its
+    groups is driven (one cycle otherwise, and without shared ADCs)."""
     k, s, p, bx, K = layer.k, layer.s, layer.p, tile.in_bits, tile.kernel
     slices = tile.w_bits // tile.cell_bits
     ho = (layer.h - 1) * s - 2 * p + k + layer.op
@@ -71,6 +73,10 @@ def brute_force(layer: LayerSpec, tile: TileConfig, mode: str) -> dict:
                           for kw in range(kw0, min(kw0 + K, k))]
                 positions_read = set()
 
+                def plane_cycles(driven):
+                    A = tile.adcs_per_array
+                    return -(-cols * slices // A) if A and driven else 1
+
                 def drive(value_position, useful):
                     count["group_activations"] += 1
                     count["wasted_group_steps"] += not useful
@@ -87,6 +93,7 @@ def brute_force(layer: LayerSpec, tile: TileConfig, mode: str) -> dict:
                     for qh in blocks_h:
                         for qw in blocks_w:
                             count["steps"] += 1
+                            driven = False
                             for kh, kw in window:
                                 ih, iw = qh - kh // s, qw - kw // s
                                 oh, ow = qh * s + kh % s - p, qw * s + kw % s - p
@@ -94,8 +101,10 @@ def brute_force(layer: LayerSpec, tile: TileConfig, mode: str) -> dict:
                                         and in_output(oh, ow)):
                                     positions_read.add((ih, iw))
                                     drive((oh, ow), useful=True)
+                                    driven = True
                                 else:
                                     count["gated_group_steps"] += 1
+                            count["compute_cycles"] += bx * plane_cycles(driven)
                 elif mode == "zp":
                     pad = k - 1 - p
                     zh = (layer.h - 1) * s + 1 + 2 * pad + layer.op
@@ -106,6 +115,7 @@ def brute_force(layer: LayerSpec, tile: TileConfig, mode: str) -> dict:
                     for oh in range(ho):
                         for ow in range(wo):
                             count["steps"] += 1
+                            count["compute_cycles"] += bx * plane_cycles(True)
                             for kh, kw in window:
                                 # flipped kernel: tap kh reads window row k-1-kh
                                 a, b = k - 1 - kh, k - 1 - kw
@@ -115,6 +125,7 @@ def brute_force(layer: LayerSpec, tile: TileConfig, mode: str) -> dict:
                     for ih in range(layer.h):
                         for iw in range(layer.w):
                             count["steps"] += 1
+                            count["compute_cycles"] += bx * plane_cycles(True)
                             positions_read.add((ih, iw))
                             for kh, kw in window:
                                 uh, uw = ih * s + kh, iw * s + kw    # uncropped map
@@ -139,13 +150,16 @@ def brute_force(layer: LayerSpec, tile: TileConfig, mode: str) -> dict:
             count["merge_additions"] += cout_tiles[co_tile] * (n - 1)
     # Every pass after the first of a cout tile adds the previous pass's output.
     count["psum_additions"] = (passes_per_cout_tile - 1) * ho * wo * layer.cout
-    count["compute_cycles"] = count["passes"] * count["steps"] * bx
     return count
 
 
 @pytest.mark.parametrize("layer", LAYERS, ids=str)
 @pytest.mark.parametrize("mode", ["red", "zp", "pf"])
-@pytest.mark.parametrize("tile", [SMALL_TILE, FOLD_TILE], ids=["one fold", "folds"])
+@pytest.mark.parametrize("tile", [SMALL_TILE, FOLD_TILE,
+                                  dataclasses.replace(SMALL_TILE, adcs_per_array=2),
+                                  dataclasses.replace(FOLD_TILE, adcs_per_array=1)],
+                         ids=["one fold", "folds", "one fold, shared ADCs",
+                              "folds, shared ADCs"])
 def test_counts_match_brute_force(layer, mode, tile):
     expected = brute_force(layer, tile, mode)
     got = estimate(layer, tile, mode).as_dict()

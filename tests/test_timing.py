@@ -225,3 +225,17 @@ def test_fast_forward_equals_every_cycle_simulated():
         _pass_timing.cache_clear()
         assert fast == pass_timing(lay, tile, mode, kh0, kw0, fast=False), \
             (str(lay), tile, mode, kh0, kw0)
+
+
+def test_one_cycle_planes_change_nothing():
+    """Shared ADCs' plane cycles of 1 everywhere time a pass as one ADC per column does
+    (the hold never rises); planes of k cycles add k - 1 compute cycles each."""
+    for lay, tile, mode, kh0, kw0 in list(_random_passes(77, 8)):
+        n = {"red": lay.nb_h * lay.nb_w, "zp": lay.ho * lay.wo, "pf": lay.h * lay.w}[mode]
+        plain = pass_timing(lay, tile, mode, kh0, kw0, fast=False)
+        ones = ((1,) * tile.in_bits,) * n
+        assert pass_timing(lay, tile, mode, kh0, kw0, plane_cycles=ones) == plain
+        threes = ((3,) * tile.in_bits,) * n
+        slow = pass_timing(lay, tile, mode, kh0, kw0, plane_cycles=threes)
+        assert slow.compute_cycles == 3 * plain.compute_cycles, (str(lay), mode)
+        assert slow.total_cycles >= plain.total_cycles

@@ -1,0 +1,85 @@
+"""Shared ADCs: a plane lasts as long as its busiest group's conversions.
+
+The macro variant ``TileConfig.adcs_per_array = A`` (RED_TILE.md's crossbar macro with
+ISAAC's sharing): each array's physical columns are sampled and held when a plane is
+applied, and ``A`` ADCs convert them, ``A`` per cycle. A plane in which group ``g``
+converts ``n_g`` logical columns (``slices`` physical columns each; a gated group
+converts none) therefore needs ``ceil(n_g * slices / A)`` cycles in that group. The
+groups stay in lockstep plane by plane, so early termination decides on the bounds of
+the same plane in every group and results do not change with ``A``: the plane lasts
+``k = TileConfig.adc_cycles(max_g n_g)`` cycles, the step cycle and ``k - 1`` cycles
+in which the groups hold (``hold``) while the ADCs finish. Columns that early
+termination stops are neither sampled nor converted, so they give time back once every
+driven group has stopped some.
+
+Members
+-------
+columns : In(ArrayLayout(range(logical_cols + 1), groups))
+    Per group, the logical columns it converts in this cycle's step
+    (:class:`~red.rtl.mvm.MVMUnit` ``adc_columns``; 0 when not stepping or gated).
+stepping : In(1)
+    The groups apply a plane in this cycle (all groups step in lockstep).
+hold : Out(1)
+    The ADCs still convert the plane applied before: the groups neither step nor move
+    their pipeline.
+more : Out(1)
+    The plane applied in this cycle needs more than one cycle (a vector's last plane
+    then does not let the next vector in at once).
+ending : Out(1)
+    No hold in the next cycle: a group with no vector may take the next one now.
+
+Latency: ``hold`` rises the cycle after a step with ``k > 1`` and lasts ``k - 1``
+cycles. Throughput: one plane per ``k`` cycles.
+"""
+
+from amaranth.hdl import Module, Mux, Signal
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from red.config import TileConfig, unsigned_width
+
+from .layouts import require_tile_config
+
+__all__ = ["ADCPacer"]
+
+
+class ADCPacer(wiring.Component):
+    __doc__ = __doc__
+
+    def __init__(self, config: TileConfig):
+        self._config = c = require_tile_config(config)
+        if not c.adcs_per_array:
+            raise ValueError("ADCPacer needs a tile with shared ADCs (adcs_per_array > 0)")
+        super().__init__({
+            "columns": In(data.ArrayLayout(unsigned_width(c.logical_cols), c.groups)),
+            "stepping": In(1),
+            "hold": Out(1),
+            "more": Out(1),
+            "ending": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        c = self._config
+        busiest = Signal(unsigned_width(c.logical_cols))
+        value = self.columns[0]
+        for g in range(1, c.groups):
+            value = Mux(self.columns[g] > value, self.columns[g], value)
+        m.d.comb += busiest.eq(value)
+        # ceil(n * slices / A) with A a power of two, and at least the step cycle.
+        shift = c.adcs_per_array.bit_length() - 1
+        most = c.adc_cycles(c.logical_cols)
+        cycles = Signal(unsigned_width(most))
+        needed = (busiest * c.slices + c.adcs_per_array - 1) >> shift
+        m.d.comb += cycles.eq(Mux(needed > 1, needed, 1))
+        wait = Signal(unsigned_width(most - 1))
+        with m.If(self.stepping):
+            m.d.sync += wait.eq(cycles - 1)
+        with m.Elif(wait != 0):
+            m.d.sync += wait.eq(wait - 1)
+        m.d.comb += [
+            self.hold.eq(wait != 0),
+            self.ending.eq(wait <= 1),
+            self.more.eq(self.stepping & (cycles > 1)),
+        ]
+        return m
