@@ -12,14 +12,15 @@ pass, counting the edges after its beginning:
 * ``total_cycles``: from the first edge that takes an input pixel or issues a step
   (crossbar group ``(0, 0)``'s ``i`` is valid: every group is issued together) to the
   last edge that takes an output beat, both included (the ``total_cycles`` counter);
-* ``compute_cycles``: edges at which group ``(0, 0)`` steps (the groups step in
-  lockstep, and group ``(0, 0)`` belongs to every kernel);
+* ``compute_cycles``: edges at which group ``(0, 0)`` steps or, with shared ADCs, holds
+  for them (:data:`ADC_HOLD`; the groups step in lockstep, and group ``(0, 0)``
+  belongs to every kernel);
 * ``load_cycles``: from the first to the last weight beat taken, both included;
 * ``input_starved_cycles``: edges of the ``total_cycles`` window at which the tile could
   take a pixel but none was offered; ``output_stalled_cycles``: edges at which an output
   beat waited for the consumer;
-* ``group_busy_cycles``: per crossbar group, edges at which it steps (gated steps
-  included: the group is occupied either way);
+* ``group_busy_cycles``: per crossbar group, edges at which it steps or holds (gated
+  steps included: the group is occupied either way);
 * ``utilization``: ``compute_cycles / total_cycles``.
 
 Each pass carries its number in the run (``pass``): the harness's ``pass_number``
@@ -55,6 +56,9 @@ _SIGNALS = ("i__valid", "i__ready", "o__valid", "o__ready", "w__valid", "w__read
             "start", "busy", "group_0_0.i__valid")
 
 #: The cycle figures that the tile's counters and the model also give.
+#: The shared ADCs' hold (:class:`red.rtl.adc_pacer.ADCPacer`), below the tile's scope.
+ADC_HOLD = "adc_pacer.hold"
+
 WAVE_CYCLES = ("total_cycles", "compute_cycles", "load_cycles")
 
 #: The figures of every pass and of the layer, in ``report.json`` order.
@@ -251,6 +255,11 @@ def read_traces(path: str | Path) -> Traces:
         match = _GROUP.search(scope)
         if leaf == "stepping" and match and scope.rsplit(".", 1)[0] == top:
             groups[f"{match.group(1)},{match.group(2)}"] = _sampled(_changes(path, v), edges)
+    # Shared ADCs: the groups are busy, too, while they hold for the conversions.
+    hold = by_name.get(f"{top}.{ADC_HOLD}")
+    if hold is not None:
+        held = _sampled(_changes(path, hold), edges)
+        groups = {name: trace | held for name, trace in groups.items()}
     widths = {name: v.bitwidth for name, v in by_name.items()}
     harness = {}
     for name, dtype in (("pass_number", np.int64), ("trace_window", bool)):

@@ -65,15 +65,19 @@ def test_shared_adcs_change_timing_not_results(tmp_path, sim, mode):
 
 def test_shared_adcs_under_stalls_and_pf(tmp_path):
     """Input gaps and output back-pressure with ADC holds (exact results), and PF on
-    the same tile (counters equal to the model)."""
+    the same tile (counters equal to the model and to its waveform)."""
     layer, x, w, bias, paths = layer_data(tmp_path)
     expected = deconv2d(x, w, layer.s, layer.p, layer.op, bias=bias, relu=True)
     out, report = run(tmp_path, paths, SHARED, "red", "negative", "verilator",
                       "--stall", "0.3")
     assert np.array_equal(np.load(out / "y.npy"), expected)
-    out, report = run(tmp_path, paths, SHARED, "pf", "off", "verilator")
+    out, report = run(tmp_path, paths, SHARED, "pf", "off", "verilator", "--waves")
     assert np.array_equal(np.load(out / "y.npy"), expected)
     assert report["problems"] == []
+    # The waveform counts the ADC holds as the groups' busy cycles, as the counter does.
+    # Every PF step drives its groups: 5 planes of 3 cycles.
+    assert report["waveform"]["compute_cycles"] == report["cycles"]["compute"] == \
+        report["events"]["steps"] * 5 * 3
 
 
 def test_bad_adcs_per_array_exits_2_with_one_line(tmp_path):
