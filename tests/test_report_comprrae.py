@@ -143,9 +143,19 @@ def test_quick_section_runs_and_keys(quick):
         assert report["source"] == "rtl" and set(layer["sets"]) == {"report"}
         assert all(c["golden_match"] and c["model_equal"] for c in report["checks"])
         assert len(report["checks"]) == 6 and len(report["runs"]) == 6
-    # Every quick layer decides, two of them in cin slices (the last pass of each).
+    # Shared ADCs: the last layer on the RTL (held to golden and model), the others
+    # from the model; RED and ZP, early termination off and negative.
+    sources = [layer["shared_adcs"]["source"] for layer in part["layers"]]
+    assert sources == ["model"] * (len(sources) - 1) + ["rtl"]
+    shared = part["layers"][-1]["shared_adcs"]
+    assert shared["config"]["adcs_per_array"] == config.tile.slices
+    assert len(shared["checks"]) == 4
+    assert all(c["golden_match"] and c["model_equal"] for c in shared["checks"])
+    # Every quick layer decides, three of them in cin slices (the last pass of each).
+    assert [layer["name"] for layer in part["layers"]] == \
+        [f"dcgan.deconv{n}" for n in range(1, 5)]
     assert all(layer["applies"] for layer in part["layers"])
-    assert sum(layer["layer"]["cin"] > rows for layer in part["layers"]) == 2
+    assert sum(layer["layer"]["cin"] > rows for layer in part["layers"]) == 3
 
 
 def test_quick_figures_equal_the_counters(quick):
@@ -179,3 +189,27 @@ def test_quick_figures_equal_the_counters(quick):
     # Negative decisions skip conversions on this data (the ReLU inputs give negative
     # outputs), in RED mode.
     assert counters["red", "negative"]["skipped_conversions"] > 0
+
+
+def test_quick_shared_adcs_figures_equal_the_counters(quick):
+    """The shared-ADC tile's figures from its RTL counters; its ADC cost against the
+    RTL's run with one ADC per column (section 6's first set); the same conversions
+    skipped as there (results and decisions do not change with the ADCs)."""
+    _, (part, _) = quick
+    layer = part["layers"][-1]
+    shared = layer["shared_adcs"]
+    counters = {(c["mode"], c["early"]): c["counters"] for c in shared["checks"]}
+    plain = {(c["mode"], c["early"]): c["counters"]
+             for c in layer["sets"]["report"]["checks"]}
+    for run in shared["runs"]:
+        mine, off = counters[run["mode"], run["early"]], counters[run["mode"], "off"]
+        assert run["total_cycles"] == mine["total_cycles"]
+        assert run["cycles_saved"] == pytest.approx(
+            1 - mine["total_cycles"] / off["total_cycles"])
+        assert mine["skipped_conversions"] == \
+            plain[run["mode"], run["early"]]["skipped_conversions"]
+        if run["early"] == "off":
+            assert run["adc_cost"] == pytest.approx(
+                mine["total_cycles"] / plain[run["mode"], "off"]["total_cycles"])
+            # Nothing skipped: at least as slow as one ADC per column.
+            assert mine["compute_cycles"] >= plain[run["mode"], "off"]["compute_cycles"]

@@ -20,9 +20,9 @@ part of ``report.json`` (:func:`red.report.section.json_fields`), and rendered i
   :mod:`~red.report.model_render`);
 * :mod:`~red.report.pf`: section 5b, RED against the padding-free baseline per layer
   (cycles, events, energy by component) and PF's overlap-add buffer beside RED's banks;
-* :mod:`~red.report.comprrae`: section 6, CompRRAE early termination on DCGAN's hidden
-  layers, on documented data (RTL where the tile decides, a counterfactual from the model
-  elsewhere; rendered by :mod:`~red.report.comprrae_render`);
+* :mod:`~red.report.comprrae`: section 6, CompRRAE early termination on DCGAN's four
+  layers, on documented data, on the RTL, with and without shared ADCs (rendered by
+  :mod:`~red.report.comprrae_render`);
 * :mod:`~red.report.sparse`: section 7, crossbar-aware sparsity (empty blocks,
   reordering, block pruning, crossbar sizes) on DCGAN and FCN-8s, with RTL witnesses
   (rendered by :mod:`~red.report.sparse_render`);

@@ -1,4 +1,4 @@
-"""CompRRAE early termination (:mod:`red.early`) in ``red report``: DCGAN's hidden
+"""CompRRAE early termination (:mod:`red.early`) in ``red report``: DCGAN's four
 layers with bias and ReLU, measured on the RTL, and held to the golden model and the
 analytical model.
 
@@ -24,17 +24,25 @@ the report's :data:`~red.report.rtl.SEED`:
    :data:`PERCENTILE` th percentile maps to ``x_max = 2^(in_bits-1) - 1``, rounded and
    clipped to ``[0, x_max]``: non-negative, about half zeros.
 
-The measured layers are the chain's hidden layers (all but the first: DCGAN's
-deconv2..4), each with its folded bias and ReLU. (DCGAN's deconv4 ends in tanh; here it
+Every layer of the chain is measured (DCGAN's deconv1..4, deconv1 on the requantised
+latent map), each with its folded bias and ReLU. (DCGAN's deconv4 ends in tanh; here it
 takes bias and ReLU like the others.) ``--quick`` runs the same pipeline on
 :data:`QUICK_CHAIN` and the quick tile.
+
+Shared ADCs
+-----------
+Each layer also runs, in RED and ZP with early termination off and ``negative``, on the
+tile with shared ADCs (:attr:`Setup.shared_tile`, :mod:`red.rtl.adc_pacer`): the layers
+of :attr:`Setup.shared_rtl` on the RTL (held to golden and model), the others from the
+model, which the RTL equals wherever it runs. ``adc_cost`` is the ADC-bound total with
+nothing skipped over that with one ADC per column.
 
 Runs
 ----
 Early termination decides an output in the last pass of its cout slice, on its whole
 sum: the partial sums of the passes before come from the tile's partial-sum bank
 (:func:`red.early.early_applies`: ``k <= kernel`` and, with cin slices,
-``s <= kernel``). On the report's tiles every measured layer decides (deconv2/3 in cin
+``s <= kernel``). On the report's tiles every measured layer decides (deconv1..3 in cin
 slices, deconv4 in every pass; :func:`measure` refuses a chain the tile cannot decide):
 the RTL runs each layer in RED and ZP mode with each of :data:`SPECS` (source ``rtl``);
 each run must equal the golden output and :func:`red.model.early_estimate` (else a
@@ -113,14 +121,17 @@ SPECS = (EarlySpec("off"), EarlySpec("negative"), EarlySpec.parse(f"approx:{EPS}
 #: Folder of the section's simulation, under the report's ``sim`` folder.
 WORK_DIR = "comprrae"
 
+#: Early-termination settings measured on the shared-ADC tile (:attr:`Setup.shared_tile`).
+SHARED_SPECS = SPECS[:2]
+
 #: Percentile of a ReLU output that requantisation maps to the largest input code.
 PERCENTILE = 99.9
 
 #: ``--quick``'s chain on the quick tile: DCGAN's four layers scaled down, with PyTorch
 #: DCGAN's K4 s2 p1 so that the kernel fits the quick tile's groups (K5 would fold, and
-#: early termination needs one fold). deconv2 and deconv3 have more input channels
-#: than the tile has rows (cin slices, like DCGAN's on the paper tile: their last pass
-#: decides), deconv4 as many as it has rows (every pass decides, in two cout slices).
+#: early termination needs one fold). deconv1..3 have more input channels than the
+#: tile has rows (cin slices, like DCGAN's on the paper tile: their last pass decides),
+#: deconv4 as many as it has rows (every pass decides, in two cout slices).
 #: The quick tile takes inputs of at most 2x2, so each layer reads the top-left corner
 #: of the previous output map.
 QUICK_CHAIN = tuple(LayerSpec(cin=cin, cout=cout, h=h, w=h, k=4, s=2, p=1,
@@ -132,11 +143,25 @@ QUICK_CHAIN = tuple(LayerSpec(cin=cin, cout=cout, h=h, w=h, k=4, s=2, p=1,
 @dataclass(frozen=True)
 class Setup:
     """What the section measures: the tile (key of the report's plan and config) and the
-    chain of layers; the first only feeds the others, which are measured."""
+    chain of layers, each fed by the one before."""
 
     tile_key: str
     tile: TileConfig
     chain: tuple[LayerSpec, ...]
+
+    @property
+    def shared_tile(self) -> TileConfig:
+        """The tile with shared ADCs (``adcs_per_array``, :mod:`red.rtl.adc_pacer`): one
+        weight's ``slices`` physical columns converted per cycle, so a plane takes one
+        cycle per logical column its busiest driven group converts."""
+        return dataclasses.replace(self.tile, adcs_per_array=self.tile.slices)
+
+    @property
+    def shared_rtl(self) -> tuple[str, ...]:
+        """Layers run on the RTL with shared ADCs (the others from the model): the last,
+        whose few output channels keep its ADC-bound planes short (one cycle per
+        channel; a full pass of the hidden layers takes ``logical_cols`` per plane)."""
+        return (self.chain[-1].name,)
 
 
 def setup(variant: str) -> Setup:
@@ -314,16 +339,21 @@ class ModelRun:
     bounds: dict | None = None
     """Per bound of :data:`red.early.BOUNDS`, the share of conversions the golden
     decisions skip with it, on the same data (the tile computes the first)."""
+    shared: Estimate | None = None
+    """The run on the shared-ADC tile (:attr:`Setup.shared_tile`; specs of
+    :data:`SHARED_SPECS`)."""
 
 
-def _model_runs(layer: LayerSpec, tile: TileConfig, d: LayerData) -> list[ModelRun]:
-    """Every mode and spec of ``layer`` on ``tile``, where early termination applies."""
+def _model_runs(layer: LayerSpec, tile: TileConfig, shared: TileConfig,
+                d: LayerData) -> list[ModelRun]:
+    """Every mode and spec of ``layer`` on ``tile`` (and on the ``shared``-ADC tile),
+    where early termination applies."""
     runs = []
     for mode in EARLY_FLOWS:
         for spec in SPECS:
             if not spec.on:
-                runs.append(ModelRun(mode, spec, early_estimate(layer, tile, mode, spec,
-                                                                None)))
+                runs.append(ModelRun(mode, spec, early_estimate(layer, tile, mode, spec, None),
+                                     shared=early_estimate(layer, shared, mode, spec, None)))
                 continue
             outcome = _early(layer, tile, d, mode, spec)
             estimate = early_estimate(layer, tile, mode, spec, outcome)
@@ -335,7 +365,9 @@ def _model_runs(layer: LayerSpec, tile: TileConfig, d: LayerData) -> list[ModelR
                 error=output_error(outcome.y, outcome.exact),
                 mean_decision_plane=float(outcome.planes[outcome.decided].mean())
                 if outcome.decided.any() else None,
-                bounds=_bounds(layer, tile, d, mode, spec, estimate)))
+                bounds=_bounds(layer, tile, d, mode, spec, estimate),
+                shared=early_estimate(layer, shared, mode, spec, outcome)
+                if spec in SHARED_SPECS else None))
     return runs
 
 
@@ -369,6 +401,8 @@ class Measured:
     rtl_runs, rtl_results : list
         ``red.sim.session.LayerRun`` and, in the same order, ``LayerResult`` (empty when
         the simulation failed).
+    shared_runs, shared_results : list
+        The same on the shared-ADC tile (:attr:`Setup.shared_tile`).
     error : str or None
         The simulation's failure.
     seconds : dict
@@ -380,6 +414,8 @@ class Measured:
     model: dict[str, list[ModelRun]]
     rtl_runs: list
     rtl_results: list
+    shared_runs: list
+    shared_results: list
     error: str | None
     seconds: dict[str, float]
 
@@ -400,31 +436,40 @@ def measure(config: Setup, sim: str, work_dir: Path, progress: Callable[[str], N
     started = time.monotonic()
     progress(f"CompRRAE: data of {len(config.chain)} chained layers (golden model) ...")
     chain = chain_data(config.chain, tile, np.random.default_rng(SEED))
-    data = chain[1:]
+    data = chain
     seconds["data"] = round(time.monotonic() - started, 1)
     for d in data:
         if not early_applies(d.layer, tile, SPECS[1]):
             raise ConfigError(f"CompRRAE: {d.layer.name}: {not_applied_reason(d.layer, tile)}")
     runs = [LayerRun(d.layer, mode, d.x, d.w, _stage(d, spec))
             for d in data for mode in EARLY_FLOWS for spec in SPECS]
-    progress(f"CompRRAE: {len(runs)} runs on the RTL in one {sim} simulation ...")
-    started = time.monotonic()
-    error, results = None, []
-    try:
-        results, _ = simulate_layers(tile, runs, sim=sim, work_dir=work_dir, seed=SEED,
-                                     stall=0.0)
-    except SimulationError as exc:
-        error = str(exc).splitlines()[0]
-        progress(f"CompRRAE: simulation failed: {error}")
-    seconds["rtl"] = round(time.monotonic() - started, 1)
+    shared_runs = [LayerRun(d.layer, mode, d.x, d.w, _stage(d, spec))
+                   for d in data if d.layer.name in config.shared_rtl
+                   for mode in EARLY_FLOWS for spec in SHARED_SPECS]
+    error, results, shared_results = None, [], []
+    for key, on, these, found in (("rtl", tile, runs, results),
+                                  ("shared_adcs", config.shared_tile, shared_runs,
+                                   shared_results)):
+        progress(f"CompRRAE: {len(these)} runs on the RTL ({key}) in one {sim} "
+                 "simulation ...")
+        started = time.monotonic()
+        try:
+            found += simulate_layers(on, these, sim=sim, work_dir=work_dir / key, seed=SEED,
+                                     stall=0.0)[0]
+        except SimulationError as exc:
+            error = str(exc).splitlines()[0]
+            progress(f"CompRRAE: simulation failed: {error}")
+        seconds[key] = round(time.monotonic() - started, 1)
+        if error:
+            break
     started = time.monotonic()
     progress("CompRRAE: golden decisions and model ...")
-    model = {d.layer.name: _model_runs(d.layer, tile, d) for d in data}
+    model = {d.layer.name: _model_runs(d.layer, tile, config.shared_tile, d) for d in data}
     seconds["model"] = round(time.monotonic() - started, 1)
     progress("CompRRAE: done (" + ", ".join(f"{key} {value} s"
                                             for key, value in seconds.items()) + ")")
     return Measured({d.layer.name: d.stats for d in chain}, data, model, runs, results,
-                    error, seconds)
+                    shared_runs, shared_results, error, seconds)
 
 
 # -- figures ------------------------------------------------------------------------
@@ -498,7 +543,8 @@ def _speedups(runs: list[dict]) -> dict:
 
 def _tile_fields(tile: TileConfig) -> dict:
     return {key: getattr(tile, key) for key in ("rows", "cols", "cell_bits", "w_bits",
-                                                "in_bits", "adc_bits", "kernel")}
+                                                "in_bits", "adc_bits", "kernel",
+                                                "adcs_per_array")}
 
 
 def _reason(layer: LayerSpec, tile: TileConfig) -> str:
@@ -523,19 +569,27 @@ def _checked(layer: LayerSpec, run, result, est: Estimate) -> tuple[dict, list[s
             "counters": dict(result.counters)}, problems
 
 
+def _held(layer: LayerSpec, runs: list, results: list,
+          estimate_of: Callable) -> tuple[dict, list[dict], list[str]]:
+    """The RTL runs of ``layer`` among ``runs`` (``results`` in the same order), by
+    (mode, early), each held to the golden output and to ``estimate_of((mode, early))``
+    (the model, which follows the golden decisions); with their checks and problems."""
+    found = {(run.mode, run.stage.early.mode): (run, result)
+             for run, result in zip(runs, results) if run.layer is layer}
+    checks, problems = [], []
+    for key, (run, result) in found.items():
+        check, more = _checked(layer, run, result, estimate_of(key))
+        checks.append(check)
+        problems += more
+    return found, checks, problems
+
+
 def _layer_entry(config: Setup, measured: Measured, d: LayerData) -> tuple[dict, list[str]]:
     tile, layer = config.tile, d.layer
     outputs = layer.cout * layer.ho * layer.wo
     model = {(r.mode, r.spec.mode): r for r in measured.model[layer.name]}
-    results = {(run.mode, run.stage.early.mode): (run, result)
-               for run, result in zip(measured.rtl_runs, measured.rtl_results)
-               if run.layer is layer}
-    checks, problems = [], []
-    for key, (run, result) in results.items():
-        # A run's model follows the golden decisions.
-        check, found = _checked(layer, run, result, model[key].estimate)
-        checks.append(check)
-        problems += found
+    results, checks, problems = _held(layer, measured.rtl_runs, measured.rtl_results,
+                                      lambda key: model[key].estimate)
     report = {"tile": config.tile_key, "config": _tile_fields(tile), "source": "rtl",
               "checks": checks}
     sets = {"report": report}
@@ -549,9 +603,37 @@ def _layer_entry(config: Setup, measured: Measured, d: LayerData) -> tuple[dict,
         if "runs" in part and len(part["runs"]) > 1:
             part["speedups"] = _speedups(part["runs"])
     bounds = {f"{r.mode} {r.spec}": r.bounds for r in measured.model[layer.name] if r.bounds}
+    shared, found = _shared_entry(config, measured, d, model)
     return {"name": layer.name, "layer": layer.describe(), "outputs": outputs,
             "applies": early_applies(layer, tile, SPECS[1]), "reason": _reason(layer, tile),
-            "sets": sets, "bounds": bounds}, problems
+            "sets": sets, "bounds": bounds, "shared_adcs": shared}, problems + found
+
+
+def _shared_entry(config: Setup, measured: Measured, d: LayerData,
+                  model: dict) -> tuple[dict, list[str]]:
+    """The layer on the shared-ADC tile: its RTL runs (held to the golden output and the
+    model) or, for a layer not simulated there, the model's; per run the figures of
+    :func:`_figures` and, with early termination off, ``adc_cost``: its total cycles
+    over those with one ADC per column (the model's, which the RTL equals)."""
+    layer, outputs = d.layer, d.layer.cout * d.layer.ho * d.layer.wo
+    results, checks, problems = _held(layer, measured.shared_runs, measured.shared_results,
+                                      lambda key: model[key].shared)
+    source = "rtl" if results else "model"
+    counts = {(mode, spec.mode): _counts(results[mode, spec.mode][1].counters if results
+                                          else model[mode, spec.mode].shared)
+              for mode in EARLY_FLOWS for spec in SHARED_SPECS}
+    runs = []
+    for mode in EARLY_FLOWS:
+        off = counts[mode, "off"]
+        for spec in SHARED_SPECS:
+            entry = {"mode": mode, "early": spec.mode, "source": source,
+                     **_figures(counts[mode, spec.mode], outputs, off)}
+            if not spec.on:
+                entry["adc_cost"] = (off["total_cycles"]
+                                     / model[mode, "off"].estimate.total_cycles)
+            runs.append(entry)
+    return {"config": _tile_fields(config.shared_tile), "source": source, "checks": checks,
+            "runs": runs}, problems
 
 
 @dataclass

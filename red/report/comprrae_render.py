@@ -10,7 +10,8 @@ __all__ = ["render_comprrae", "early_checks"]
 
 def early_checks(part: dict) -> list[dict]:
     """Every RTL run of the CompRRAE section, with its checks."""
-    return [check for layer in part["layers"] for s in layer["sets"].values()
+    return [check for layer in part["layers"]
+            for s in (*layer["sets"].values(), layer["shared_adcs"])
             for check in s.get("checks", ())]
 
 
@@ -48,7 +49,7 @@ def render_comprrae(part: dict) -> list[str]:
            "ReLU makes 0 (exact); `approx:EPS` also decides an output whose interval is "
            "within EPS of its magnitude, as the interval's midpoint (EPS = "
            f"{approx['eps_q']} / 2^{approx['eps_frac_bits']} = {approx['eps']:.6g}). "
-           f"Measured: {part['network']}'s hidden layers with their bias and ReLU on the "
+           f"Measured: {part['network']}'s layers with their bias and ReLU on the "
            f"`{part['tile']}` tile (section 1), RED and ZP, early termination off, "
            f"`negative` and `{_spec_name(part, 'approx')}`; CompRRAE reports about "
            f"{_claim_pct(claims['computations_removed'])} of computations removed and "
@@ -59,6 +60,7 @@ def render_comprrae(part: dict) -> list[str]:
     out += _early_bounds(part)
     out += _early_beside(part)
     out += _early_synchronous(part)
+    out += _early_shared(part)
     return out
 
 
@@ -186,6 +188,18 @@ def _over_layers(part: dict, value, mode: str, early: str, fmt) -> str:
     return f"{span(values, fmt)} ({', '.join(layers)})"
 
 
+def _shared_over_layers(part: dict, mode: str, key: str, fmt) -> str:
+    """``key`` of the shared-ADC runs of ``mode`` with ``negative``, as a span over the
+    layers, each named with its source."""
+    found = [(layer, run) for layer in part["layers"]
+             for run in layer["shared_adcs"]["runs"]
+             if run["mode"] == mode and run["early"] == "negative"]
+    if not found:
+        return "-"
+    names = ", ".join(f"{_short(layer['name'])} {run['source']}" for layer, run in found)
+    return f"{span((run[key] for _, run in found), fmt)} ({names})"
+
+
 def _early_beside(part: dict) -> list[str]:
     claims = part["claims"]
     approx = _spec_name(part, "approx")
@@ -221,12 +235,18 @@ def _early_beside(part: dict) -> list[str]:
              _over_layers(part, projected("per_group_adc"), "red", spec, ratio), ""],
             [f"ZP + `{name}` vs ZP (total cycles)",
              _over_layers(part, speedup("zp_vs_zp_off", spec), "zp", spec, ratio), ""]]
+    for mode in ("red", "zp"):
+        rows.append([f"{mode.upper()} + `negative` vs {mode.upper()}, shared ADCs "
+                     "(total cycles; source per layer)",
+                     _shared_over_layers(part, mode, "speedup_vs_off", ratio),
+                     f"{throughput} throughput" if mode == "red" else ""])
     rows.append([f"RED + `{approx}`: output error (relative L2)",
                  _over_layers(part, error, "red", "approx", lambda v: f"{v:.2e}"),
                  f"<{_claim_pct(claims['accuracy_loss'])} accuracy loss (classification "
                  "accuracy, not an output error)"])
-    return ["**Beside CompRRAE** (ours per layer, on the report's tile from the RTL):", "",
-            md_table(["quantity", "ours: RTL", "CompRRAE"], rows), ""]
+    return ["**Beside CompRRAE** (ours per layer, on the report's tile from the RTL; "
+            "with shared ADCs, per layer from its source):", "",
+            md_table(["quantity", "ours", "CompRRAE"], rows), ""]
 
 
 def _early_synchronous(part: dict) -> list[str]:
@@ -325,3 +345,41 @@ def _why_synchronous(part: dict) -> str:
                  "slowly")
     lines.append(line + ".")
     return "\n".join(lines)
+
+
+def _early_shared(part: dict) -> list[str]:
+    """The shared-ADC tile: its cost with nothing skipped, and the cycles early
+    termination gives back on it."""
+    rows, saved = [], {"rtl": [], "model": []}
+    for layer in part["layers"]:
+        shared = layer["shared_adcs"]
+        runs = {(run["mode"], run["early"]): run for run in shared["runs"]}
+        for mode in ("red", "zp"):
+            off, on = runs[mode, "off"], runs[mode, "negative"]
+            rows.append([_short(layer["name"]), shared["source"], mode.upper(),
+                         f"{off['total_cycles']:,}", ratio(off["adc_cost"]),
+                         f"{on['total_cycles']:,}", percent(on["conversions_skipped"]),
+                         percent(on["cycles_saved"]), ratio(on["speedup_vs_off"]),
+                         _check_cell(shared, on)])
+            if mode == "red":
+                saved[shared["source"]].append((_short(layer["name"]), on["cycles_saved"]))
+    config = part["layers"][0]["shared_adcs"]["config"]
+    slices = config["w_bits"] // config["cell_bits"]
+    lines = [f"RED + `negative` saves {span((v for _, v in found), percent)} of the cycles "
+             f"on {', '.join(name for name, _ in found)} (source {source})"
+             for source, found in saved.items() if found]
+    return ["**Shared ADCs** (`adcs_per_array = "
+            f"{config['adcs_per_array']}`, `red.rtl.adc_pacer`): the macro variant in which "
+            "each array's columns are sampled and held when a plane is applied and "
+            f"{config['adcs_per_array']} ADCs convert them, so a plane takes `ceil(n * "
+            f"{slices} / {config['adcs_per_array']})` cycles, `n` the logical columns the "
+            "step's busiest driven group converts (gated groups convert none). The groups "
+            "stay in lockstep plane by plane, so every decision and output equals those "
+            "above, and the columns early termination stops give time back. *ADC cost*: "
+            "total cycles with early termination off over those with one ADC per column "
+            "(the model's, which the RTL equals). Cycles saved and speed-up: against the "
+            "same mode on this tile with early termination off.", "",
+            md_table(["layer", "source", "mode", "total cycles, off", "ADC cost",
+                      "total cycles, `negative`", "conversions skipped", "cycles saved",
+                      "speed-up", "RTL == golden / model"], rows), "",
+            "; ".join(lines) + ".", ""]
