@@ -333,9 +333,11 @@ def check_model_size(layer: LayerSpec, tile: TileConfig, modes=MODES) -> None:
         raise ConfigError(f"{layer.name or layer}: too large to model: {passes} passes of "
                           f"{tile.groups} crossbar groups, the model takes at most "
                           f"{MAX_MODEL_PASS_GROUPS} passes x groups")
-    # A pass takes at least its steps' planes and one cycle per input pixel.
-    cycles = sum(folds * (steps_per_pass(layer, mode) * tile.in_bits + layer.h * layer.w)
-                 for mode in modes)
+    # A pass takes at least its steps' planes and one cycle per input pixel; with shared
+    # ADCs a driven step's planes take the pass's ADC cycles each.
+    plane = tile.adc_cycles(min(layer.cout, tile.logical_cols))
+    cycles = sum(folds * (steps_per_pass(layer, mode) * tile.in_bits * plane
+                          + layer.h * layer.w) for mode in modes)
     if cycles > MAX_MODEL_CYCLES:
         raise ConfigError(f"{layer.name or layer}: too large to model: its timing "
                           f"simulates about {cycles} control cycles, the model takes at "

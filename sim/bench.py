@@ -29,7 +29,11 @@ inputs, 8-bit ADC, K5):
   achieved/native ratio of the in-test speed;
 * PF's fast path: the same layer in PF mode alone, in-test and native, and their ratio,
   on the tile generated with PF (the paper tile has no PF hardware:
-  :func:`red.config.pf_tile` of it).
+  :func:`red.config.pf_tile` of it);
+* side by side, the same layer and modes on the same tile generated with CompRRAE's
+  early-termination hardware (``early_termination=1``, early termination off in the
+  run): its in-test speed, and how much faster the tile without it runs (the hardware
+  exists only when configured).
 
 and the sweep part (:mod:`red.sim.bench_sweep`): the model's time per report layer and
 mode, a model-only sweep of 1,008 points, and the speed-up of ``red sweep``'s RTL
@@ -234,6 +238,11 @@ def bench(name: str, scratch: Path) -> dict:
     solo_tile = tile if SOLO_MODE in tile.modes else pf_tile(tile)
     solo = result["solo"] = _simulate(solo_tile, layer, "verilator",
                                       scratch / name / "solo" / "sim", modes=(SOLO_MODE,))
+    _log(f"{name}: Verilator run of {layer} on the tile with early-termination hardware")
+    early = result["early"] = _simulate(dataclasses.replace(tile, early_termination=1), layer,
+                                        "verilator", scratch / name / "early" / "sim")
+    early["plain_vs_early"] = (result["sims"]["verilator"]["in_test_cycles_per_s"]
+                               / early["in_test_cycles_per_s"])
     _log(f"{name}: traced Verilator build and run (FST)")
     traced = result["traced"] = _traced(tile, layer, scratch / name / "traced")
     traced["slowdown"] = (result["sims"]["verilator"]["in_test_cycles_per_s"] /
@@ -281,6 +290,9 @@ def render(report: dict) -> str:
             f"cycles/s in-test ({r['solo']['clock_cycles']:,} cycles, match "
             f"{r['solo']['match']}); native {r['solo']['native']['cycles_per_s']:,.0f}; "
             f"achieved/native {r['solo']['achieved_vs_native']:.1%}",
+            f"  early-term. tile  {r['early']['in_test_cycles_per_s']:10,.0f} cycles/s in-test "
+            f"(same layer, early off, match {r['early']['match']}); the tile without the "
+            f"hardware runs {r['early']['plain_vs_early']:.2f}x as fast",
             f"  traced (FST)      {t['in_test_cycles_per_s']:10,.0f} cycles/s in-test, "
             f"{t['slowdown']:.1f}x slower; dump {t['dump_bytes'] / 1e6:.1f} MB "
             f"({t['dump_bytes'] / v['clock_cycles']:,.0f} B/cycle), measured in "

@@ -195,3 +195,14 @@ def test_model_takes_every_tile_red_sim_takes_and_states_its_base():
 ])
 def test_absurd_model_sizes_are_refused_at_once(layer, limit):
     refused(red("model", "--layer", layer), "too large to model", f"at most {limit}")
+
+
+def test_shared_adcs_count_in_the_model_size():
+    """A layer the model takes with one ADC per column is refused at once when a plane
+    takes 128 cycles (one ADC for the 16 weights' 128 columns)."""
+    layer = "cin=16,cout=16,h=128,w=128,k=4,s=2,p=1"
+    tile = ("rows=128,cols=128,cell_bits=2,w_bits=16,in_bits=16,adc_bits=8,kernel=4,"
+            "max_stride=2,max_in=128")
+    assert red("model", "--layer", layer, "--tile", tile, "--json").returncode == 0
+    refused(red("model", "--layer", layer, "--tile", tile + ",adcs_per_array=1"),
+            "too large to model", f"at most {MAX_MODEL_CYCLES}")
