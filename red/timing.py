@@ -132,11 +132,11 @@ def _pass_timing(layer: LayerSpec, tile: TileConfig, mode: str,
                  plane_cycles: tuple[tuple[int, ...], ...] | None) -> PassTiming:
     control = _Control(layer, tile, mode, reads, stops, psum, plane_cycles)
     while True:
-        take, advance, finish, base_h, need_row, issue = control.view()
+        take, run, finish, base_h, need_row, issue = control.view()
         if fast and issue:
             control.skip_rows(base_h)
             control.skip_columns(base_h, need_row)
-        timing = control.clock(take, advance, finish, issue)
+        timing = control.clock(take, run, finish, issue)
         if timing is not None:
             return timing
 
@@ -219,8 +219,8 @@ class _Control:
 
     def view(self) -> tuple[bool, bool, bool, int, int, bool]:
         """This cycle's combinational signals (and its merge stall, counted): whether the
-        merge takes the groups' result (``take``), the groups' pipeline moves
-        (``advance``), the step in the groups ends early at its stop plane (``finish``),
+        merge takes the groups' result (``take``), the groups' pipeline moves (``run``:
+        no result waits and no shared ADC holds), the step in the groups ends early at its stop plane (``finish``),
         the block's newest input row unclamped (``base_h``) and the row it waits for
         (``need_row``), and whether the sequencer issues a step (``issue``)."""
         fifo, o_valid, busy, in_row = self.fifo, self.o_valid, self.busy, self.in_row
@@ -251,7 +251,7 @@ class _Control:
                  and len(fifo) < META_FIFO_DEPTH)
         if o_valid and not take:
             self.merge_stall += 1
-        return take, advance, finish, base_h, need_row, issue
+        return take, run, finish, base_h, need_row, issue
 
     def _plane_cycles(self) -> int:
         """Cycles of the plane the groups hold (shared ADCs; 1 without)."""
@@ -324,7 +324,7 @@ class _Control:
                 self.seen_cols.clear()
         self.seen_cols[key] = (self.scol, *self._counts())
 
-    def clock(self, take: bool, advance: bool, finish: bool,
+    def clock(self, take: bool, run: bool, finish: bool,
               issue: bool) -> PassTiming | None:
         """The rest of the cycle and its clock edge; the pass's timing once its last
         output beat is taken."""
@@ -346,7 +346,6 @@ class _Control:
                                   merge_stall_cycles=self.merge_stall)
         fill = self.psum and not self.fill[4] and self.fill[0] < self.srow + 2
         hold = self.adc_wait > 0
-        run = advance and not hold
         stepping = self.busy and run and not finish
         self.compute += stepping or hold
         if stepping:

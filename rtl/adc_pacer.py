@@ -32,7 +32,7 @@ Latency: ``hold`` rises the cycle after a step with ``k > 1`` and lasts ``k - 1`
 cycles. Throughput: one plane per ``k`` cycles.
 """
 
-from amaranth.hdl import Module, Mux, Signal
+from amaranth.hdl import Array, Const, Module, Mux, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -40,7 +40,10 @@ from red.config import TileConfig, unsigned_width
 
 from .layouts import require_tile_config
 
-__all__ = ["ADCPacer"]
+__all__ = ["ADCPacer", "PACER_NAME"]
+
+#: The pacer's instance name in the tile (waveforms read its ``hold`` there).
+PACER_NAME = "adc_pacer"
 
 
 class ADCPacer(wiring.Component):
@@ -71,13 +74,11 @@ class ADCPacer(wiring.Component):
                 m.d.comb += larger.eq(Mux(a > b, a, b))
                 pairs.append(larger)
             level = pairs + level[len(pairs) * 2:]
-        busiest = level[0]
-        # ceil(n * slices / A) with A a power of two, and at least the step cycle.
-        shift = c.adcs_per_array.bit_length() - 1
+        # The plane's cycles: TileConfig.adc_cycles of the busiest count, as a table.
         most = c.adc_cycles(c.logical_cols)
         cycles = Signal(unsigned_width(most))
-        needed = (busiest * c.slices + c.adcs_per_array - 1) >> shift
-        m.d.comb += cycles.eq(Mux(needed > 1, needed, 1))
+        table = Array(Const(c.adc_cycles(n), len(cycles)) for n in range(c.logical_cols + 1))
+        m.d.comb += cycles.eq(table[level[0]])
         wait = Signal(unsigned_width(most - 1))
         with m.If(self.stepping):
             m.d.sync += wait.eq(cycles - 1)

@@ -9,7 +9,7 @@ from red.config import COUNTER_WIDTH, META_FIFO_DEPTH, TileConfig
 from red.counters import TILE_COUNTERS
 
 from ._arith import tree_or, tree_sum
-from .adc_pacer import ADCPacer
+from .adc_pacer import PACER_NAME, ADCPacer
 from .counters import GROUP_SUMS, KEPT, TileCounters
 from .crossbar import DEFAULT_CROSSBAR
 from .early import EarlyDecision
@@ -352,7 +352,7 @@ class RedTile(wiring.Component):
         """Shared ADCs (``config.adcs_per_array``): the :class:`ADCPacer` holds every
         group while the busiest one's conversions of a plane last. Returns the groups'
         busy signal: stepping, or holding for the ADCs."""
-        m.submodules.adc_pacer = pacer = ADCPacer(self._config)
+        m.submodules[PACER_NAME] = pacer = ADCPacer(self._config)
         m.d.comb += pacer.stepping.eq(groups[0].stepping)
         for g, unit in enumerate(groups):
             m.d.comb += [pacer.columns[g].eq(unit.adc_columns), unit.adc_hold.eq(pacer.hold),

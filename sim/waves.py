@@ -44,6 +44,8 @@ from pathlib import Path
 
 import numpy as np
 
+from red.rtl.adc_pacer import PACER_NAME
+
 __all__ = ["WaveMeasurement", "Traces", "measure", "measure_traces", "measure_pass",
            "read_traces", "render_table",
            "WaveformError", "PASS_FIGURES", "SCALAR_FIGURES", "WAVE_CYCLES",
@@ -57,7 +59,7 @@ _SIGNALS = ("i__valid", "i__ready", "o__valid", "o__ready", "w__valid", "w__read
 
 #: The cycle figures that the tile's counters and the model also give.
 #: The shared ADCs' hold (:class:`red.rtl.adc_pacer.ADCPacer`), below the tile's scope.
-ADC_HOLD = "adc_pacer.hold"
+ADC_HOLD = f"{PACER_NAME}.hold"
 
 WAVE_CYCLES = ("total_cycles", "compute_cycles", "load_cycles")
 
